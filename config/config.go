@@ -1,0 +1,132 @@
+// Package config holds Tokenward's typed configuration: the YAML file, the BFF_*
+// environment overlay, the defaults and a validation that lists every problem at once.
+//
+// The struct below IS the external contract of DESIGN.md: each field's yaml tag is the
+// key path users write (`oidc.clientSecret`), and its env name is derived mechanically
+// (`BFF_OIDC_CLIENT_SECRET`). docs/configuration.md documents every key; a test keeps
+// the two in step.
+package config
+
+import "time"
+
+// Config is the whole configuration of one bff process.
+type Config struct {
+	Server  Server  `yaml:"server"`
+	OIDC    OIDC    `yaml:"oidc"`
+	Session Session `yaml:"session"`
+	CSRF    CSRF    `yaml:"csrf"`
+	Routes  []Route `yaml:"routes"`
+	SPA     SPA     `yaml:"spa"`
+	Log     Log     `yaml:"log"`
+}
+
+// Server configures the listeners.
+type Server struct {
+	// Listen is the public listener address. Default ":8080".
+	Listen string `yaml:"listen"`
+	// AdminListen serves /healthz, /readyz and /metrics. Default ":9090".
+	AdminListen string `yaml:"adminListen"`
+	// PublicURL is the origin browsers use (scheme://host[:port]); the redirect URI is
+	// PublicURL + /bff/callback. Required.
+	PublicURL string `yaml:"publicURL"`
+	// ShutdownTimeout bounds graceful shutdown. Default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// TrustedProxies are CIDRs whose X-Forwarded-* / X-Original-URL headers are believed
+	// (forward-auth, client IP). Default: none.
+	TrustedProxies []string `yaml:"trustedProxies"`
+}
+
+// OIDC configures the relying party.
+type OIDC struct {
+	// Issuer is the OpenID provider's issuer URL (discovery at /.well-known/openid-configuration).
+	Issuer string `yaml:"issuer"`
+	// ClientID of the confidential client registered for the BFF.
+	ClientID string `yaml:"clientID"`
+	// ClientSecret, or ClientSecretFile to read it from (one of them is required).
+	ClientSecret     string `yaml:"clientSecret"`
+	ClientSecretFile string `yaml:"clientSecretFile"`
+	// Scopes requested at login. Default [openid, profile, email, offline_access].
+	Scopes []string `yaml:"scopes"`
+	// TokenEndpointAuth is client_secret_basic (default) or client_secret_post. Never auto-detected.
+	TokenEndpointAuth string `yaml:"tokenEndpointAuth"`
+	// RefreshSkew: refresh the access token when it expires within this. Default 30s.
+	RefreshSkew time.Duration `yaml:"refreshSkew"`
+	// PostLogoutRedirect is the path (same origin) the IdP sends the browser to after
+	// logout. Default "/".
+	PostLogoutRedirect string `yaml:"postLogoutRedirect"`
+	// AuthParams lists the query parameters of /bff/login passed through to the authorize
+	// request. Default [prompt, login_hint, acr_values, ui_locales]; others are ignored.
+	AuthParams []string `yaml:"authParams"`
+	// HTTPTimeout bounds each request to the IdP. Default 10s.
+	HTTPTimeout time.Duration `yaml:"httpTimeout"`
+	// AllowInsecureIssuer permits an http:// issuer (loopback demos and tests only).
+	AllowInsecureIssuer bool `yaml:"allowInsecureIssuer"`
+}
+
+// Session configures the session store and the cookies.
+type Session struct {
+	// Store is "redis" or "" / "embedded" (miniredis in process: not shared, lost on restart).
+	Store string `yaml:"store"`
+	// RedisURL: redis:// or rediss:// (one node), redis-sentinel:// style via
+	// ?master_name=… with several addrs, or cluster via ?addr=… (see docs/configuration.md).
+	RedisURL     string `yaml:"redisURL"`
+	RedisURLFile string `yaml:"redisURLFile"`
+	// IdleTimeout ends a session unused this long. Default 30m.
+	IdleTimeout time.Duration `yaml:"idleTimeout"`
+	// AbsoluteTimeout ends a session this long after login, used or not. Default 12h.
+	AbsoluteTimeout time.Duration `yaml:"absoluteTimeout"`
+	// Keys are base64 32-byte keys, newest first: the first seals, all open. Required.
+	Keys     []string `yaml:"keys"`
+	KeysFile string   `yaml:"keysFile"`
+	// CookieName of the session cookie. Default "__Host-bff".
+	CookieName string `yaml:"cookieName"`
+	// SameSite of the session cookie: strict (default) or lax.
+	SameSite string `yaml:"sameSite"`
+	// LoginTimeout bounds a login in progress (the login cookie's life). Default 10m.
+	LoginTimeout time.Duration `yaml:"loginTimeout"`
+	// MaxPendingLogins caps the login cookies one browser may hold. Default 5.
+	MaxPendingLogins int `yaml:"maxPendingLogins"`
+}
+
+// CSRF configures the anti-forgery header check.
+type CSRF struct {
+	// HeaderName the SPA must send on API and JSON /bff/* calls. Default "X-CSRF".
+	HeaderName string `yaml:"headerName"`
+}
+
+// Route maps a path prefix to an upstream API.
+type Route struct {
+	// Name labels metrics and logs. Default: the path.
+	Name string `yaml:"name"`
+	// Path prefix, starting and ending with "/", e.g. "/api/".
+	Path string `yaml:"path"`
+	// Upstream base URL (http or https).
+	Upstream string `yaml:"upstream"`
+	// StripPrefix removed from the path before proxying, e.g. "/api".
+	StripPrefix string `yaml:"stripPrefix"`
+	// Auth is required (default), optional or none.
+	Auth string `yaml:"auth"`
+	// Timeout for the upstream's response headers. Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Methods allowed; empty means all.
+	Methods []string `yaml:"methods"`
+	// RetryOn401 allows one forced refresh and one retry when the upstream answers 401
+	// to a replayable request. Default true.
+	RetryOn401 *bool `yaml:"retryOn401"`
+}
+
+// SPA configures what serves everything that is not /bff/* or a route.
+type SPA struct {
+	// Dir is a static directory with index.html (fallback for unknown paths).
+	Dir string `yaml:"dir"`
+	// Upstream is a dev server (e.g. Vite) to proxy instead of Dir.
+	Upstream string `yaml:"upstream"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+}

@@ -1,0 +1,84 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors of the Store. Callers match them with errors.Is.
+var (
+	// ErrNotFound: no live record for that id (never existed, expired, deleted).
+	ErrNotFound = errors.New("session: not found")
+	// ErrUnavailable wraps every failure to reach the backing store (network, timeout,
+	// server error). Handlers answer 503 store_unavailable for it.
+	ErrUnavailable = errors.New("session: store unavailable")
+	// ErrLockHeld: another holder (this or another replica) owns the lock.
+	ErrLockHeld = errors.New("session: lock held by another holder")
+	// ErrLockLost: the lease expired or was taken over before Renew/Release.
+	ErrLockLost = errors.New("session: lock lost")
+)
+
+// Store keeps session records server-side. Implementations seal records at rest and
+// key them by a hash of the session id, so a dump of the store yields neither a usable
+// cookie nor a readable token.
+//
+// All methods are safe for concurrent use by any number of goroutines and replicas.
+// Every method takes the caller's context and returns within its deadline; failures
+// to reach the backend wrap ErrUnavailable.
+type Store interface {
+	// Get returns the record of id and slides its idle expiry, in ONE round trip.
+	// The record's stored lifetime is min(idle timeout, absolute expiry - now).
+	// ErrNotFound when absent or past its absolute expiry.
+	Get(ctx context.Context, id string) (*Record, error)
+	// Save writes rec under id (creating or replacing it), indexes it by rec.SID and
+	// rec.Subject, and sets its lifetime to min(idle timeout, rec.AbsoluteExpiry - now).
+	Save(ctx context.Context, id string, rec *Record) error
+	// Delete removes the record of id; deleting an absent record is not an error.
+	Delete(ctx context.Context, id string) error
+	// DeleteBySID removes every record whose SID is sid and returns their ids' hashes
+	// (see IDHash), which is all a caller needs to cut live streams.
+	DeleteBySID(ctx context.Context, sid string) ([]string, error)
+	// DeleteBySubject removes every record of the subject ("log out everywhere").
+	DeleteBySubject(ctx context.Context, sub string) ([]string, error)
+	// Once records key for ttl and reports whether it was new: false means it was seen
+	// before within ttl (replay detection for logout-token jti values).
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Lock obtains the cross-replica refresh lock of id with the given lease, or
+	// returns ErrLockHeld at once. See Lock for renewing and releasing.
+	Lock(ctx context.Context, id string, lease time.Duration) (Lock, error)
+	// WaitUnlock blocks until the lock of id is released or expires, or ctx ends.
+	WaitUnlock(ctx context.Context, id string) error
+	// Ping checks the backend is reachable (readiness).
+	Ping(ctx context.Context) error
+	// Close releases connections (and stops the embedded server).
+	Close() error
+}
+
+// Lock is one held lease on a session's refresh lock.
+type Lock interface {
+	// Renew extends the lease to lease from now; ErrLockLost if it is no longer ours.
+	Renew(ctx context.Context, lease time.Duration) error
+	// Release gives the lock up and wakes waiters; ErrLockLost if it was no longer ours.
+	Release(ctx context.Context) error
+}
+
+// Record is what the BFF knows about one logged-in browser. It never leaves the
+// server: the browser holds only the sealed session id.
+type Record struct {
+	Subject string `json:"sub"`
+	// SID is the IdP's session id (ID token "sid"), used by back-channel logout.
+	SID          string    `json:"sid,omitempty"`
+	AccessToken  string    `json:"at"`
+	RefreshToken string    `json:"rt,omitempty"`
+	IDToken      string    `json:"idt,omitempty"`
+	TokenType    string    `json:"tt,omitempty"`
+	AccessExpiry time.Time `json:"atExp"`
+	// Claims are the few ID-token claims /bff/user shows (name, email, …).
+	Claims map[string]any `json:"claims,omitempty"`
+	// Created is the login time; AbsoluteExpiry = Created + absolute timeout.
+	Created        time.Time `json:"created"`
+	AbsoluteExpiry time.Time `json:"absExp"`
+	// Refreshed counts successful refreshes (observability, tests).
+	Refreshed int `json:"refreshed,omitempty"`
+}
