@@ -67,15 +67,18 @@ type OIDC struct {
 type Session struct {
 	// Store is "redis" or "" / "embedded" (miniredis in process: not shared, lost on restart).
 	Store string `yaml:"store"`
-	// RedisURL: redis:// or rediss:// (one node), redis-sentinel:// style via
-	// ?master_name=… with several addrs, or cluster via ?addr=… (see docs/configuration.md).
+	// RedisURL: redis://, rediss:// or unix:// (one node), redis+sentinel:// (or
+	// ?master_name=…) for Sentinel, redis+cluster:// (or ?addr=…) for Cluster; see
+	// docs/configuration.md. A secret (it may hold a password): RedisURLFile reads it
+	// from a file instead.
 	RedisURL     string `yaml:"redisURL"`
 	RedisURLFile string `yaml:"redisURLFile"`
 	// IdleTimeout ends a session unused this long. Default 30m.
 	IdleTimeout time.Duration `yaml:"idleTimeout"`
 	// AbsoluteTimeout ends a session this long after login, used or not. Default 12h.
 	AbsoluteTimeout time.Duration `yaml:"absoluteTimeout"`
-	// Keys are base64 32-byte keys, newest first: the first seals, all open. Required.
+	// Keys are base64 32-byte keys, newest first: the first seals, all open. Required,
+	// from Keys or KeysFile (one key per line, blank lines and # comments ignored).
 	Keys     []string `yaml:"keys"`
 	KeysFile string   `yaml:"keysFile"`
 	// CookieName of the session cookie. Default "__Host-bff".

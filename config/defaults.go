@@ -1,0 +1,61 @@
+package config
+
+import "time"
+
+// Route defaults, applied by Load to every route (see Route.WithDefaults).
+const (
+	defaultRouteAuth    = "required"
+	defaultRouteTimeout = 30 * time.Second
+)
+
+// Defaults returns the configuration every other source overlays: each default stated
+// in the doc comments of Config's fields. Required keys (server.publicURL, oidc.issuer,
+// oidc.clientID, a client secret, session.keys) have none. The result is a fresh value:
+// callers may modify it freely.
+func Defaults() Config {
+	return Config{
+		Server: Server{
+			Listen:          ":8080",
+			AdminListen:     ":9090",
+			ShutdownTimeout: 15 * time.Second,
+		},
+		OIDC: OIDC{
+			Scopes:             []string{"openid", "profile", "email", "offline_access"},
+			TokenEndpointAuth:  "client_secret_basic",
+			RefreshSkew:        30 * time.Second,
+			PostLogoutRedirect: "/",
+			AuthParams:         []string{"prompt", "login_hint", "acr_values", "ui_locales"},
+			HTTPTimeout:        10 * time.Second,
+		},
+		Session: Session{
+			IdleTimeout:      30 * time.Minute,
+			AbsoluteTimeout:  12 * time.Hour,
+			CookieName:       "__Host-bff",
+			SameSite:         "strict",
+			LoginTimeout:     10 * time.Minute,
+			MaxPendingLogins: 5,
+		},
+		CSRF: CSRF{HeaderName: "X-CSRF"},
+		Log:  Log{Format: "json", Level: "info"},
+	}
+}
+
+// WithDefaults returns r with its unset fields defaulted: Name = Path, Auth =
+// "required", Timeout = 30s, RetryOn401 = true. An explicit `retryOn401: false` stays
+// false. Load applies it to every route; callers that build a Config in code should too.
+func (r Route) WithDefaults() Route {
+	if r.Name == "" {
+		r.Name = r.Path
+	}
+	if r.Auth == "" {
+		r.Auth = defaultRouteAuth
+	}
+	if r.Timeout == 0 {
+		r.Timeout = defaultRouteTimeout
+	}
+	if r.RetryOn401 == nil {
+		retry := true
+		r.RetryOn401 = &retry
+	}
+	return r
+}

@@ -1,0 +1,49 @@
+package config
+
+import (
+	"slices"
+	"time"
+)
+
+// Allowed values of the enumerated keys.
+var (
+	tokenEndpointAuths = []string{"client_secret_basic", "client_secret_post"}
+	sessionStores      = []string{"", "embedded", "redis"}
+	sameSites          = []string{"strict", "lax"}
+	routeAuths         = []string{"required", "optional", "none"}
+	logFormats         = []string{"json", "text"}
+	logLevels          = []string{"debug", "info", "warn", "error"}
+)
+
+// Validate checks every value of c and returns nil, or a *ValidationError listing EVERY
+// problem found, sorted by key path. It has no side effects (no network, no files) and
+// is safe for concurrent use. c is expected to come from Load (secret files resolved,
+// route defaults filled in); a Config built in code should start from Defaults and
+// pass its routes through Route.WithDefaults. No message contains a secret value.
+func Validate(c Config) error {
+	var ps problems
+	validateServer(c.Server, &ps)
+	validateOIDC(c.OIDC, &ps)
+	validateSession(c.Session, c.Server.PublicURL, &ps)
+	validateCSRF(c.CSRF, &ps)
+	validateRoutes(c.Routes, &ps)
+	validateSPA(c.SPA, &ps)
+	validateLog(c.Log, &ps)
+	return ps.err()
+}
+
+func validateLog(l Log, ps *problems) {
+	if !slices.Contains(logFormats, l.Format) {
+		ps.add("log.format", "%q %s", l.Format, oneOf(logFormats...))
+	}
+	if !slices.Contains(logLevels, l.Level) {
+		ps.add("log.level", "%q %s", l.Level, oneOf(logLevels...))
+	}
+}
+
+// positive adds a Problem when a duration is not > 0.
+func positive(path string, d time.Duration, ps *problems) {
+	if d <= 0 {
+		ps.add(path, "must be a positive duration, e.g. 30s")
+	}
+}

@@ -1,0 +1,95 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+// reservedAuthParams are authorization request parameters the BFF sets itself. Passing
+// one through from /bff/login would let a crafted login link replace it (redirect_uri
+// to steal the code, state or code_challenge to defeat CSRF and PKCE protection).
+var reservedAuthParams = []string{
+	"client_assertion", "client_assertion_type", "client_id", "client_secret", "code",
+	"code_challenge", "code_challenge_method", "code_verifier", "grant_type", "iss",
+	"nonce", "redirect_uri", "registration", "request", "request_uri", "response_mode",
+	"response_type", "scope", "state",
+}
+
+func validateOIDC(o OIDC, ps *problems) {
+	if msg := issuerProblem(o.Issuer, o.AllowInsecureIssuer); msg != "" {
+		ps.add("oidc.issuer", "%s", msg)
+	}
+	if o.ClientID == "" {
+		ps.add("oidc.clientID", "is required")
+	}
+	if o.ClientSecret == "" {
+		ps.add("oidc.clientSecret", "%s", requiredSecret("oidc.clientSecretFile", o.ClientSecretFile))
+	}
+	validateScopes(o.Scopes, ps)
+	if !slices.Contains(tokenEndpointAuths, o.TokenEndpointAuth) {
+		ps.add("oidc.tokenEndpointAuth", "%q %s", o.TokenEndpointAuth, oneOf(tokenEndpointAuths...))
+	}
+	positive("oidc.refreshSkew", o.RefreshSkew, ps)
+	positive("oidc.httpTimeout", o.HTTPTimeout, ps)
+	if msg := localPathProblem(o.PostLogoutRedirect); msg != "" {
+		ps.add("oidc.postLogoutRedirect", "%s", msg)
+	}
+	validateAuthParams(o.AuthParams, ps)
+}
+
+// issuerProblem: an absolute URL without query or fragment (OpenID Connect Discovery
+// 1.0 §3), https unless allowInsecure is set or the host is loopback.
+func issuerProblem(raw string, allowInsecure bool) string {
+	if raw == "" {
+		return "is required: the OpenID provider's issuer URL"
+	}
+	u, msg := webURLProblem(raw)
+	if msg != "" {
+		return msg
+	}
+	if u.Scheme != "https" && !allowInsecure && !isLoopbackHost(u.Hostname()) {
+		return "must use https (oidc.allowInsecureIssuer permits http, for demos and tests only)"
+	}
+	return ""
+}
+
+func validateScopes(scopes []string, ps *problems) {
+	if !slices.Contains(scopes, "openid") {
+		ps.add("oidc.scopes", "must contain openid")
+	}
+	for i, s := range scopes {
+		if !isScopeToken(s) {
+			ps.add(indexPath("oidc.scopes", i), "%q is not a scope token (printable ASCII, no space, \" or \\)", s)
+		}
+	}
+}
+
+// isScopeToken: RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+func isScopeToken(s string) bool {
+	return isPrintableASCII(s) && s != "" && !strings.ContainsAny(s, `"\`)
+}
+
+func validateAuthParams(params []string, ps *problems) {
+	for i, p := range params {
+		path := indexPath("oidc.authParams", i)
+		switch {
+		case !isParamName(p):
+			ps.add(path, "%q is not a parameter name (letters, digits, _ - .)", p)
+		case slices.Contains(reservedAuthParams, strings.ToLower(p)):
+			ps.add(path, "%q is set by the BFF itself and must not be passed through", p)
+		}
+	}
+}
+
+func isParamName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"path"
+	"slices"
+	"strings"
+)
+
+// bffPrefix is where the BFF's own endpoints live; no route may shadow them.
+const bffPrefix = "/bff/"
+
+func validateRoutes(routes []Route, ps *problems) {
+	paths := make(map[string]int, len(routes))
+	names := make(map[string]int, len(routes))
+	for i, r := range routes {
+		p := indexPath("routes", i)
+		validateRoute(r, p, ps)
+		if j, dup := paths[r.Path]; dup && r.Path != "" {
+			ps.add(p+".path", "duplicates routes[%d].path", j)
+		} else {
+			paths[r.Path] = i
+		}
+		if j, dup := names[r.Name]; dup && r.Name != "" {
+			ps.add(p+".name", "duplicates routes[%d].name", j)
+		} else {
+			names[r.Name] = i
+		}
+	}
+}
+
+func validateRoute(r Route, p string, ps *problems) {
+	if r.Name == "" {
+		ps.add(p+".name", "is required (Load defaults it to the path)")
+	}
+	if msg := routePathProblem(r.Path); msg != "" {
+		ps.add(p+".path", "%q: %s", r.Path, msg)
+	}
+	if r.Upstream == "" {
+		ps.add(p+".upstream", "is required")
+	} else if _, msg := webURLProblem(r.Upstream); msg != "" {
+		ps.add(p+".upstream", "%s", msg)
+	}
+	if msg := stripPrefixProblem(r.StripPrefix, r.Path); msg != "" {
+		ps.add(p+".stripPrefix", "%q: %s", r.StripPrefix, msg)
+	}
+	if !slices.Contains(routeAuths, r.Auth) {
+		ps.add(p+".auth", "%q %s", r.Auth, oneOf(routeAuths...))
+	}
+	positive(p+".timeout", r.Timeout, ps)
+	for i, m := range r.Methods {
+		if !isToken(m) || m != strings.ToUpper(m) {
+			ps.add(indexPath(p+".methods", i), "%q is not an upper-case HTTP method", m)
+		}
+	}
+}
+
+// routePathProblem: a clean prefix "/…/" of unreserved characters, neither "/" (that
+// is the SPA's) nor under /bff/. Characters that mean something elsewhere are refused:
+// "%" (encoded slashes and dots), ":" and "*" (echo's route parameters), "\".
+func routePathProblem(p string) string {
+	switch {
+	case !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/"):
+		return "must start and end with \"/\", e.g. /api/"
+	case p == "/":
+		return "must not be \"/\" (everything else is the SPA's)"
+	case strings.HasPrefix(p, bffPrefix):
+		return "must not be under /bff/ (the BFF's own endpoints)"
+	case strings.Contains(p, "//") || strings.Contains(p, ".."):
+		return "must be clean: no \"//\" and no \"..\""
+	case !isRoutePathChars(p):
+		return "may hold only letters, digits, - . _ ~ and /"
+	case path.Clean(p)+"/" != p:
+		return "must be clean: no \".\" segments"
+	}
+	return ""
+}
+
+func isRoutePathChars(p string) bool {
+	for _, c := range []byte(p) {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~/", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// stripPrefixProblem: empty, or a prefix of the route path ending at a segment boundary
+// and without the trailing slash ("/api" for "/api/" or "/api/v1/").
+func stripPrefixProblem(strip, routePath string) string {
+	if strip == "" {
+		return ""
+	}
+	if !strings.HasPrefix(strip, "/") || strings.HasSuffix(strip, "/") {
+		return "must start with \"/\" and not end with one, e.g. /api"
+	}
+	if !strings.HasPrefix(routePath, strip+"/") {
+		return "must be a prefix of the route's path (whole segments, without the trailing slash)"
+	}
+	return ""
+}
+
+func validateSPA(s SPA, ps *problems) {
+	if s.Dir != "" && s.Upstream != "" {
+		ps.add("spa", "set spa.dir or spa.upstream, not both")
+	}
+	if s.Upstream != "" {
+		if _, msg := webURLProblem(s.Upstream); msg != "" {
+			ps.add("spa.upstream", "%s", msg)
+		}
+	}
+}
