@@ -1,0 +1,174 @@
+package idp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// Token endpoint client authentication methods (OpenID Connect Core §9).
+const (
+	AuthStyleBasic = "client_secret_basic"
+	AuthStylePost  = "client_secret_post"
+)
+
+// DefaultClockSkew is the iat/exp tolerance when Config.ClockSkew is zero.
+const DefaultClockSkew = 60 * time.Second
+
+// defaultScopes are requested when Config.Scopes is empty (DESIGN.md default).
+var defaultScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// reservedAuthParams are authorization request parameters the BFF sets itself: they
+// MUST NOT be passed through from /bff/login, or a link could swap the redirect URI,
+// the PKCE challenge, the response mode, etc.
+var reservedAuthParams = []string{
+	"response_type", "response_mode", "client_id", "client_secret", "redirect_uri",
+	"scope", "state", "nonce", "code_challenge", "code_challenge_method",
+	"code_verifier", "code", "grant_type", "request", "request_uri", "registration",
+}
+
+// Config configures a Provider. Zero values take the documented defaults.
+type Config struct {
+	// Issuer is the OpenID provider's issuer URL, compared EXACTLY (trailing slash
+	// included) with the discovery document's and the tokens' iss. Required; https
+	// unless AllowInsecureIssuer.
+	Issuer string
+	// ClientID and ClientSecret of the BFF's confidential client. Both required.
+	ClientID, ClientSecret string
+	// Scopes requested at login; must contain "openid". Default: openid profile email offline_access.
+	Scopes []string
+	// AuthStyle is how the client authenticates at the token and revocation endpoints:
+	// "client_secret_basic" (default) or "client_secret_post". It is set explicitly on
+	// oauth2.Endpoint; it is NEVER auto-detected (x/oauth2's auto-detection retries a
+	// failed request with the other style, replaying a rotating refresh token).
+	AuthStyle string
+	// RedirectURL is publicURL + "/bff/callback". Required, absolute http(s).
+	RedirectURL string
+	// PostLogoutRedirectURL is where the IdP sends the browser after RP-initiated
+	// logout. Optional; when set it MUST be absolute and on RedirectURL's origin.
+	PostLogoutRedirectURL string
+	// AuthParams allowlists the /bff/login query parameters copied to the authorization
+	// request (e.g. prompt, login_hint, acr_values, ui_locales). Parameters the BFF sets
+	// itself (redirect_uri, state, scope, response_mode, …) are refused.
+	AuthParams []string
+	// HTTPClient talks to the IdP. nil means NewHTTPClient(Timeout). A non-nil client is
+	// copied and hardened: redirects refused, bodies capped at MaxResponseBytes.
+	HTTPClient *http.Client
+	// Timeout bounds each request to the IdP. Default DefaultTimeout (10 s).
+	Timeout time.Duration
+	// ClockSkew is the tolerance on iat (future) and exp (past). Default 60 s.
+	ClockSkew time.Duration
+	// AllowInsecureIssuer permits http:// issuer and endpoints. Loopback demos and tests
+	// only: it MUST NOT be set in production.
+	AllowInsecureIssuer bool
+	// Now is the clock used for every token time check. Default time.Now.
+	Now func() time.Time
+	// Logger receives discovery and key-set events, never a token or secret. Default: discard.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of c with every zero value replaced by its default.
+func (c Config) withDefaults() Config {
+	if len(c.Scopes) == 0 {
+		c.Scopes = slices.Clone(defaultScopes)
+	}
+	if c.AuthStyle == "" {
+		c.AuthStyle = AuthStyleBasic
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = DefaultClockSkew
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// validate lists every problem of c (after withDefaults), or returns nil. Messages name
+// fields, never their secret values.
+func (c Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if err := c.checkURL(c.Issuer, c.AllowInsecureIssuer); err != nil {
+		bad("Issuer: %w", err)
+	}
+	if c.ClientID == "" {
+		bad("ClientID is required")
+	}
+	if c.ClientSecret == "" {
+		bad("ClientSecret is required (the BFF is a confidential client)")
+	}
+	if !slices.Contains(c.Scopes, "openid") {
+		bad("Scopes must contain openid")
+	}
+	if c.AuthStyle != AuthStyleBasic && c.AuthStyle != AuthStylePost {
+		bad("AuthStyle must be %s or %s, got %q", AuthStyleBasic, AuthStylePost, c.AuthStyle)
+	}
+	redirect, err := url.Parse(c.RedirectURL)
+	if err == nil {
+		err = c.checkURL(c.RedirectURL, true)
+	}
+	if err != nil {
+		bad("RedirectURL: %w", err)
+	}
+	if c.PostLogoutRedirectURL != "" {
+		if err := c.checkPostLogout(redirect); err != nil {
+			bad("PostLogoutRedirectURL: %w", err)
+		}
+	}
+	for _, name := range c.AuthParams {
+		if name == "" || slices.Contains(reservedAuthParams, name) {
+			bad("AuthParams: %q is set by the BFF itself and cannot be passed through", name)
+		}
+	}
+	if c.Timeout < 0 || c.ClockSkew < 0 {
+		bad("Timeout and ClockSkew must not be negative")
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+}
+
+// checkURL requires an absolute http(s) URL without fragment; http only if allowHTTP.
+func (c Config) checkURL(raw string, allowHTTP bool) error {
+	if raw == "" {
+		return errors.New("required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch {
+	case u.Host == "":
+		return errors.New("must be an absolute URL")
+	case u.Scheme != "https" && !(u.Scheme == "http" && allowHTTP):
+		return fmt.Errorf("scheme %q not allowed (https required)", u.Scheme)
+	case u.Fragment != "" || u.User != nil:
+		return errors.New("must have no fragment and no user info")
+	}
+	return nil
+}
+
+// checkPostLogout requires PostLogoutRedirectURL on the origin of redirect.
+func (c Config) checkPostLogout(redirect *url.URL) error {
+	if err := c.checkURL(c.PostLogoutRedirectURL, true); err != nil {
+		return err
+	}
+	u, _ := url.Parse(c.PostLogoutRedirectURL)
+	if redirect == nil || u.Scheme != redirect.Scheme || u.Host != redirect.Host {
+		return errors.New("must be on the same origin as RedirectURL")
+	}
+	return nil
+}
