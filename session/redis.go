@@ -1,0 +1,286 @@
+package session
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Options.
+const (
+	DefaultKeyPrefix = "bff:"
+	DefaultOpTimeout = time.Second
+)
+
+// MaxSealedRecord bounds a sealed record: Save refuses larger ones and Get never reads
+// one (the size is checked inside Redis before the value is sent).
+const MaxSealedRecord = 64 << 10
+
+// Options configure the Redis store (NewRedis) and the embedded store (NewEmbedded).
+type Options struct {
+	// URL of the Redis deployment; see the package doc for the accepted forms.
+	// Exactly one of URL and Client for NewRedis; neither for NewEmbedded.
+	URL string
+	// Client is an alternative to URL: a client the caller built and owns (Close does
+	// not close it). It SHOULD have ContextTimeoutEnabled set; every call is bounded
+	// by OpTimeout through its context either way.
+	Client redis.UniversalClient
+	// Keys seal records at rest and name the indexes. Required.
+	Keys *KeyRing
+	// IdleTimeout ends a record unused this long (Get slides it). Required, > 0.
+	IdleTimeout time.Duration
+	// KeyPrefix is put in front of every Redis key and channel. Default "bff:".
+	KeyPrefix string
+	// OpTimeout bounds every operation (one script, one pipeline). Default 1s.
+	OpTimeout time.Duration
+	// Now is the clock for absolute expiry. Default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults validates o and fills in defaults.
+func (o Options) withDefaults() (Options, error) {
+	var problems []error
+	if o.Keys == nil || len(o.Keys.keys) == 0 {
+		problems = append(problems, errors.New("Keys is required"))
+	}
+	if o.IdleTimeout <= 0 {
+		problems = append(problems, errors.New("IdleTimeout must be > 0"))
+	}
+	if o.OpTimeout < 0 {
+		problems = append(problems, errors.New("OpTimeout must not be negative"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return o, fmt.Errorf("session: store options: %w", err)
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultKeyPrefix
+	}
+	if o.OpTimeout == 0 {
+		o.OpTimeout = DefaultOpTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// NewRedis returns the Redis store. It does no I/O: a Redis that is down at startup
+// shows as ErrUnavailable from the operations and from Ping (readiness), and the
+// store heals when Redis comes back. ctx is reserved for startup I/O.
+func NewRedis(ctx context.Context, opts Options) (Store, error) {
+	if (opts.URL == "") == (opts.Client == nil) {
+		return nil, errors.New("session: store options: exactly one of URL and Client is required")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Client != nil {
+		return newRedisStore(opts, opts.Client, nil), nil
+	}
+	target, err := parseRedisURL(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	target.tighten(opts.OpTimeout)
+	client := target.client()
+	return newRedisStore(opts, client, client.Close), nil
+}
+
+// redisStore is the Store on Redis (single node, Sentinel or Cluster) and, through
+// NewEmbedded, on miniredis. Safe for concurrent use.
+type redisStore struct {
+	client    redis.UniversalClient
+	keys      *KeyRing
+	idle      time.Duration
+	prefix    string
+	opTimeout time.Duration
+	now       func() time.Time
+	// pollMin and pollMax bound WaitUnlock's re-check backoff.
+	pollMin, pollMax time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
+	closers   []func() error // run by Close, in order
+}
+
+var _ Store = (*redisStore)(nil)
+
+// Default WaitUnlock re-check backoff: a lease that expires without a release (a
+// crashed holder) is noticed within pollMax.
+const (
+	defaultPollMin = 200 * time.Millisecond
+	defaultPollMax = 2 * time.Second
+)
+
+func newRedisStore(opts Options, client redis.UniversalClient, closer func() error) *redisStore {
+	s := &redisStore{
+		client: client, keys: opts.Keys, idle: opts.IdleTimeout, prefix: opts.KeyPrefix,
+		opTimeout: opts.OpTimeout, now: opts.Now, pollMin: defaultPollMin, pollMax: defaultPollMax,
+	}
+	if closer != nil {
+		s.closers = append(s.closers, closer)
+	}
+	return s
+}
+
+// Redis key names. Only hashes and HMACs appear in them: never an id, a sid or a
+// subject.
+func (s *redisStore) recordKey(idHash string) string { return s.prefix + "s:" + idHash }
+func (s *redisStore) lockKey(idHash string) string   { return s.prefix + "lock:" + idHash }
+func (s *redisStore) unlockChannel(idHash string) string {
+	return s.prefix + "unlock:" + idHash
+}
+func (s *redisStore) onceKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return s.prefix + "once:" + hex.EncodeToString(sum[:])
+}
+
+// indexKey names the index set of a sid or subject under one ring key: an HMAC, not a
+// plain hash, so a dump cannot confirm a guessed subject (e-mail, employee number).
+func (s *redisStore) indexKey(k *ringKey, kind, value string) string {
+	m := hmac.New(sha256.New, k.indexKey)
+	m.Write([]byte(kind + "\x00" + value))
+	return s.prefix + kind + ":" + hex.EncodeToString(m.Sum(nil))
+}
+
+// op bounds one operation by OpTimeout.
+func (s *redisStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTimeout)
+}
+
+// errOpTimeout replaces a context error caused by OpTimeout (not by the caller), so
+// errors.Is(err, context.DeadlineExceeded) stays true only for the caller's deadline.
+var errOpTimeout = errors.New("operation timed out")
+
+// fail wraps a backend failure: always ErrUnavailable, plus the caller's context error
+// when the caller's ctx (not OpTimeout) ended it.
+func (s *redisStore) fail(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("session: redis %s: %w: %w", op, ErrUnavailable, cerr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("%w after %s", errOpTimeout, s.opTimeout)
+	}
+	return fmt.Errorf("session: redis %s: %w: %w", op, ErrUnavailable, err)
+}
+
+// Get implements Store: ONE round trip (getScript), then the record is opened here.
+func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
+	idHash := IDHash(id)
+	now := s.now()
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	v, err := runScript(octx, s.client, scriptCall{getScript, s.recordKey(idHash),
+		[]any{now.UnixMilli(), s.idle.Milliseconds(), MaxSealedRecord}}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
+	case err != nil:
+		return nil, s.fail(ctx, "get", err)
+	}
+	sealed, ok := v.(string)
+	if !ok { // getScript's -1: the value is over MaxSealedRecord and was not sent
+		return nil, fmt.Errorf("session: get: %w: %w: larger than %d bytes", ErrNotFound, ErrUnreadable, MaxSealedRecord)
+	}
+	rec, err := openRecord(s.keys, idHash, []byte(sealed))
+	if err != nil {
+		return nil, fmt.Errorf("session: get: %w: %w", ErrNotFound, err)
+	}
+	if !now.Before(rec.AbsoluteExpiry) {
+		// The stored expiry field disagreed with the sealed one: trust the sealed one.
+		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
+	}
+	return rec, nil
+}
+
+// Save implements Store: one pipeline of single-key scripts (record, sid index,
+// subject index). A record already past its absolute expiry is deleted instead.
+func (s *redisStore) Save(ctx context.Context, id string, rec *Record) error {
+	if rec == nil || rec.AbsoluteExpiry.IsZero() {
+		return errors.New("session: save: record without AbsoluteExpiry")
+	}
+	idHash := IDHash(id)
+	left := rec.AbsoluteExpiry.Sub(s.now())
+	if left < time.Millisecond {
+		return s.Delete(ctx, id)
+	}
+	sealed, err := sealRecord(s.keys, idHash, rec)
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	if len(sealed) > MaxSealedRecord {
+		return fmt.Errorf("session: save: sealed record is %d bytes, more than %d", len(sealed), MaxSealedRecord)
+	}
+	calls := []scriptCall{{saveScript, s.recordKey(idHash),
+		[]any{sealed, rec.AbsoluteExpiry.UnixMilli(), min(s.idle, left).Milliseconds()}}}
+	newest, _ := s.keys.newest() // validated by withDefaults
+	for _, ix := range []struct{ kind, value string }{{"sid", rec.SID}, {"sub", rec.Subject}} {
+		if ix.value != "" {
+			calls = append(calls, scriptCall{indexScript, s.indexKey(newest, ix.kind, ix.value),
+				[]any{idHash, left.Milliseconds()}})
+		}
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if err := runScripts(octx, s.client, calls); err != nil {
+		return s.fail(ctx, "save", err)
+	}
+	return nil
+}
+
+// Delete implements Store.
+func (s *redisStore) Delete(ctx context.Context, id string) error {
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.client.Del(octx, s.recordKey(IDHash(id))).Err(); err != nil {
+		return s.fail(ctx, "delete", err)
+	}
+	return nil
+}
+
+// Once implements Store: SET NX PX on a hash of key.
+func (s *redisStore) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if ttl < time.Millisecond {
+		return false, errors.New("session: once: ttl must be at least 1ms")
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	fresh, err := s.client.SetNX(octx, s.onceKey(key), "1", ttl).Result()
+	if err != nil {
+		return false, s.fail(ctx, "once", err)
+	}
+	return fresh, nil
+}
+
+// Ping implements Store.
+func (s *redisStore) Ping(ctx context.Context) error {
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.client.Ping(octx).Err(); err != nil {
+		return s.fail(ctx, "ping", err)
+	}
+	return nil
+}
+
+// Close implements Store. It closes the client only if the store built it (URL or
+// embedded), and stops the embedded server. Safe to call more than once.
+func (s *redisStore) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		for _, c := range s.closers {
+			errs = append(errs, c())
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("session: close: %w", err)
+		}
+	})
+	return s.closeErr
+}

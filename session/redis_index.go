@@ -1,0 +1,123 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// indexBatch is how many index members one round trip reads (every remote read is
+// bounded, whatever the size of an index).
+const indexBatch = 256
+
+// DeleteBySID implements Store.
+func (s *redisStore) DeleteBySID(ctx context.Context, sid string) ([]string, error) {
+	return s.deleteByIndex(ctx, "sid", sid)
+}
+
+// DeleteBySubject implements Store.
+func (s *redisStore) DeleteBySubject(ctx context.Context, sub string) ([]string, error) {
+	return s.deleteByIndex(ctx, "sub", sub)
+}
+
+// deleteByIndex empties the index of value under every ring key (records saved before
+// a key rotation are indexed under the older key): for each batch of members it
+// deletes their records, and only then removes them from the index, so a failure
+// half-way leaves the index able to find what is left. It returns the id hashes it
+// removed, sorted, including members whose record had already expired.
+func (s *redisStore) deleteByIndex(ctx context.Context, kind, value string) ([]string, error) {
+	if value == "" {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	for i := range s.keys.keys {
+		key := s.indexKey(&s.keys.keys[i], kind, value)
+		if err := s.drainIndex(ctx, key, seen); err != nil {
+			return sortedKeys(seen), s.fail(ctx, "delete by "+kind, err)
+		}
+	}
+	return sortedKeys(seen), nil
+}
+
+// drainIndex deletes every record the index set names, batch by batch, until the set
+// is gone (Redis removes an empty set). Members added meanwhile are deleted too.
+func (s *redisStore) drainIndex(ctx context.Context, key string, seen map[string]bool) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		members, err := s.indexMembers(ctx, key)
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		if err := s.deleteRecordsThenMembers(ctx, key, members); err != nil {
+			return err
+		}
+		for _, m := range members {
+			seen[m] = true
+		}
+	}
+}
+
+func (s *redisStore) indexMembers(ctx context.Context, key string) ([]string, error) {
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	members, err := s.client.SRandMemberN(octx, key, indexBatch).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	return members, nil
+}
+
+// deleteRecordsThenMembers deletes the records (one DEL each: they live on different
+// slots), then removes the members from the index (one key).
+func (s *redisStore) deleteRecordsThenMembers(ctx context.Context, key string, members []string) error {
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	_, err := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
+		for _, m := range members {
+			if isIDHash(m) {
+				p.Del(octx, s.recordKey(m))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete records: %w", err)
+	}
+	args := make([]any, len(members))
+	for i, m := range members {
+		args[i] = m
+	}
+	if err := s.client.SRem(octx, key, args...).Err(); err != nil {
+		return fmt.Errorf("trim index: %w", err)
+	}
+	return nil
+}
+
+// isIDHash reports whether m looks like IDHash's output (64 lower-case hex digits):
+// anything else in an index is ignored (and removed), never turned into a key.
+func isIDHash(m string) bool {
+	if len(m) != 64 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if !(m[i] >= '0' && m[i] <= '9' || m[i] >= 'a' && m[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		if isIDHash(k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
