@@ -17,7 +17,6 @@ const (
 	SessionExpired      Type = "session_expired"
 	CSRF                Type = "csrf"
 	UpstreamUnavailable Type = "upstream_unavailable"
-	UpstreamTimeout     Type = "upstream_timeout"
 	IdPUnavailable      Type = "idp_unavailable"
 	StoreUnavailable    Type = "store_unavailable"
 	BadRequest          Type = "bad_request"

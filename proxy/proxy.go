@@ -1,0 +1,202 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/tokenward/bff/config"
+)
+
+// ErrNoSession is what Token returns when the request has no (valid) session.
+var ErrNoSession = errors.New("proxy: no session")
+
+// TokenFunc returns the access token for the request's session, refreshing it first if it
+// expires soon; force=true demands a refresh (after an upstream 401).
+//
+// Errors other than ErrNoSession SHOULD be *problem.Error values (session_expired 401,
+// idp_unavailable 503, store_unavailable 503): they are rendered as they are. Anything
+// else becomes a 502 upstream_unavailable without detail. Errors are logged, so they MUST
+// NOT carry a token or a secret. A TokenFunc is called concurrently from many requests and
+// MUST be safe for that; it is called on the request's goroutine with the inbound request,
+// so it may read the request's context.
+type TokenFunc func(r *http.Request, force bool) (string, error)
+
+// Options configures New.
+type Options struct {
+	// Routes to serve, already defaulted and validated by config. New still rejects what
+	// would make the proxy unsafe (bad upstream URL, prefix that is not a clean path, ...).
+	Routes []config.Route
+	// PublicURL is the origin browsers use: X-Forwarded-Host and X-Forwarded-Proto are
+	// taken from it, never from the client. Required.
+	PublicURL *url.URL
+	// Token supplies the bearer. Required when any route's auth is not "none".
+	Token TokenFunc
+	// SessionKey returns a stable key of the request's session ("" for none). Websocket
+	// and SSE streams that carry a bearer are tracked under it for CloseSession. Nil
+	// disables stream tracking (CloseSession then cuts nothing).
+	SessionKey func(r *http.Request) string
+	// OwnCookies reports whether name is one of the BFF's own cookies: an upstream
+	// Set-Cookie with such a name is dropped. It MUST cover every cookie the BFF sets
+	// (session and login cookies). Nil drops none but the nameless ones.
+	OwnCookies func(name string) bool
+	// Logger receives proxy errors (never tokens, headers or URL queries). Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Transport, when set, is the base transport for every upstream (tests, benchmarks).
+	// Nil gives each upstream its own tuned *http.Transport (see newUpstreamTransport).
+	Transport http.RoundTripper
+}
+
+// Proxy serves the configured routes. It is safe for concurrent use.
+type Proxy struct {
+	routes     []*route // longest prefix first
+	token      TokenFunc
+	sessionKey func(r *http.Request) string
+	ownCookies func(name string) bool
+	log        *slog.Logger
+	fwdHost    string // X-Forwarded-Host: the public URL's host[:port]
+	fwdProto   string // X-Forwarded-Proto: the public URL's scheme
+	streams    streamSet
+	owned      []*http.Transport // built here; their idle connections close on CloseAll
+}
+
+// New builds the proxy: one httputil.ReverseProxy per route and one transport per upstream
+// (scheme://host), shared by that upstream's routes. It returns every configuration
+// problem at once, joined.
+func New(opts Options) (*Proxy, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	p := &Proxy{
+		token:      opts.Token,
+		sessionKey: opts.SessionKey,
+		ownCookies: opts.OwnCookies,
+		log:        opts.Logger,
+		fwdHost:    opts.PublicURL.Host,
+		fwdProto:   strings.ToLower(opts.PublicURL.Scheme),
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if err := p.buildRoutes(opts); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.PublicURL == nil || o.PublicURL.Host == "" ||
+		(o.PublicURL.Scheme != "http" && o.PublicURL.Scheme != "https") {
+		errs = append(errs, errors.New("proxy: PublicURL must be an absolute http(s) URL"))
+	}
+	if o.Token == nil {
+		for _, r := range o.Routes {
+			if r.Auth != authNone {
+				errs = append(errs, fmt.Errorf("proxy: route %q needs a token but Options.Token is nil", r.Path))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Proxy) buildRoutes(opts Options) error {
+	var errs []error
+	seen := make(map[string]bool, len(opts.Routes))
+	transports := make(map[string]http.RoundTripper)
+	pool := newBufferPool()
+	for _, rc := range opts.Routes {
+		if seen[rc.Path] {
+			errs = append(errs, fmt.Errorf("proxy: route %q: duplicate path", rc.Path))
+			continue
+		}
+		seen[rc.Path] = true
+		rt, err := p.newRoute(rc, p.transportFor(opts.Transport, transports, rc.Upstream), pool)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.routes = append(p.routes, rt)
+	}
+	sort.SliceStable(p.routes, func(i, j int) bool { return len(p.routes[i].prefix) > len(p.routes[j].prefix) })
+	return errors.Join(errs...)
+}
+
+// transportFor returns the round tripper for upstream: the caller's base transport, or one
+// tuned transport per scheme://host, wrapped for header timeouts and the 401 retry.
+func (p *Proxy) transportFor(base http.RoundTripper, cache map[string]http.RoundTripper, upstream string) http.RoundTripper {
+	key := upstreamKey(upstream)
+	if rt, ok := cache[key]; ok {
+		return rt
+	}
+	if base == nil {
+		t := newUpstreamTransport()
+		p.owned = append(p.owned, t)
+		base = t
+	}
+	rt := &exchangeTransport{base: base}
+	cache[key] = rt
+	return rt
+}
+
+func upstreamKey(upstream string) string {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return upstream // newRoute reports the error
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+}
+
+// Match returns the handler of the route r's path belongs to, or false when no route
+// claims it (the caller serves the SPA). For a path that is not clean and looks aimed at a
+// route it returns a handler answering 400 bad_request. Match MUST see r.URL as the
+// server parsed it (nothing before it may clean, unescape or rewrite the path), so that
+// what is checked is what is forwarded; the returned handler MUST get the same r (a
+// WithContext copy is fine). It does no I/O and allocates nothing for a clean path.
+func (p *Proxy) Match(r *http.Request) (http.Handler, bool) {
+	escaped := r.URL.EscapedPath()
+	if !isCleanRequestPath(r.URL, escaped) {
+		if p.aimsAtRoute(r.URL.Path, escaped) {
+			return badPath{}, true
+		}
+		return nil, false
+	}
+	for _, rt := range p.routes {
+		if strings.HasPrefix(escaped, rt.prefix) {
+			return rt, true
+		}
+	}
+	return nil, false
+}
+
+// CloseSession cuts every live websocket and SSE stream carrying key's bearer and returns
+// how many it cut. The caller calls it when the session ends (logout, back-channel
+// logout, expiry). A stream whose response arrives after this call is not cut: the
+// caller's TokenFunc refuses the ended session for new requests.
+func (p *Proxy) CloseSession(key string) int {
+	if key == "" {
+		return 0
+	}
+	return p.streams.closeSession(key)
+}
+
+// CloseAll cuts every live stream, refuses to track new ones (they are cut at once) and
+// closes the idle upstream connections of the transports New built. Call it at shutdown,
+// before or alongside http.Server.Shutdown, which waits neither for hijacked websocket
+// connections nor, in time, for endless SSE responses.
+func (p *Proxy) CloseAll() {
+	p.streams.closeAll()
+	for _, t := range p.owned {
+		t.CloseIdleConnections()
+	}
+}
+
+// LiveStreams returns how many websocket and SSE streams are being tracked (a gauge for
+// metrics; tests use it to prove streams are untracked when they end).
+func (p *Proxy) LiveStreams() int { return p.streams.len() }

@@ -1,0 +1,90 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/tokenward/bff/config"
+)
+
+func TestNewValidates(t *testing.T) {
+	token := func(*http.Request, bool) (string, error) { return "t", nil }
+	ok := config.Route{Path: "/api/", Upstream: "http://127.0.0.1:9000", StripPrefix: "/api"}
+	with := func(mutate func(*config.Route)) []config.Route {
+		r := ok
+		mutate(&r)
+		return []config.Route{r}
+	}
+	tests := []struct {
+		name      string
+		routes    []config.Route
+		publicURL string
+		noToken   bool
+		wantErr   bool
+	}{
+		{name: "valid", routes: []config.Route{ok}},
+		{name: "no routes", routes: nil},
+		{name: "no token needed when every route is auth none", noToken: true,
+			routes: with(func(r *config.Route) { r.Auth = "none" })},
+		{name: "missing public URL", routes: []config.Route{ok}, publicURL: "-", wantErr: true},
+		{name: "relative public URL", routes: []config.Route{ok}, publicURL: "/app", wantErr: true},
+		{name: "missing token function", routes: []config.Route{ok}, noToken: true, wantErr: true},
+		{name: "upstream not http", routes: with(func(r *config.Route) { r.Upstream = "ftp://x" }), wantErr: true},
+		{name: "upstream relative", routes: with(func(r *config.Route) { r.Upstream = "/x" }), wantErr: true},
+		{name: "upstream with credentials", routes: with(func(r *config.Route) { r.Upstream = "http://u:p@x" }), wantErr: true},
+		{name: "path without trailing slash", routes: with(func(r *config.Route) { r.Path = "/api" }), wantErr: true},
+		{name: "path with dot segment", routes: with(func(r *config.Route) { r.Path = "/api/../x/" }), wantErr: true},
+		{name: "path needing escapes", routes: with(func(r *config.Route) { r.Path = "/a b/"; r.StripPrefix = "" }), wantErr: true},
+		{name: "path with percent", routes: with(func(r *config.Route) { r.Path = "/a%41/"; r.StripPrefix = "" }), wantErr: true},
+		{name: "strip prefix not a prefix", routes: with(func(r *config.Route) { r.StripPrefix = "/other" }), wantErr: true},
+		{name: "unknown auth", routes: with(func(r *config.Route) { r.Auth = "sometimes" }), wantErr: true},
+		{name: "negative timeout", routes: with(func(r *config.Route) { r.Timeout = -time.Second }), wantErr: true},
+		{name: "duplicate path", routes: []config.Route{ok, ok}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{Routes: tt.routes, Token: token}
+			switch tt.publicURL {
+			case "":
+				opts.PublicURL, _ = url.Parse(publicURL)
+			case "-":
+			default:
+				opts.PublicURL, _ = url.Parse(tt.publicURL)
+			}
+			if tt.noToken {
+				opts.Token = nil
+			}
+			p, err := New(opts)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("New error = %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil {
+				p.CloseAll()
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	p, err := New(Options{
+		Routes:    []config.Route{{Path: "/api/", Upstream: "http://127.0.0.1:9000"}},
+		PublicURL: mustParse(t, publicURL),
+		Token:     func(*http.Request, bool) (string, error) { return "t", nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := p.routes[0]
+	if rt.name != "/api/" || rt.auth != authRequired || !rt.retry || rt.timeout != defaultTimeout {
+		t.Fatalf("defaults: name %q auth %q retry %v timeout %v", rt.name, rt.auth, rt.retry, rt.timeout)
+	}
+	if p.log == nil {
+		t.Fatal("no default logger")
+	}
+	tr := p.owned[0]
+	if tr.MaxIdleConnsPerHost < 64 || tr.Proxy != nil || tr.DisableKeepAlives {
+		t.Fatalf("upstream transport not tuned: %+v", tr)
+	}
+}

@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+)
+
+// modifyResponse is every route's ModifyResponse: it drops upstream cookies that would
+// overwrite the BFF's own and registers streams for CloseSession. It never fails.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	p.dropOwnCookies(resp.Header)
+	if isStream(resp) {
+		p.track(resp.Request)
+	}
+	return nil
+}
+
+// dropOwnCookies removes each Set-Cookie line whose cookie name is one of the BFF's own
+// (Options.OwnCookies) or empty: browsers store "Set-Cookie: =__Host-bff=x" or
+// "Set-Cookie: __Host-bff" as a nameless cookie, a known way around cookie prefixes.
+func (p *Proxy) dropOwnCookies(h http.Header) {
+	lines := h["Set-Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0]
+	for _, line := range lines {
+		name := setCookieName(line)
+		if name == "" || (p.ownCookies != nil && p.ownCookies(name)) {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
+}
+
+// setCookieName returns the cookie name of a Set-Cookie value ("" when it has none).
+func setCookieName(line string) string {
+	nameValue, _, _ := strings.Cut(line, ";")
+	name, _, found := strings.Cut(nameValue, "=")
+	if !found {
+		return ""
+	}
+	return strings.TrimSpace(name)
+}
+
+// isStream reports whether resp is a websocket switch or a server-sent event stream.
+func isStream(resp *http.Response) bool {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return true
+	}
+	const sse = "text/event-stream"
+	ct := resp.Header.Get("Content-Type")
+	return len(ct) >= len(sse) && strings.EqualFold(ct[:len(sse)], sse) &&
+		(len(ct) == len(sse) || ct[len(sse)] == ';' || ct[len(sse)] == ' ')
+}
+
+// track registers the stream of out's exchange under its session key, when the stream
+// carries a bearer and the request has a session key.
+func (p *Proxy) track(out *http.Request) {
+	if out == nil || p.sessionKey == nil {
+		return
+	}
+	x := exchangeFrom(out.Context())
+	if x == nil || x.bearer == "" {
+		return
+	}
+	if key := p.sessionKey(x.in); key != "" {
+		p.streams.add(key, x)
+	}
+}

@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+)
+
+// newReverseProxy builds the route's one ReverseProxy.
+func (p *Proxy) newReverseProxy(r *route, rt http.RoundTripper, pool *bufferPool) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:        r.rewrite,
+		Transport:      rt,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.handleError,
+		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		BufferPool:     pool,
+		// FlushInterval stays 0: ReverseProxy flushes text/event-stream and unknown-length
+		// responses after every write by itself, and buffers the rest.
+	}
+}
+
+// rewrite turns the inbound request into the upstream request. ReverseProxy has already
+// removed the hop-by-hop headers (including any the client listed in Connection) and
+// Forwarded/X-Forwarded-For/-Host/-Proto, so nothing set here can be stripped by the
+// client.
+func (r *route) rewrite(pr *httputil.ProxyRequest) {
+	out := pr.Out
+	dropClientCredentials(out.Header)
+	r.stripPrefix(out.URL)
+	out.URL.Opaque = "" // Match refuses opaque URLs; never let one pick the request line
+	pr.SetURL(r.upstream)
+	pr.SetXForwarded()
+	out.Header.Set("X-Forwarded-Host", r.p.fwdHost)
+	out.Header.Set("X-Forwarded-Proto", r.p.fwdProto)
+	if x := exchangeFrom(pr.In.Context()); x != nil && x.bearer != "" {
+		out.Header.Set("Authorization", x.bearer)
+	}
+}
+
+// stripPrefix removes the route's stripPrefix from Path and RawPath alike (the prefix has
+// no escapable characters, see isRoutePath), keeping a leading slash.
+func (r *route) stripPrefix(u *url.URL) {
+	if r.strip == "" {
+		return
+	}
+	u.Path = ensureSlash(strings.TrimPrefix(u.Path, r.strip))
+	if u.RawPath != "" {
+		u.RawPath = ensureSlash(strings.TrimPrefix(u.RawPath, r.strip))
+	}
+}
+
+func ensureSlash(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	return "/" + p
+}
+
+// dropClientCredentials deletes the browser's Cookie and Authorization and every header a
+// client could use to pose as a proxy in front of the upstream: all X-Forwarded-* (not
+// only the three ReverseProxy removes), X-Real-IP and kin, and the URL-override headers
+// some frameworks honour. Names are compared ignoring case and treating "_" as "-",
+// because CGI-style upstreams fold X_Forwarded_For into X-Forwarded-For.
+func dropClientCredentials(h http.Header) {
+	for k := range h {
+		if isClientForwardingHeader(k) {
+			delete(h, k)
+		}
+	}
+}
+
+var forwardingHeaders = [...]string{
+	"x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip",
+	"x-original-url", "x-original-uri", "x-rewrite-url", "x-original-host", "x-host",
+	"forwarded", "authorization", "cookie",
+}
+
+func isClientForwardingHeader(k string) bool {
+	if len(k) >= len("x-forwarded-") && headerNameEqual(k[:len("x-forwarded-")], "x-forwarded-") {
+		return true
+	}
+	for _, name := range forwardingHeaders {
+		if headerNameEqual(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerNameEqual compares a header name with a lowercase, hyphenated name, ignoring
+// ASCII case and treating "_" as "-". It does not allocate.
+func headerNameEqual(k, lower string) bool {
+	if len(k) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

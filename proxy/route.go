@@ -1,0 +1,211 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/csrf"
+	"github.com/tokenward/bff/problem"
+)
+
+// The auth modes of config.Route.Auth ("" is required).
+const (
+	authRequired = "required"
+	authOptional = "optional"
+	authNone     = "none"
+)
+
+// defaultTimeout applies when a route's Timeout is zero (config defaults it already).
+const defaultTimeout = 30 * time.Second
+
+// statusClientClosedRequest is the de-facto status (nginx, caddy) for a client that went
+// away before the response; it is logged and never seen by the client.
+const statusClientClosedRequest = 499
+
+// route is one configured route: its handler is what Match returns. Immutable after New.
+type route struct {
+	p           *Proxy
+	name        string
+	prefix      string // route path, e.g. "/api/"
+	lowerPrefix string
+	strip       string
+	upstream    *url.URL
+	auth        string
+	retry       bool
+	timeout     time.Duration
+	methods     []string // empty: all
+	allow       string   // Allow header for 405
+	rp          *httputil.ReverseProxy
+}
+
+func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool) (*route, error) {
+	r := &route{
+		p:           p,
+		name:        rc.Name,
+		prefix:      rc.Path,
+		lowerPrefix: strings.ToLower(rc.Path),
+		strip:       rc.StripPrefix,
+		auth:        rc.Auth,
+		retry:       rc.RetryOn401 == nil || *rc.RetryOn401,
+		timeout:     rc.Timeout,
+		methods:     rc.Methods,
+		allow:       strings.Join(rc.Methods, ", "),
+	}
+	if r.name == "" {
+		r.name = rc.Path
+	}
+	if r.auth == "" {
+		r.auth = authRequired
+	}
+	if r.timeout == 0 {
+		r.timeout = defaultTimeout
+	}
+	if err := r.setUpstream(rc.Upstream); err != nil {
+		return nil, fmt.Errorf("proxy: route %q: %w", rc.Path, err)
+	}
+	if err := r.validate(); err != nil {
+		return nil, fmt.Errorf("proxy: route %q: %w", rc.Path, err)
+	}
+	r.rp = p.newReverseProxy(r, rt, pool)
+	return r, nil
+}
+
+func (r *route) setUpstream(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("upstream: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("upstream must be an absolute http or https URL")
+	}
+	if u.User != nil || u.Fragment != "" {
+		return errors.New("upstream must not carry user info or a fragment")
+	}
+	r.upstream = u
+	return nil
+}
+
+func (r *route) validate() error {
+	var errs []error
+	if !isRoutePath(r.prefix) || !strings.HasSuffix(r.prefix, "/") {
+		errs = append(errs, errors.New("path must be a clean path of unreserved characters starting and ending with /"))
+	}
+	if r.strip != "" && (!strings.HasPrefix(r.prefix, r.strip) || !isRoutePath(r.strip)) {
+		errs = append(errs, errors.New("stripPrefix must be a clean prefix of the path"))
+	}
+	if r.auth != authRequired && r.auth != authOptional && r.auth != authNone {
+		errs = append(errs, fmt.Errorf("auth %q is not required, optional or none", r.auth))
+	}
+	if r.timeout < 0 {
+		errs = append(errs, errors.New("timeout must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// isRoutePath reports whether p is a clean path whose escaped form is itself, so that a
+// prefix compares the same against Path and RawPath.
+func isRoutePath(p string) bool {
+	return isCleanDecoded(p) && (&url.URL{Path: p}).EscapedPath() == p && !strings.Contains(p, "%")
+}
+
+// ServeHTTP proxies r to the route's upstream. The handler MUST only be obtained from
+// Proxy.Match, which vetted the path; the caller MUST have run the CSRF check.
+func (r *route) ServeHTTP(w http.ResponseWriter, in *http.Request) {
+	if !r.allows(in.Method) {
+		w.Header().Set("Allow", r.allow)
+		problem.Write(w, problem.New(http.StatusMethodNotAllowed, problem.MethodNotAllowed, "method not allowed on this route", nil))
+		return
+	}
+	if in.Header.Get("Upgrade") != "" && !csrf.IsWebsocketHandshake(in) {
+		problem.Write(w, problem.New(http.StatusBadRequest, problem.BadRequest, "protocol upgrade not allowed", nil))
+		return
+	}
+	x := &exchange{route: r, in: in}
+	if !r.authorize(w, x) {
+		return
+	}
+	x.begin(in.Context())
+	defer x.end()
+	out := in.WithContext(x)
+	if err := x.bufferBody(out); err != nil {
+		r.p.writeBodyError(w, in, err)
+		return
+	}
+	r.rp.ServeHTTP(w, out)
+}
+
+func (r *route) allows(method string) bool {
+	if len(r.methods) == 0 {
+		return true
+	}
+	for _, m := range r.methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// authorize obtains the bearer for x per the route's auth mode. It answers the client
+// itself and returns false when the request must not go on.
+func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
+	if r.auth == authNone {
+		return true
+	}
+	token, err := r.p.token(x.in, false)
+	if err == nil && token == "" {
+		err = ErrNoSession // never send "Bearer " with nothing
+	}
+	switch {
+	case err == nil:
+		x.bearer = "Bearer " + token
+		x.replayable = r.retry
+		return true
+	case errors.Is(err, ErrNoSession) && r.auth == authOptional:
+		return true
+	case errors.Is(err, ErrNoSession):
+		problem.Write(w, problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil))
+		return false
+	}
+	r.p.writeTokenError(w, x.in, r.name, err)
+	return false
+}
+
+// writeTokenError renders an error of the TokenFunc: a *problem.Error as it is, the client
+// gone as 499, anything else as 502 without detail.
+func (p *Proxy) writeTokenError(w http.ResponseWriter, in *http.Request, routeName string, err error) {
+	var pe *problem.Error
+	switch {
+	case errors.As(err, &pe):
+		p.log.LogAttrs(in.Context(), slog.LevelInfo, "proxy: token unavailable",
+			slog.String("route", routeName), slog.String("type", string(pe.Type)), slog.Int("status", pe.Status))
+		problem.Write(w, pe)
+	case in.Context().Err() != nil:
+		w.WriteHeader(statusClientClosedRequest)
+	default:
+		p.log.LogAttrs(in.Context(), slog.LevelError, "proxy: token function failed",
+			slog.String("route", routeName), slog.String("error", err.Error()))
+		problem.Write(w, problem.New(http.StatusBadGateway, problem.UpstreamUnavailable, "", nil))
+	}
+}
+
+// writeBodyError answers a request whose body could not be read up front.
+func (p *Proxy) writeBodyError(w http.ResponseWriter, in *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case in.Context().Err() != nil || errors.Is(err, context.Canceled):
+		w.WriteHeader(statusClientClosedRequest)
+	case errors.As(err, &tooBig):
+		problem.Write(w, problem.New(http.StatusRequestEntityTooLarge, problem.BadRequest, "request body too large", nil))
+	default:
+		problem.Write(w, problem.New(http.StatusBadRequest, problem.BadRequest, "the request body could not be read", nil))
+	}
+}

@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"context"
+	"sync"
+)
+
+// streamSet tracks the live websocket and SSE streams by session key (the shape of caddy's
+// tracked hijacked connections), so that a session's end can cut them. Only streams are
+// registered: ordinary requests never take its lock. Safe for concurrent use.
+type streamSet struct {
+	mu     sync.Mutex
+	closed bool // after closeAll, new streams are cut at once
+	live   map[string]map[*exchange]struct{}
+}
+
+// cut ends a stream: ReverseProxy closes the upgraded backend connection when the request
+// context ends, and an SSE body read fails. The cause is plain context.Canceled, which
+// ReverseProxy does not log as a copy error: cutting is deliberate.
+func (x *exchange) cut() { x.cancel(context.Canceled) }
+
+// add registers x under key; after closeAll it cuts x instead.
+func (s *streamSet) add(key string, x *exchange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		x.cut()
+		return
+	}
+	if s.live == nil {
+		s.live = make(map[string]map[*exchange]struct{})
+	}
+	m := s.live[key]
+	if m == nil {
+		m = make(map[*exchange]struct{})
+		s.live[key] = m
+	}
+	m[x] = struct{}{}
+	x.tracked, x.streamKey = true, key
+}
+
+// remove unregisters x (a no-op when it was cut and dropped already).
+func (s *streamSet) remove(x *exchange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.live[x.streamKey]
+	delete(m, x)
+	if len(m) == 0 {
+		delete(s.live, x.streamKey)
+	}
+}
+
+// closeSession cuts and drops the streams of key and returns how many there were.
+func (s *streamSet) closeSession(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.live[key]
+	for x := range m {
+		x.cut()
+	}
+	delete(s.live, key)
+	return len(m)
+}
+
+// closeAll cuts and drops every stream and makes add cut new ones.
+func (s *streamSet) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, m := range s.live {
+		for x := range m {
+			x.cut()
+		}
+	}
+	clear(s.live)
+}
+
+func (s *streamSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.live {
+		n += len(m)
+	}
+	return n
+}

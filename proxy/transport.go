@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tokenward/bff/problem"
+)
+
+// maxDrain bounds how much of a discarded 401 body is read to reuse its connection.
+const maxDrain = 64 << 10
+
+// newUpstreamTransport returns the tuned transport one upstream's routes share.
+//
+//   - Keep-alive pools sized for a proxy (MaxIdleConnsPerHost 128, the default is 2).
+//   - Bounded dial, TLS handshake and 100-continue waits; response headers at most 1 MiB.
+//     The response-header timeout is per route (exchangeTransport), not here.
+//   - HTTP/2 only where TLS negotiates it (ALPN); never cleartext HTTP/2. Websocket
+//     handshakes are sent over HTTP/1.1 by the transport itself.
+//   - No environment proxy: a bearer goes to the configured upstream and nowhere else.
+//   - No transparent compression: Accept-Encoding and the body pass through unchanged.
+func newUpstreamTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    128,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  1 * time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+		DisableCompression:     true,
+	}
+}
+
+// exchangeTransport wraps an upstream's base transport with what needs the exchange: the
+// route's response-header timeout and the one forced-refresh retry after a 401. It is
+// stateless and safe for concurrent use; ReverseProxy calls it on the request's goroutine.
+type exchangeTransport struct {
+	base http.RoundTripper
+}
+
+// RoundTrip sends req. On a 401 to a replayable request (a bearer was sent, retry is on,
+// the body is empty or buffered) it calls Token(r, true) once and re-sends once with the
+// new bearer. When that forced refresh fails:
+//   - with a 401 *problem.Error (session_expired: the session is over), that problem is
+//     the answer, so the SPA learns the user must log in again;
+//   - with anything else (IdP or store unavailable, no session), the upstream's own 401
+//     is passed through unchanged: the refresh failure is logged, not exposed.
+func (t *exchangeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	x := exchangeFrom(req.Context())
+	if x == nil {
+		return t.base.RoundTrip(req)
+	}
+	resp, err := x.send(t.base, req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !x.replayable {
+		return resp, err
+	}
+	x.replayable = false
+	return x.retryWithFreshToken(t.base, req, resp)
+}
+
+// send performs one attempt under the route's response-header timeout.
+func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Response, error) {
+	x.armHeaderTimer()
+	resp, err := base.RoundTrip(req)
+	if x.disarmHeaderTimer() {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, fmt.Errorf("proxy: route %s: %w", x.route.name, errHeaderTimeout)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if resp.Request == nil {
+		resp.Request = req
+	}
+	return resp, nil
+}
+
+func (x *exchange) retryWithFreshToken(base http.RoundTripper, req *http.Request, first *http.Response) (*http.Response, error) {
+	token, err := x.route.p.token(x.in, true)
+	if err == nil && token == "" {
+		err = ErrNoSession
+	}
+	if err != nil {
+		return x.refreshFailed(first, err)
+	}
+	discard(first)
+	x.bearer = "Bearer " + token
+	again := req.Clone(req.Context())
+	again.Header.Set("Authorization", x.bearer)
+	again.Body = x.replayBody()
+	again.GetBody = func() (io.ReadCloser, error) { return x.replayBody(), nil }
+	return x.send(base, again)
+}
+
+func (x *exchange) refreshFailed(first *http.Response, err error) (*http.Response, error) {
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Status == http.StatusUnauthorized {
+		discard(first)
+		return nil, pe
+	}
+	attrs := []slog.Attr{slog.String("route", x.route.name)}
+	if errors.As(err, &pe) {
+		attrs = append(attrs, slog.String("type", string(pe.Type)))
+	} else {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	x.route.p.log.LogAttrs(x.in.Context(), slog.LevelWarn,
+		"proxy: forced refresh after upstream 401 failed; passing the 401 through", attrs...)
+	return first, nil
+}
+
+// discard drains (bounded) and closes a response body so its connection can be reused.
+func discard(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+	_ = resp.Body.Close()
+}
