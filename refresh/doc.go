@@ -1,0 +1,24 @@
+// Package refresh keeps a session's access token fresh, refreshing it exactly once however
+// many requests, tabs and replicas race for it.
+//
+// The shape follows golang.org/x/oauth2's reuseTokenSource wrapping tokenRefresher: each
+// layer answers if it can and otherwise hands on to the next:
+//
+//  1. still valid for longer than the skew?          → use it (no I/O beyond the session read)
+//  2. in-process single-flight per session            → one goroutine per replica goes on;
+//     the others wait on their OWN request context
+//  3. cross-replica lock in the session store         → one replica goes on; the others wait
+//     for the release (pub/sub, with a slow re-check) and re-read the session
+//  4. re-read the session under the lock and check again → a refresh done meanwhile by
+//     another replica is used as it is
+//  5. the IdP's token endpoint, with the lease renewed while the call runs
+//
+// With refresh-token rotation a second refresh with the same refresh token would make the
+// IdP revoke the whole token family, logging the user out: steps 2–4 exist so that it never
+// happens. The shared work runs on a context no single caller can cancel
+// (context.WithoutCancel plus a timeout), so a caller that gives up does not abort a refresh
+// that others wait for, and a rotated refresh token is never lost between the IdP and the store.
+//
+// Outcomes: invalid_grant ends the session (401 session_expired); a network error or 5xx from
+// the IdP keeps it (503 idp_unavailable), and a still-valid old token is used meanwhile.
+package refresh

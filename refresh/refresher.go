@@ -1,0 +1,273 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/problem"
+	"github.com/tokenward/bff/session"
+)
+
+// Defaults of Config.
+const (
+	DefaultSkew    = 30 * time.Second
+	DefaultLease   = 15 * time.Second
+	DefaultTimeout = 30 * time.Second
+)
+
+// TokenRefresher is the one IdP call the Refresher needs; *idp.Provider implements it.
+type TokenRefresher interface {
+	Refresh(ctx context.Context, refreshToken string) (*idp.Tokens, *idp.Identity, error)
+}
+
+// Config configures a Refresher. Store and IdP are required.
+type Config struct {
+	Store session.Store
+	IdP   TokenRefresher
+	// Skew: a token expiring within Skew is refreshed before use. Default 30s.
+	Skew time.Duration
+	// Lease of the cross-replica lock; renewed every Lease/3 while the IdP call runs.
+	Lease time.Duration
+	// Timeout bounds the shared refresh work (lock wait excluded). Default 30s.
+	Timeout time.Duration
+	// Now is the clock. Default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Observe, when set, is told the outcome of every refresh attempt
+	// ("ok", "invalid_grant", "transient", "coalesced", "store_error").
+	Observe func(outcome string)
+}
+
+// Refresher hands out fresh access tokens. It is safe for concurrent use; one Refresher
+// serves a whole replica.
+type Refresher struct {
+	cfg   Config
+	group singleflight.Group
+}
+
+// New returns a Refresher with cfg's defaults filled in.
+func New(cfg Config) (*Refresher, error) {
+	if cfg.Store == nil || cfg.IdP == nil {
+		return nil, errors.New("refresh: Store and IdP are required")
+	}
+	if cfg.Skew <= 0 {
+		cfg.Skew = DefaultSkew
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string) {}
+	}
+	return &Refresher{cfg: cfg}, nil
+}
+
+// Fresh returns a record of session id whose access token is valid for longer than the
+// skew, refreshing it if needed. rec is the record the caller read. With force, the token in
+// rec is known to be rejected (an upstream 401): it is refreshed unless the session already
+// holds another token.
+//
+// Errors are *problem.Error values ready to render: session_expired (401, the session is
+// gone), idp_unavailable (503, the session is kept), store_unavailable (503); or the
+// caller's context error.
+func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
+	if !force && r.valid(rec, r.cfg.Skew) {
+		return rec, nil
+	}
+	stale := rec.AccessToken
+	key := session.IDHash(id)
+	ch := r.group.DoChan(key, func() (any, error) {
+		// Detached: the first caller leaving must not abort the refresh the others wait for.
+		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
+		defer cancel()
+		return r.refreshOnce(work, id, stale)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("refresh: waiting for the shared refresh: %w", ctx.Err())
+	case res := <-ch:
+		if res.Shared {
+			r.cfg.Observe("coalesced")
+		}
+		if res.Err != nil {
+			return r.fallback(rec, res.Err)
+		}
+		return res.Val.(*session.Record), nil
+	}
+}
+
+// fallback keeps serving a still-valid token while the IdP is down (DESIGN.md).
+func (r *Refresher) fallback(rec *session.Record, err error) (*session.Record, error) {
+	var p *problem.Error
+	if errors.As(err, &p) && p.Type == problem.IdPUnavailable && r.valid(rec, 0) {
+		return rec, nil
+	}
+	return nil, err
+}
+
+func (r *Refresher) valid(rec *session.Record, margin time.Duration) bool {
+	return rec.AccessToken != "" && rec.AccessExpiry.After(r.cfg.Now().Add(margin))
+}
+
+// refreshOnce takes the cross-replica lock (waiting for another replica's holder) and
+// refreshes under it unless someone else already did. ctx is the shared work's context;
+// each caller waits on its own in Fresh.
+func (r *Refresher) refreshOnce(ctx context.Context, id, stale string) (*session.Record, error) {
+	for {
+		lock, err := r.cfg.Store.Lock(ctx, id, r.cfg.Lease)
+		switch {
+		case err == nil:
+			return r.refreshLocked(ctx, id, stale, lock)
+		case errors.Is(err, session.ErrLockHeld):
+			if err := r.cfg.Store.WaitUnlock(ctx, id); err != nil {
+				return nil, storeOrContext("waiting for another replica's refresh", err)
+			}
+			rec, err := r.reread(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if r.doneMeanwhile(rec, stale) {
+				return rec, nil
+			}
+			// The holder failed or its lease ran out: try to take the lock ourselves.
+		default:
+			return nil, storeOrContext("taking the refresh lock", err)
+		}
+	}
+}
+
+// doneMeanwhile reports whether another refresher replaced the stale token.
+func (r *Refresher) doneMeanwhile(rec *session.Record, stale string) bool {
+	return rec.AccessToken != stale && r.valid(rec, 0)
+}
+
+func (r *Refresher) reread(ctx context.Context, id string) (*session.Record, error) {
+	rec, err := r.cfg.Store.Get(ctx, id)
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+	}
+	if err != nil {
+		return nil, storeOrContext("re-reading the session", err)
+	}
+	return rec, nil
+}
+
+func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, lock session.Lock) (*session.Record, error) {
+	stop := r.renew(ctx, lock)
+	defer func() {
+		stop()
+		// Release on a fresh context: ctx may have timed out, and waiters deserve the wake-up.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := lock.Release(rctx); err != nil && !errors.Is(err, session.ErrLockLost) {
+			r.cfg.Logger.Warn("refresh lock release failed", "err", err)
+		}
+	}()
+	rec, err := r.reread(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.doneMeanwhile(rec, stale) {
+		return rec, nil
+	}
+	return r.redeem(ctx, id, rec)
+}
+
+// renew keeps the lease alive while the IdP call runs; the returned func stops it.
+func (r *Refresher) renew(ctx context.Context, lock session.Lock) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(r.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := lock.Renew(ctx, r.cfg.Lease); err != nil {
+					r.cfg.Logger.Warn("refresh lock renewal failed", "err", err)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// redeem spends the refresh token at the IdP and stores the result.
+func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record) (*session.Record, error) {
+	if rec.RefreshToken == "" {
+		if r.valid(rec, 0) {
+			return rec, nil
+		}
+		r.end(ctx, id)
+		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has expired", nil)
+	}
+	toks, ident, err := r.cfg.IdP.Refresh(ctx, rec.RefreshToken)
+	if err == nil && ident != nil && ident.Subject != rec.Subject {
+		// OIDC Core §12.2: a refreshed ID token must name the same subject.
+		err = fmt.Errorf("refresh: ID token for another subject: %w", idp.ErrInvalidToken)
+	}
+	switch {
+	case errors.Is(err, idp.ErrInvalidGrant), errors.Is(err, idp.ErrInvalidToken):
+		r.cfg.Observe("invalid_grant")
+		r.end(ctx, id)
+		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has expired", err)
+	case err != nil:
+		r.cfg.Observe("transient")
+		return nil, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
+	}
+	next := *rec
+	next.AccessToken = toks.AccessToken
+	next.AccessExpiry = toks.Expiry
+	if toks.TokenType != "" {
+		next.TokenType = toks.TokenType
+	}
+	if toks.RefreshToken != "" {
+		next.RefreshToken = toks.RefreshToken
+	}
+	if toks.IDToken != "" {
+		next.IDToken = toks.IDToken
+	}
+	next.Refreshed++
+	if err := r.cfg.Store.Save(ctx, id, &next); err != nil {
+		r.cfg.Observe("store_error")
+		return nil, storeOrContext("saving the refreshed session", err)
+	}
+	r.cfg.Observe("ok")
+	return &next, nil
+}
+
+func (r *Refresher) end(ctx context.Context, id string) {
+	if err := r.cfg.Store.Delete(ctx, id); err != nil {
+		r.cfg.Logger.Warn("deleting an expired session failed", "err", err)
+	}
+}
+
+// storeOrContext maps a store failure to its problem, keeping context errors as they are.
+func storeOrContext(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, session.ErrUnavailable) {
+			return fmt.Errorf("refresh: %s: %w", what, err)
+		}
+	}
+	return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", fmt.Errorf("refresh: %s: %w", what, err))
+}
