@@ -106,6 +106,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"OversizedStoredValueIsNotRead", testOversizedValue},
 		{"ConcurrentSaveGet", testConcurrentSaveGet},
 		{"Ping", testPing},
+		{"PublishEndedReachesEveryWatcher", testPublishEnded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,6 +49,13 @@ type Store interface {
 	Lock(ctx context.Context, id string, lease time.Duration) (Lock, error)
 	// WaitUnlock blocks until the lock of id is released or expires, or ctx ends.
 	WaitUnlock(ctx context.Context, id string) error
+	// PublishEnded tells every replica that the sessions with these id hashes ended
+	// (logout, back-channel logout), so each can cut its live streams of them.
+	PublishEnded(ctx context.Context, idHashes []string) error
+	// WatchEnded calls fn, on its own goroutine, with every id hash any replica
+	// publishes, until ctx ends. It returns at once and resubscribes by itself after a
+	// failure; announcements made while it is disconnected are lost.
+	WatchEnded(ctx context.Context, fn func(idHash string))
 	// Ping checks the backend is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases connections (and stops the embedded server).
