@@ -1,0 +1,145 @@
+package bff_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenward/bff/internal/testenv"
+)
+
+// userSID logs alice in through c and returns her sub and sid as /bff/user shows them.
+func userSID(t *testing.T, e *testenv.Env, c *http.Client) (sub, sid string) {
+	t.Helper()
+	e.Login(t, c, "alice", "/")
+	var u struct {
+		Sub       string `json:"sub"`
+		LogoutURL string `json:"logoutUrl"`
+	}
+	testenv.JSON(t, e.Do(t, c, http.MethodGet, "/bff/user", nil), &u)
+	lu, err := url.Parse(u.LogoutURL)
+	if err != nil || lu.Query().Get("sid") == "" {
+		t.Fatalf("no sid in logoutUrl %q", u.LogoutURL)
+	}
+	return u.Sub, lu.Query().Get("sid")
+}
+
+func postLogoutToken(t *testing.T, e *testenv.Env, token string) *http.Response {
+	t.Helper()
+	resp, err := e.NewClient(t).PostForm(e.URL("/bff/backchannel-logout"), url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func status(t *testing.T, e *testenv.Env, c *http.Client) int {
+	t.Helper()
+	r := e.Do(t, c, http.MethodGet, "/bff/user", nil)
+	r.Body.Close()
+	return r.StatusCode
+}
+
+// TestBackchannelLogoutEndsTheSession: a valid logout token ends the session of its sid;
+// replaying it is refused.
+func TestBackchannelLogoutEndsTheSession(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	c := e.NewClient(t)
+	sub, sid := userSID(t, e, c)
+	other := e.NewClient(t)
+	e.Login(t, other, "bob", "/")
+	tok, err := e.OP.LogoutToken(testenv.ClientID, sub, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := postLogoutToken(t, e, tok)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+		t.Fatalf("back-channel logout: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	if got := status(t, e, c); got != http.StatusUnauthorized {
+		t.Fatalf("alice's session survived: %d", got)
+	}
+	if got := status(t, e, other); got != http.StatusOK {
+		t.Fatalf("bob's session was ended too: %d", got)
+	}
+	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("replayed jti: %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestBackchannelLogoutBySubject: a token with only sub ends every session of that user.
+func TestBackchannelLogoutBySubject(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	a1, a2 := e.NewClient(t), e.NewClient(t)
+	sub, _ := userSID(t, e, a1)
+	e.Login(t, a2, "alice", "/")
+	tok, err := e.OP.LogoutToken(testenv.ClientID, sub, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("back-channel logout: %d", resp.StatusCode)
+	}
+	if status(t, e, a1) != http.StatusUnauthorized || status(t, e, a2) != http.StatusUnauthorized {
+		t.Fatal("a session of the subject survived")
+	}
+}
+
+// TestBackchannelLogoutRefusesForgeries: forged or malformed logout tokens end nothing.
+func TestBackchannelLogoutRefusesForgeries(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	c := e.NewClient(t)
+	sub, sid := userSID(t, e, c)
+	now := time.Now()
+	base := func() map[string]any {
+		return map[string]any{
+			"iss": e.OPServer.URL, "aud": testenv.ClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+			"jti": "jti-" + now.Format(time.RFC3339Nano), "sub": sub, "sid": sid,
+			"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+		}
+	}
+	tests := []struct {
+		name   string
+		edit   func(m map[string]any)
+		forged string
+	}{
+		{name: "wrong audience", edit: func(m map[string]any) { m["aud"] = "someone-else" }},
+		{name: "has a nonce", edit: func(m map[string]any) { m["nonce"] = "n" }},
+		{name: "no events", edit: func(m map[string]any) { delete(m, "events") }},
+		{name: "wrong issuer", edit: func(m map[string]any) { m["iss"] = "https://evil.example" }},
+		{name: "no jti", edit: func(m map[string]any) { delete(m, "jti") }},
+		{name: "bad signature", forged: "flip"},
+		{name: "not a JWT", forged: "not-a-jwt"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			m["jti"] = m["jti"].(string) + string(rune('a'+i))
+			if tc.edit != nil {
+				tc.edit(m)
+			}
+			tok, err := e.OP.SignJWT(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tc.forged {
+			case "flip":
+				parts := strings.Split(tok, ".")
+				sig := []byte(parts[2])
+				sig[5] ^= 0x02
+				tok = parts[0] + "." + parts[1] + "." + string(sig)
+			case "not-a-jwt":
+				tok = "not-a-jwt"
+			}
+			if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", resp.StatusCode)
+			}
+			if got := status(t, e, c); got != http.StatusOK {
+				t.Fatalf("the session ended: %d", got)
+			}
+		})
+	}
+}

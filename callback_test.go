@@ -1,0 +1,150 @@
+package bff_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tokenward/bff/internal/testenv"
+)
+
+// TestCallbackRefusesBadResponses: every malformed or forged authorization response gets a
+// 4xx HTML page and no session.
+func TestCallbackRefusesBadResponses(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	tests := []struct {
+		name   string
+		mutate func(q url.Values)
+		status int
+		retry  bool
+	}{
+		{name: "missing state", mutate: func(q url.Values) { q.Del("state") }, status: 400, retry: true},
+		{name: "unknown state", mutate: func(q url.Values) { q.Set("state", "A"+q.Get("state")[1:]) }, status: 400, retry: true},
+		{name: "access denied", mutate: func(q url.Values) { q.Del("code"); q.Set("error", "access_denied") }, status: 403, retry: true},
+		{name: "issuer mix-up (RFC 9207)", mutate: func(q url.Values) { q.Set("iss", "https://evil.example") }, status: 400, retry: true},
+		{name: "missing code", mutate: func(q url.Values) { q.Del("code") }, status: 400, retry: true},
+		{name: "forged code", mutate: func(q url.Values) { q.Set("code", "forged") }, status: 400, retry: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.NewClient(t)
+			cb := e.Authorize(t, c, "alice", "/")
+			q := cb.Query()
+			tc.mutate(q)
+			cb.RawQuery = q.Encode()
+			resp, err := c.Get(cb.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(t, resp)
+			if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Fatalf("status %d (%s), want %d HTML: %s", resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, body)
+			}
+			if tc.retry && !strings.Contains(body, `href="/bff/login"`) {
+				t.Fatalf("no try-again link: %s", body)
+			}
+			if findCookie(resp, "__Host-bff") != nil {
+				t.Fatal("a session cookie was set")
+			}
+			if r := e.Do(t, c, http.MethodGet, "/bff/user", nil); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("/bff/user: %d, want 401", r.StatusCode)
+			}
+		})
+	}
+}
+
+// TestCallbackReplayRefused: the same authorization response used twice — with the login
+// cookie the browser still had — starts no second session.
+func TestCallbackReplayRefused(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	c := e.NewClient(t)
+	cb := e.Authorize(t, c, "alice", "/")
+	var loginCookie *http.Cookie
+	for _, ck := range c.Jar.Cookies(&url.URL{Scheme: "https", Host: e.Server.Listener.Addr().String(), Path: "/bff/callback"}) {
+		if strings.HasPrefix(ck.Name, "__Secure-bff-login-") {
+			loginCookie = ck
+		}
+	}
+	if loginCookie == nil {
+		t.Fatal("no login cookie after /bff/login")
+	}
+	first, err := c.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	if first.StatusCode != http.StatusFound {
+		t.Fatalf("first callback: %d", first.StatusCode)
+	}
+	// An attacker replays the response with a copy of the login cookie.
+	req, _ := http.NewRequest(http.MethodGet, cb.String(), nil)
+	req.AddCookie(loginCookie)
+	replay, err := e.NewClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay.Body.Close()
+	if replay.StatusCode != http.StatusBadRequest || findCookie(replay, "__Host-bff") != nil {
+		t.Fatalf("replayed callback: %d, cookie %v", replay.StatusCode, findCookie(replay, "__Host-bff"))
+	}
+}
+
+// TestLoginRefusesOpenRedirects: returnTo values that would leave the origin or point into
+// /bff/ get a 400 page before anything is sent to the IdP.
+func TestLoginRefusesOpenRedirects(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	for _, rt := range []string{
+		"https://evil.example", "//evil.example", "/\\evil.example", "/%2F%2Fevil.example",
+		"javascript:alert(1)", "/bff/logout", "/app\r\nLocation: https://evil.example", "/a\x01b",
+	} {
+		t.Run(rt, func(t *testing.T) {
+			resp, err := e.NewClient(t).Get(e.URL("/bff/login?returnTo=" + url.QueryEscape(rt)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(t, resp)
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+				t.Fatalf("status %d location %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+		})
+	}
+}
+
+// TestNewSessionIDAtEveryLogin stops session fixation: a second login replaces the
+// browser's session id, and the old id no longer opens anything.
+func TestNewSessionIDAtEveryLogin(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	first := findCookie(e.Login(t, nil, "alice", "/"), "__Host-bff")
+	second := findCookie(e.Login(t, nil, "bob", "/"), "__Host-bff")
+	if first == nil || second == nil || first.Value == second.Value {
+		t.Fatal("the second login did not issue a new session cookie")
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.URL("/bff/user"), nil)
+	req.Header.Set("X-CSRF", "1")
+	req.AddCookie(&http.Cookie{Name: "__Host-bff", Value: first.Value})
+	resp, err := e.NewClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old session id still works: %d", resp.StatusCode)
+	}
+}
+
+// TestTokenEndpointDownDuringCallback: the IdP failing the code exchange is a 502 page.
+func TestTokenEndpointDownDuringCallback(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	cb := e.Authorize(t, e.Client, "alice", "/")
+	e.OP.SetTokenEndpointStatus(http.StatusServiceUnavailable)
+	defer e.OP.SetTokenEndpointStatus(0)
+	resp, err := e.Client.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || findCookie(resp, "__Host-bff") != nil {
+		t.Fatalf("status %d, want 502 and no session", resp.StatusCode)
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/tokenward/bff/config"
+)
+
+func TestKeygenPrintsUniqueValidKeys(t *testing.T) {
+	seen := map[string]bool{}
+	for run := range 2 {
+		a := newTestApp(nil)
+		if code := a.run(context.Background(), []string{"keygen", "--count", "5"}); code != exitOK {
+			t.Fatalf("exit code = %d, stderr: %s", code, a.stderr)
+		}
+		keys := strings.Fields(a.stdout.String())
+		if len(keys) != 5 {
+			t.Fatalf("run %d printed %d keys, want 5: %q", run, len(keys), a.stdout)
+		}
+		for _, k := range keys {
+			raw, err := base64.StdEncoding.Strict().DecodeString(k)
+			if err != nil || len(raw) != 32 {
+				t.Errorf("key %q: %d bytes, err %v; want standard base64 of 32 bytes", k, len(raw), err)
+			}
+			if seen[k] {
+				t.Errorf("key printed twice: %q", k)
+			}
+			seen[k] = true
+		}
+		if !strings.Contains(a.stderr.String(), "FIRST in session.keys") {
+			t.Errorf("no guidance on stderr: %q", a.stderr)
+		}
+		// What keygen prints is what config accepts.
+		c := config.Defaults()
+		c.Server.PublicURL, c.OIDC.Issuer, c.OIDC.ClientID, c.OIDC.ClientSecret = "https://a.example", "https://i.example", "id", "s"
+		c.Session.Keys = keys
+		if err := config.Validate(c); err != nil {
+			t.Errorf("keygen output does not validate as session.keys: %v", err)
+		}
+	}
+}
+
+func TestKeygenDefaultsToOneKey(t *testing.T) {
+	a := newTestApp(nil)
+	if code := a.run(context.Background(), []string{"keygen"}); code != exitOK {
+		t.Fatalf("exit code = %d", code)
+	}
+	if n := len(strings.Fields(a.stdout.String())); n != 1 {
+		t.Errorf("printed %d keys, want 1", n)
+	}
+}
+
+func TestKeygenRejectsBadCount(t *testing.T) {
+	tests := []struct {
+		name  string
+		count string
+	}{
+		{name: "zero", count: "0"},
+		{name: "negative", count: "-3"},
+		{name: "too many", count: "101"},
+		{name: "not a number", count: "many"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestApp(nil)
+			if code := a.run(context.Background(), []string{"keygen", "--count", tt.count}); code != exitUsage {
+				t.Errorf("exit code = %d, want %d", code, exitUsage)
+			}
+			if a.stdout.Len() != 0 {
+				t.Errorf("printed keys despite a bad count: %q", a.stdout)
+			}
+		})
+	}
+}
+
+func TestNewKeyFailsWithoutRandomness(t *testing.T) {
+	if k, err := newKey(iotest.ErrReader(iotest.ErrTimeout)); err == nil || k != "" {
+		t.Fatalf("newKey with a failing reader = %q, %v; want an error", k, err)
+	}
+}

@@ -1,0 +1,86 @@
+package bff_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/internal/testenv"
+)
+
+func authRequest(t *testing.T, e *testenv.Env, c *http.Client, path string, headers map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.URL(path), nil)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestForwardAuth: /bff/auth answers 200 with the bearer (refreshed after expiry) for a
+// session, and 401 without one — no CSRF header needed, it is the ingress calling.
+func TestForwardAuth(t *testing.T) {
+	var o testenv.Options
+	shortTokens(&o)
+	e := testenv.Start(t, o)
+	if r := authRequest(t, e, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without a session: %d", r.StatusCode)
+	}
+	e.Login(t, nil, "alice", "/")
+	first := authRequest(t, e, e.Client, "/bff/auth", nil)
+	tok := strings.TrimPrefix(first.Header.Get("Authorization"), "Bearer ")
+	if first.StatusCode != http.StatusOK || tok == "" || first.Header.Get("X-Auth-Request-User") == "" ||
+		first.Header.Get("X-Auth-Request-Email") == "" {
+		t.Fatalf("with a session: %d %v", first.StatusCode, first.Header)
+	}
+	if first.Header.Get("Set-Cookie") != "" {
+		t.Fatal("forward-auth set a cookie")
+	}
+	time.Sleep(2100 * time.Millisecond)
+	second := authRequest(t, e, e.Client, "/bff/auth", nil)
+	if got := strings.TrimPrefix(second.Header.Get("Authorization"), "Bearer "); second.StatusCode != http.StatusOK || got == tok {
+		t.Fatalf("after expiry: %d, token refreshed: %v", second.StatusCode, got != tok)
+	}
+	if e.OP.Stats().RefreshGrants != 1 {
+		t.Fatalf("refresh grants: %d", e.OP.Stats().RefreshGrants)
+	}
+}
+
+// TestForwardAuthTrustsForwardedURIOnlyFromProxies: the login redirect of ?redirect=1 uses
+// X-Forwarded-Uri only from server.trustedProxies, and only when it is a safe returnTo
+// (oauth2-proxy's open redirects came from trusting it).
+func TestForwardAuthTrustsForwardedURIOnlyFromProxies(t *testing.T) {
+	trusted := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+		c.Server.TrustedProxies = []string{"127.0.0.1/32", "::1"}
+	}})
+	untrusted := testenv.Start(t, testenv.Options{})
+	tests := []struct {
+		name     string
+		env      *testenv.Env
+		uri      string
+		status   int
+		location string
+	}{
+		{name: "trusted proxy, safe uri", env: trusted, uri: "/app/page?x=1", status: 302, location: "/bff/login?returnTo=%2Fapp%2Fpage%3Fx%3D1"},
+		{name: "trusted proxy, open redirect attempt", env: trusted, uri: "//evil.example/", status: 401},
+		{name: "trusted proxy, into bff", env: trusted, uri: "/bff/logout", status: 401},
+		{name: "untrusted client forging the header", env: untrusted, uri: "/app", status: 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := authRequest(t, tc.env, tc.env.NewClient(t), "/bff/auth?redirect=1", map[string]string{
+				"X-Forwarded-Uri": tc.uri, "X-Forwarded-Method": "GET",
+			})
+			if r.StatusCode != tc.status || r.Header.Get("Location") != tc.location {
+				t.Fatalf("got %d %q, want %d %q", r.StatusCode, r.Header.Get("Location"), tc.status, tc.location)
+			}
+		})
+	}
+}

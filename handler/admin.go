@@ -1,0 +1,50 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// readiness is the body of /readyz.
+type readiness struct {
+	Ready bool   `json:"ready"`
+	Store string `json:"store"`
+	IdP   string `json:"idp"`
+}
+
+// Health answers /healthz: the process is alive.
+func Health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// Ready answers /readyz: 200 only when the store answers a ping and discovery is done.
+// draining, when set and true, makes it answer 503 (graceful shutdown).
+func (h *Handlers) Ready(draining func() bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		st := readiness{Ready: true, Store: "ok", IdP: "ok"}
+		if err := h.d.Store.Ping(ctx); err != nil {
+			st.Ready, st.Store = false, "unreachable"
+		}
+		if err := h.d.IdP.Ready(); err != nil {
+			st.Ready, st.IdP = false, "discovery pending"
+		}
+		if draining != nil && draining() {
+			st.Ready = false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if !st.Ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = jsonEncode(w, st)
+	}
+}
+
+func jsonEncode(w http.ResponseWriter, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,116 @@
+package handler
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/session"
+)
+
+// maxStateLen bounds the state parameter; ours are 43 characters.
+const maxStateLen = 256
+
+// callback is the redirect URI: GET /bff/callback?code&state&iss. It checks the state
+// against a login cookie (and that it was never used before), RFC 9207 iss, exchanges the
+// code with the PKCE verifier, verifies the ID token and its nonce, and starts a NEW
+// session: the id a browser had before is deleted, never reused (no session fixation).
+func (h *Handlers) callback(c echo.Context) error {
+	r := c.Request()
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" || len(state) > maxStateLen {
+		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response is missing its state.", errNoLogin)
+	}
+	ls, err := h.takeLogin(c, state)
+	if err != nil {
+		return retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired or was already used.", err)
+	}
+	if fresh, err := h.d.Store.Once(r.Context(), "state:"+session.IDHash(state), h.cfg.LoginTimeout); err != nil {
+		return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
+	} else if !fresh {
+		return retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt was already used.", errNoLogin)
+	}
+	if e := q.Get("error"); e != "" {
+		return providerErrorPage(e)
+	}
+	if err := h.d.IdP.CheckIssuer(q.Get("iss")); errors.Is(err, idp.ErrNotReady) {
+		return idpPage(err)
+	} else if err != nil {
+		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 4096 {
+		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response has no valid code.", errNoLogin)
+	}
+	toks, ident, err := h.d.IdP.Exchange(r.Context(), code, ls.AR)
+	if err != nil {
+		return exchangePage(err)
+	}
+	if err := h.startSession(c, toks, ident); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusFound, ls.ReturnTo)
+}
+
+// startSession deletes the browser's previous session, if any, and stores a new one under
+// a fresh id.
+func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Identity) error {
+	r := c.Request()
+	if old := h.readSessionID(r); old != "" {
+		if err := h.d.Store.Delete(r.Context(), old); err != nil {
+			return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
+		}
+		h.d.OnEnd([]string{session.IDHash(old)})
+	}
+	id, err := session.NewID()
+	if err != nil {
+		return err
+	}
+	now := h.d.Now()
+	rec := &session.Record{
+		Subject: ident.Subject, SID: ident.SID,
+		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, IDToken: toks.IDToken,
+		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, Claims: ident.Claims,
+		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
+	}
+	if err := h.d.Store.Save(r.Context(), id, rec); err != nil {
+		return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
+	}
+	value, err := h.sessionCodec.Encode(h.cfg.CookieName, id)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(c.Response(), h.sessionCookie(value, h.cfg.AbsoluteTimeout))
+	return nil
+}
+
+func retryPage(status int, title, msg string, err error) *pageError {
+	p := page(status, title, msg, err)
+	p.Retry = true
+	return p
+}
+
+// providerErrorPage shows an authorization error response (RFC 6749 §4.1.2.1). The IdP's
+// error_description is not shown: it is attacker-controllable text.
+func providerErrorPage(code string) *pageError {
+	if code == "access_denied" {
+		return retryPage(http.StatusForbidden, "Sign-in was cancelled", "You did not grant access, or the sign-in was cancelled.", errors.New("idp: access_denied"))
+	}
+	return retryPage(http.StatusBadRequest, "Sign-in failed", "The identity provider could not complete the sign-in.", errors.New("idp: authorization error response"))
+}
+
+// exchangePage maps code-exchange failures: a bad token is the request's fault (400), an
+// unreachable token endpoint is a gateway failure (502).
+func exchangePage(err error) *pageError {
+	switch {
+	case errors.Is(err, idp.ErrUnavailable):
+		return page(http.StatusBadGateway, "Sign-in is unavailable", "The identity provider did not answer. Please try again in a moment.", err)
+	case errors.Is(err, idp.ErrNotReady):
+		return idpPage(err)
+	default:
+		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response could not be verified.", err)
+	}
+}

@@ -1,0 +1,60 @@
+package handler
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tokenward/bff/problem"
+)
+
+// forwardAuth answers an ingress's auth subrequest (GET /bff/auth): 200 with the bearer to
+// copy upstream (ingress-nginx auth-response-headers, Traefik authResponseHeaders, Envoy
+// ext_authz allowed_upstream_headers), refreshed as needed, or 401. The session id never
+// changes on refresh, so no Set-Cookie has to travel back through the ingress.
+//
+// With ?redirect=1 (for Traefik and Envoy, which pass the auth answer to the browser) a
+// GET navigation without a session is sent to /bff/login with the original URI as
+// returnTo — only when a trusted proxy named that URI and it passes CheckReturnTo.
+// ingress-nginx wants a 401 and redirects itself (auth-signin).
+func (h *Handlers) forwardAuth(c echo.Context) error {
+	r := c.Request()
+	cur, err := h.load(r)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		if target, ok := h.loginRedirect(r); ok {
+			return c.Redirect(http.StatusFound, target)
+		}
+		return problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil)
+	}
+	rec, err := h.d.Refresher.Fresh(r.Context(), cur.id, cur.rec, false)
+	if err != nil {
+		return err
+	}
+	hd := c.Response().Header()
+	hd.Set("Authorization", "Bearer "+rec.AccessToken)
+	hd.Set("X-Auth-Request-User", rec.Subject)
+	if email, ok := rec.Claims["email"].(string); ok {
+		hd.Set("X-Auth-Request-Email", email)
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// loginRedirect is the login URL for an unauthenticated forward-auth navigation.
+func (h *Handlers) loginRedirect(r *http.Request) (string, bool) {
+	if r.URL.Query().Get("redirect") != "1" {
+		return "", false
+	}
+	method, uri, ok := h.originalRequest(r)
+	if !ok || (method != "" && method != http.MethodGet) {
+		return "", false
+	}
+	rt, err := CheckReturnTo(uri)
+	if err != nil {
+		return "", false
+	}
+	return pathLogin + "?returnTo=" + url.QueryEscape(rt), true
+}

@@ -1,0 +1,83 @@
+package handler
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/tokenward/bff/csrf"
+	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/refresh"
+	"github.com/tokenward/bff/session"
+)
+
+// Config is what the handlers need; bff.New assembles it from config.Config.
+type Config struct {
+	// PublicURL is the origin browsers use.
+	PublicURL *url.URL
+	// PostLogoutPath is where the browser lands after logout (same origin).
+	PostLogoutPath string
+	// IdleTimeout and AbsoluteTimeout of sessions.
+	IdleTimeout, AbsoluteTimeout time.Duration
+	// CookieName of the session cookie; SameSite is "strict" or "lax".
+	CookieName, SameSite string
+	// LoginTimeout bounds a login in progress; MaxPendingLogins caps its cookies.
+	LoginTimeout     time.Duration
+	MaxPendingLogins int
+	// BackchannelReplayTTL is how long a logout token's jti is remembered. Default 10m.
+	BackchannelReplayTTL time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+}
+
+// Deps are the collaborators of the handlers. All are required but Logger, Now and OnEnd.
+type Deps struct {
+	IdP       *idp.Provider
+	Store     session.Store
+	Keys      *session.KeyRing
+	Refresher *refresh.Refresher
+	CSRF      *csrf.Checker
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// OnEnd is told the id hashes of sessions that ended here (logout, back-channel
+	// logout), so that their live streams can be cut.
+	OnEnd func(idHashes []string)
+}
+
+// Handlers serves /bff/* and the admin endpoints.
+type Handlers struct {
+	cfg          Config
+	d            Deps
+	sessionCodec *session.CookieCodec
+	loginCodec   *session.CookieCodec
+}
+
+// New checks the dependencies and builds the handlers.
+func New(cfg Config, d Deps) (*Handlers, error) {
+	if d.IdP == nil || d.Store == nil || d.Keys == nil || d.Refresher == nil || d.CSRF == nil || cfg.PublicURL == nil {
+		return nil, errors.New("handler: IdP, Store, Keys, Refresher, CSRF and PublicURL are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.OnEnd == nil {
+		d.OnEnd = func([]string) {}
+	}
+	if cfg.BackchannelReplayTTL <= 0 {
+		cfg.BackchannelReplayTTL = 10 * time.Minute
+	}
+	if cfg.MaxPendingLogins <= 0 {
+		cfg.MaxPendingLogins = 5
+	}
+	return &Handlers{
+		cfg:          cfg,
+		d:            d,
+		sessionCodec: session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
+		loginCodec:   session.NewCookieCodec(d.Keys, cfg.LoginTimeout),
+	}, nil
+}

@@ -1,0 +1,48 @@
+package handler
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tokenward/bff/problem"
+)
+
+// RejectH2C refuses `Upgrade: h2c` on every request: a cleartext HTTP/2 upgrade through a
+// proxy is a request-smuggling vector (DESIGN.md "Known traps").
+func RejectH2C(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for _, v := range c.Request().Header.Values("Upgrade") {
+			if strings.Contains(strings.ToLower(v), "h2c") {
+				return problem.New(http.StatusBadRequest, problem.BadRequest, "h2c upgrade is not allowed", nil)
+			}
+		}
+		return next(c)
+	}
+}
+
+// noStore keeps every /bff/* answer out of shared and browser caches.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		return next(c)
+	}
+}
+
+// requireCSRF applies the CSRF rule to JSON /bff/* calls.
+func (h *Handlers) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := h.d.CSRF.Check(c.Request()); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+func notFound(echo.Context) error {
+	return problem.New(http.StatusNotFound, problem.NotFound, "no such endpoint", nil)
+}

@@ -1,0 +1,33 @@
+package handler
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// The public endpoints of the external contract (DESIGN.md); nothing else under /bff/.
+const (
+	pathLogin       = "/bff/login"
+	pathCallback    = "/bff/callback"
+	pathUser        = "/bff/user"
+	pathLogout      = "/bff/logout"
+	pathBackchannel = "/bff/backchannel-logout"
+	pathAuth        = "/bff/auth"
+
+	// PathPrefix is reserved for the BFF; no route or SPA path may live under it.
+	PathPrefix = "/bff/"
+)
+
+// Mount registers the /bff/* endpoints on e and installs the error renderer. Routes and
+// the SPA are mounted by the caller (bff.New) after it.
+func (h *Handlers) Mount(e *echo.Echo) {
+	e.HTTPErrorHandler = errorHandler(h.d.Logger)
+	g := e.Group("/bff", noStore)
+	g.GET("/login", h.login)
+	g.GET("/callback", h.callback)
+	g.GET("/user", h.user, h.requireCSRF)
+	g.POST("/logout", h.logoutPost, h.requireCSRF)
+	g.GET("/logout", h.logoutGet)
+	g.POST("/backchannel-logout", h.backchannel)
+	g.GET("/auth", h.forwardAuth)
+	g.Any("/*", notFound)
+}

@@ -1,0 +1,214 @@
+package bff_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/internal/testenv"
+)
+
+// shortTokens makes access tokens expire quickly and refreshes only when they have.
+func shortTokens(o *testenv.Options) {
+	o.AccessTokenLifetime = 2 * time.Second
+	prev := o.Configure
+	o.Configure = func(c *config.Config) {
+		c.OIDC.RefreshSkew = 500 * time.Millisecond
+		if prev != nil {
+			prev(c)
+		}
+	}
+}
+
+// sharedRedis points every replica at one Redis: the real one when BFF_TEST_REDIS_URL is
+// set (testenv does that), else a standalone miniredis.
+func sharedRedis(t *testing.T, o *testenv.Options) {
+	if testenv.RedisURL() != "" {
+		return
+	}
+	mr := miniredis.RunT(t)
+	prev := o.Configure
+	o.Configure = func(c *config.Config) {
+		c.Session.Store, c.Session.RedisURL = "redis", "redis://"+mr.Addr()+"/0"
+		if prev != nil {
+			prev(c)
+		}
+	}
+}
+
+func bearerOf(h http.Header) string { return strings.TrimPrefix(h.Get("Authorization"), "Bearer ") }
+
+// TestConcurrentRefreshAcrossReplicasIsExactlyOnce: 200 requests on one session whose token
+// has expired, split across two replicas sharing one store, against an OP with refresh-token
+// rotation that revokes the whole family on reuse: ONE refresh grant reaches the OP, every
+// request succeeds, and the upstream sees only the new token.
+func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
+	var o testenv.Options
+	shortTokens(&o)
+	sharedRedis(t, &o)
+	e := testenv.Start(t, o)
+	replica := e.AddReplica(t)
+	e.Login(t, nil, "alice", "/")
+	if r := e.Do(t, nil, http.MethodGet, "/api/warm", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("warm-up: %d", r.StatusCode)
+	}
+	old := bearerOf(e.Upstream.Seen()[0])
+	time.Sleep(2100 * time.Millisecond) // the access token is now expired
+	before := len(e.Upstream.Seen())
+
+	var wg sync.WaitGroup
+	codes := make(chan int, 200)
+	for i := 0; i < 200; i++ {
+		target := e.Server.URL
+		if i%2 == 1 {
+			target = replica.URL
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, target+"/api/burst", nil)
+			req.Header.Set("X-CSRF", "1")
+			for _, c := range e.Client.Jar.Cookies(mustURL(e.Server.URL)) {
+				req.AddCookie(c)
+			}
+			resp, err := e.Client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Fatalf("a request got %d", c)
+		}
+	}
+	st := e.OP.Stats()
+	if st.RefreshGrants != 1 || st.RefreshReuseDetected != 0 {
+		t.Fatalf("OP saw %d refresh grants and %d reuses, want exactly 1 and 0", st.RefreshGrants, st.RefreshReuseDetected)
+	}
+	seen := e.Upstream.Seen()[before:]
+	if len(seen) != 200 {
+		t.Fatalf("upstream saw %d requests, want 200", len(seen))
+	}
+	fresh := bearerOf(seen[0])
+	for _, h := range seen {
+		if b := bearerOf(h); b == old || b != fresh {
+			t.Fatal("the upstream saw the old token, or more than one new token")
+		}
+	}
+}
+
+// TestInvalidGrantEndsTheSession: a refresh token the IdP no longer honours ends the
+// session with 401 session_expired, and the record is gone.
+func TestInvalidGrantEndsTheSession(t *testing.T) {
+	var o testenv.Options
+	shortTokens(&o)
+	e := testenv.Start(t, o)
+	e.Login(t, nil, "alice", "/")
+	var u struct{ Sub string }
+	testenv.JSON(t, e.Do(t, nil, http.MethodGet, "/bff/user", nil), &u)
+	e.OP.RevokeUserTokens(u.Sub)
+	time.Sleep(2100 * time.Millisecond)
+	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
+	body := readAll(t, r)
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"session_expired"`) {
+		t.Fatalf("got %d %s, want 401 session_expired", r.StatusCode, body)
+	}
+	if r := e.Do(t, nil, http.MethodGet, "/bff/user", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the session survived invalid_grant: %d", r.StatusCode)
+	}
+}
+
+// TestIdPOutageKeepsTheSession: the token endpoint answering 503 keeps the session (503
+// idp_unavailable while the old token is expired), and the first request after recovery
+// succeeds.
+func TestIdPOutageKeepsTheSession(t *testing.T) {
+	var o testenv.Options
+	shortTokens(&o)
+	e := testenv.Start(t, o)
+	e.Login(t, nil, "alice", "/")
+	time.Sleep(2100 * time.Millisecond)
+	e.OP.SetTokenEndpointStatus(http.StatusServiceUnavailable)
+	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
+	body := readAll(t, r)
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"idp_unavailable"`) {
+		t.Fatalf("during the outage: %d %s", r.StatusCode, body)
+	}
+	e.OP.SetTokenEndpointStatus(0)
+	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("after recovery: %d %s", r.StatusCode, readAll(t, r))
+	}
+	if e.OP.Stats().RefreshGrants != 1 {
+		t.Fatalf("refresh grants: %d, want 1", e.OP.Stats().RefreshGrants)
+	}
+}
+
+// TestIdPOutageUsesTheStillValidToken: inside the skew but not yet expired, an IdP outage
+// is invisible: the old token is used.
+func TestIdPOutageUsesTheStillValidToken(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{AccessTokenLifetime: 20 * time.Second}) // skew 30s: always "expiring soon"
+	e.Login(t, nil, "alice", "/")
+	e.OP.SetTokenEndpointStatus(http.StatusBadGateway)
+	defer e.OP.SetTokenEndpointStatus(0)
+	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("got %d %s", r.StatusCode, readAll(t, r))
+	}
+}
+
+// TestUpstream401ForcesOneRefreshAndRetry: an upstream rejecting a still-valid token gets
+// one retry with a freshly refreshed token.
+func TestUpstream401ForcesOneRefreshAndRetry(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	e.Login(t, nil, "alice", "/")
+	var first string
+	var mu sync.Mutex
+	e.Upstream.Status = func(r *http.Request) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == "" {
+			first = bearerOf(r.Header)
+		}
+		if bearerOf(r.Header) == first {
+			return http.StatusUnauthorized
+		}
+		return 0
+	}
+	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("got %d %s", r.StatusCode, readAll(t, r))
+	}
+	if n := len(e.Upstream.Seen()); n != 2 || e.OP.Stats().RefreshGrants != 1 {
+		t.Fatalf("upstream saw %d requests, OP %d refreshes; want 2 and 1", n, e.OP.Stats().RefreshGrants)
+	}
+}
+
+// TestNoSessionOnAPIRoute: API callers without a session get 401 problem+json, never a
+// redirect to the IdP.
+func TestNoSessionOnAPIRoute(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
+	body := readAll(t, r)
+	if r.StatusCode != http.StatusUnauthorized || r.Header.Get("Location") != "" ||
+		r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"unauthenticated"`) {
+		t.Fatalf("got %d %q %s", r.StatusCode, r.Header.Get("Location"), body)
+	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
