@@ -1,0 +1,219 @@
+package spademo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser window of the end-to-end test: also the size of docs/img/demo.png.
+const (
+	viewportWidth  = 1200
+	viewportHeight = 900
+)
+
+// chromiumPath finds Debian's chromium: /usr/bin/chromium, else `chromium` or
+// `chromium-browser` in PATH. Without one the test skips, except under CI=true, where a
+// missing browser must not turn the most important test into a silent skip.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if st, err := os.Stat("/usr/bin/chromium"); err == nil && !st.IsDir() {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const msg = "chromium not found (/usr/bin/chromium, or chromium in PATH): " +
+		"`apt-get install chromium` to run the browser end-to-end test"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: a missing browser is a failure, not a skip)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// browser is one headless chromium with one tab. Every wait it offers is time-boxed;
+// a failed step saves a screenshot and stops the test.
+//
+// Concurrency: only the test goroutine drives the tab (the network recorder issues its
+// own protocol commands, which do not touch the page's DOM).
+type browser struct {
+	t   *testing.T
+	ctx context.Context // the tab; no deadline (it bounds the browser's life)
+}
+
+// startBrowser starts chromium with a fresh profile in a temporary directory. The
+// browser stops at the end of the test, before the directory is removed.
+func startBrowser(t *testing.T, execPath string) *browser {
+	t.Helper()
+	profile := t.TempDir() // removed after the browser has exited (cleanups run LIFO)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(execPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(viewportWidth, viewportHeight),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc) // waits for the browser process to exit
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelTab)
+
+	// The first Do starts the browser and binds its life to ctx, so it cannot carry a
+	// deadline itself: bound it from outside.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx, chromedp.EmulateViewport(viewportWidth, viewportHeight)) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		cancelTab()
+		t.Fatal("start chromium: no answer within 30s")
+	}
+	b := &browser{t: t, ctx: ctx}
+	t.Cleanup(b.screenshotOnFailure) // runs before the browser stops
+	return b
+}
+
+// do runs actions within timeout; on error it saves a screenshot and fails the test.
+func (b *browser) do(step string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.fatalf("%s: %v", step, err)
+	}
+}
+
+// run runs one action that returns a value, within timeout.
+func run[T any](b *browser, step string, timeout time.Duration, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.fatalf("%s: %v", step, err)
+	}
+	return v
+}
+
+// text is the visible text of the element with id.
+func (b *browser) text(id string) string {
+	b.t.Helper()
+	return run(b, "read #"+id, 5*time.Second, chromedp.Text(chromedp.ID(id)))
+}
+
+// eval evaluates a JavaScript expression in the page (awaiting a promise result).
+func eval[T any](b *browser, step, expr string) T {
+	b.t.Helper()
+	return run(b, step, 10*time.Second, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
+// waitFor evaluates the boolean JavaScript expression cond every 50 ms until it is true
+// or timeout passes. Unlike chromedp.Poll it survives navigations (an evaluation that
+// fails while a new document loads is retried), so it can wait for the page that a
+// redirect chain ends on.
+func (b *browser) waitFor(step string, timeout time.Duration, cond string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		ectx, ecancel := context.WithTimeout(ctx, 2*time.Second)
+		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool](cond))
+		ecancel()
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last == nil {
+				last = errors.New("condition still false")
+			}
+			b.fatalf("%s: not within %v: %v (waiting for %s)", step, timeout, last, cond)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// sleep waits d, bounded by the browser's life.
+func (b *browser) sleep(d time.Duration) {
+	b.t.Helper()
+	select {
+	case <-time.After(d):
+	case <-b.ctx.Done():
+		b.t.Fatalf("browser gone while waiting: %v", b.ctx.Err())
+	}
+}
+
+// screenshot returns a PNG of the viewport.
+func (b *browser) screenshot() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.CaptureScreenshot())
+}
+
+func (b *browser) fatalf(format string, args ...any) {
+	b.t.Helper()
+	b.t.Errorf(format, args...)
+	b.t.FailNow() // the cleanup saves the screenshot
+}
+
+// screenshotOnFailure saves what the browser showed when the test failed, into
+// $BFF_E2E_ARTIFACTS or a new temporary directory that outlives the test, and prints
+// where.
+func (b *browser) screenshotOnFailure() {
+	if !b.t.Failed() || b.ctx.Err() != nil {
+		return
+	}
+	png, err := b.screenshot()
+	if err != nil {
+		b.t.Logf("failure screenshot: %v", err)
+		return
+	}
+	path, err := writeArtifact(b.t.Name()+".png", png)
+	if err != nil {
+		b.t.Logf("failure screenshot: %v", err)
+		return
+	}
+	loc := run(b, "location", 5*time.Second, chromedp.Location())
+	b.t.Logf("failure screenshot of %s saved to %s", loc, path)
+}
+
+func writeArtifact(name string, data []byte) (string, error) {
+	dir := os.Getenv("BFF_E2E_ARTIFACTS")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "bff-e2e-"); err != nil {
+			return "", fmt.Errorf("artifact dir: %w", err)
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("artifact dir: %w", err)
+	}
+	path := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(name))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("write artifact: %w", err)
+	}
+	return path, nil
+}
