@@ -200,3 +200,8 @@ func (p *Proxy) CloseAll() {
 // LiveStreams returns how many websocket and SSE streams are being tracked (a gauge for
 // metrics; tests use it to prove streams are untracked when they end).
 func (p *Proxy) LiveStreams() int { return p.streams.len() }
+
+// StreamSessions returns the session keys that have live streams on this replica, so
+// that the caller can check their sessions still exist and cut the streams of those that
+// ended (expiry, or an end announced while this replica was not listening).
+func (p *Proxy) StreamSessions() []string { return p.streams.keys() }

@@ -84,3 +84,14 @@ func (s *streamSet) len() int {
 	}
 	return n
 }
+
+// keys returns the session keys that have live streams.
+func (s *streamSet) keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.live))
+	for k := range s.live {
+		out = append(out, k)
+	}
+	return out
+}

@@ -107,6 +107,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"ConcurrentSaveGet", testConcurrentSaveGet},
 		{"Ping", testPing},
 		{"PublishEndedReachesEveryWatcher", testPublishEnded},
+		{"TouchSlidesAndSeesTheEnd", testTouch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,3 +43,28 @@ func testPublishEnded(t *testing.T, newStore newStoreFunc) {
 		}
 	}
 }
+
+// testTouch: Touch keeps a record alive like Get, and reports a deleted or absolutely
+// expired record as gone.
+func testTouch(t *testing.T, newStore newStoreFunc) {
+	st, clock, advance := newStore(t)
+	ctx := t.Context()
+	rec := &Record{Subject: "s", AccessToken: "at", Created: clock.Now(), AbsoluteExpiry: clock.Now().Add(4 * suiteIdle)}
+	if err := st.Save(ctx, "touched", rec); err != nil {
+		t.Fatal(err)
+	}
+	h := IDHash("touched")
+	for i := 0; i < 6; i++ { // 6 × 0.6 idle = 3.6: alive only because Touch slides the TTL
+		advance(suiteIdle * 6 / 10)
+		if ok, err := st.Touch(ctx, h); err != nil || !ok {
+			t.Fatalf("touch %d: %v %v, want live", i, ok, err)
+		}
+	}
+	advance(suiteIdle * 6 / 10) // 4.2 idle: past the absolute expiry, within the idle TTL
+	if ok, err := st.Touch(ctx, h); err != nil || ok {
+		t.Fatalf("after the absolute expiry: %v %v, want gone", ok, err)
+	}
+	if ok, err := st.Touch(ctx, IDHash("never")); err != nil || ok {
+		t.Fatalf("unknown: %v %v, want gone", ok, err)
+	}
+}

@@ -201,6 +201,18 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	return rec, nil
 }
 
+// Touch implements Store: one round trip (touchScript).
+func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	n, err := runScript(octx, s.client, scriptCall{touchScript, s.recordKey(idHash),
+		[]any{s.now().UnixMilli(), s.idle.Milliseconds()}}).Int()
+	if err != nil {
+		return false, s.fail(ctx, "touch", err)
+	}
+	return n == 1, nil
+}
+
 // Save implements Store: one pipeline of single-key scripts (record, sid index,
 // subject index). A record already past its absolute expiry is deleted instead.
 func (s *redisStore) Save(ctx context.Context, id string, rec *Record) error {

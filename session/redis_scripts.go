@@ -36,6 +36,23 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return r[1]
 `)
 
+	// touchScript: ARGV = now, idle timeout. getScript without the value: 1 when the
+	// record is live (its TTL slid to min(idle, absolute - now)), 0 when gone (an
+	// expired one is deleted).
+	touchScript = redis.NewScript(`
+local abs = tonumber(redis.call('HGET', KEYS[1], 'a'))
+local now = tonumber(ARGV[1])
+if (not abs) or abs <= now then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local ttl = abs - now
+local idle = tonumber(ARGV[2])
+if idle < ttl then ttl = idle end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`)
+
 	// saveScript: ARGV = sealed value, absolute expiry, TTL. Writes both fields and
 	// the TTL atomically (a record never exists without a TTL).
 	saveScript = redis.NewScript(`

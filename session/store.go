@@ -31,6 +31,10 @@ type Store interface {
 	// The record's stored lifetime is min(idle timeout, absolute expiry - now).
 	// ErrNotFound when absent or past its absolute expiry.
 	Get(ctx context.Context, id string) (*Record, error)
+	// Touch slides the idle expiry of the record stored under idHash (see IDHash), like
+	// Get, without reading it, and reports whether it is still live. Live streams use it:
+	// an open stream is activity, and a stream whose session is gone is cut.
+	Touch(ctx context.Context, idHash string) (bool, error)
 	// Save writes rec under id (creating or replacing it), indexes it by rec.SID and
 	// rec.Subject, and sets its lifetime to min(idle timeout, rec.AbsoluteExpiry - now).
 	Save(ctx context.Context, id string, rec *Record) error
