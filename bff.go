@@ -330,7 +330,7 @@ func (s *Server) publicHandler(public *url.URL, spa http.Handler) http.Handler {
 			if err := check.Check(r); err != nil {
 				return err
 			}
-			h.ServeHTTP(c.Response(), handler.WithTokenHolder(r))
+			h.ServeHTTP(c.Response(), handler.WithTokenHolder(c.Response(), r))
 			return nil
 		}
 		spa.ServeHTTP(c.Response(), r)

@@ -58,15 +58,35 @@ func (h *Handlers) clearSessionCookie(w http.ResponseWriter) {
 // readSessionID returns the session id sealed in the request's cookie, or "" when there is
 // none or it does not open (tampered, expired, truncated, oversized: all mean "no session").
 func (h *Handlers) readSessionID(r *http.Request) string {
+	id, _ := h.readSessionCookie(r)
+	return id
+}
+
+// readSessionCookie is readSessionID that also says whether the cookie was sealed with an
+// older key than the newest (it should be re-issued: key rotation).
+func (h *Handlers) readSessionCookie(r *http.Request) (id string, stale bool) {
 	c, err := r.Cookie(h.cfg.CookieName)
 	if err != nil || len(c.Value) > maxCookieValue {
-		return ""
+		return "", false
 	}
-	var id string
-	if err := h.sessionCodec.Decode(h.cfg.CookieName, c.Value, &id); err != nil {
-		return ""
+	stale, err = h.sessionCodec.DecodeStale(h.cfg.CookieName, c.Value, &id)
+	if err != nil {
+		return "", false
 	}
-	return id
+	return id, stale
+}
+
+// resealCookie re-issues cur's cookie with the newest key when it came sealed with an
+// older one, for the rest of the session's life.
+func (h *Handlers) resealCookie(set func(*http.Cookie), cur *current) {
+	if !cur.staleCookie || set == nil {
+		return
+	}
+	value, err := h.sessionCodec.Encode(h.cfg.CookieName, cur.id)
+	if err != nil {
+		return
+	}
+	set(h.sessionCookie(value, cur.rec.AbsoluteExpiry.Sub(h.d.Now())))
 }
 
 func loginCookieName(slot int) string { return loginCookiePrefix + strconv.Itoa(slot) }

@@ -15,13 +15,15 @@ import (
 type current struct {
 	id  string
 	rec *session.Record
+	// staleCookie: the cookie was sealed with an older key (re-issue it).
+	staleCookie bool
 }
 
 // load reads the request's session: (nil, nil) when it has none (no cookie, a cookie that
 // does not open, or a record that is gone); a store_unavailable problem when the store
 // cannot answer. One store round trip.
 func (h *Handlers) load(r *http.Request) (*current, error) {
-	id := h.readSessionID(r)
+	id, stale := h.readSessionCookie(r)
 	if id == "" {
 		return nil, nil
 	}
@@ -32,7 +34,7 @@ func (h *Handlers) load(r *http.Request) (*current, error) {
 	case err != nil:
 		return nil, storeProblem(err)
 	}
-	return &current{id: id, rec: rec}, nil
+	return &current{id: id, rec: rec, staleCookie: stale}, nil
 }
 
 func storeProblem(err error) error {
@@ -43,15 +45,20 @@ func storeProblem(err error) error {
 }
 
 // tokenHolder remembers, for one proxied request, the record whose token was sent, so that
-// a forced refresh after an upstream 401 knows which token the upstream rejected.
-type tokenHolder struct{ cur *current }
+// a forced refresh after an upstream 401 knows which token the upstream rejected; and how
+// to add a Set-Cookie to the response (re-sealing a cookie after key rotation).
+type tokenHolder struct {
+	cur       *current
+	setCookie func(*http.Cookie)
+}
 
 type tokenHolderKey struct{}
 
 // WithTokenHolder prepares r's context for AccessToken; the proxy mount calls it once per
-// request.
-func WithTokenHolder(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), tokenHolderKey{}, &tokenHolder{}))
+// request with the response's writer (whose headers are still unsent).
+func WithTokenHolder(w http.ResponseWriter, r *http.Request) *http.Request {
+	th := &tokenHolder{setCookie: func(c *http.Cookie) { http.SetCookie(w, c) }}
+	return r.WithContext(context.WithValue(r.Context(), tokenHolderKey{}, th))
 }
 
 // AccessToken is the proxy's TokenFunc: a fresh access token for r's session, refreshed
@@ -75,6 +82,9 @@ func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 		return "", fmt.Errorf("handler: fresh token: %w", err)
 	}
 	if holder != nil {
+		if holder.cur == nil {
+			h.resealCookie(holder.setCookie, cur)
+		}
 		holder.cur = &current{id: cur.id, rec: rec}
 	}
 	return rec.AccessToken, nil

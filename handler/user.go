@@ -34,6 +34,7 @@ func (h *Handlers) user(c echo.Context) error {
 	if cur == nil {
 		return problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil)
 	}
+	h.resealCookie(func(ck *http.Cookie) { http.SetCookie(c.Response(), ck) }, cur)
 	logout := pathLogout
 	if cur.rec.SID != "" {
 		logout += "?sid=" + url.QueryEscape(cur.rec.SID)

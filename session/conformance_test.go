@@ -591,13 +591,15 @@ func testOldKeyOpens(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("record sealed by the old key does not open after rotation: %v", err)
 	}
 	sameRecord(t, rec, got)
-	// The rotated store seals with the new key: the old ring alone cannot open it.
-	if err := rotated.Save(ctx, id, rec); err != nil {
-		t.Fatal(err)
-	}
+	// Get re-sealed it with the new key on use: the old ring alone cannot open it any
+	// more (so the old key can be retired), the rotated one still can.
 	if _, err := old.Get(ctx, id); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) {
-		t.Fatalf("old ring opened a record sealed by the new key: %v", err)
+		t.Fatalf("the record was not re-sealed with the new key on use: %v", err)
 	}
+	if got, err = rotated.Get(ctx, id); err != nil {
+		t.Fatalf("re-sealed record: %v", err)
+	}
+	sameRecord(t, rec, got)
 }
 
 func testTamperedRecord(t *testing.T, newStore newStoreFunc) {

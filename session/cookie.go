@@ -84,17 +84,32 @@ func (c *CookieCodec) Encode(name string, value any) (string, error) {
 // encoded value has exactly one spelling), are refused before any cryptographic work.
 // Errors wrap ErrCookieInvalid and never contain the value.
 func (c *CookieCodec) Decode(name, value string, dst any) error {
+	_, err := c.DecodeStale(name, value, dst)
+	return err
+}
+
+// DecodeStale is Decode that also reports whether an older key than the newest opened
+// the value: the caller then re-issues the cookie sealed with the newest key, so that
+// the older key can be retired (key rotation).
+func (c *CookieCodec) DecodeStale(name, value string, dst any) (stale bool, err error) {
 	if err := precheckCookie(value); err != nil {
-		return fmt.Errorf("session: decode cookie %q: %w", name, err)
+		return false, fmt.Errorf("session: decode cookie %q: %w", name, err)
 	}
 	if len(c.codecs) == 0 {
-		return fmt.Errorf("session: decode cookie %q: %w: empty key ring", name, ErrInvalidKey)
+		return false, fmt.Errorf("session: decode cookie %q: %w: empty key ring", name, ErrInvalidKey)
 	}
-	err := securecookie.DecodeMulti(name, value, dst, c.codecs...)
-	if err == nil {
-		return nil
+	if err := c.codecs[0].Decode(name, value, dst); err == nil {
+		return false, nil
 	}
-	return fmt.Errorf("session: decode cookie %q: %w", name, decodeReason(err))
+	if len(c.codecs) > 1 {
+		err = securecookie.DecodeMulti(name, value, dst, c.codecs[1:]...)
+		if err == nil {
+			return true, nil
+		}
+	} else {
+		err = c.codecs[0].Decode(name, value, dst)
+	}
+	return false, fmt.Errorf("session: decode cookie %q: %w", name, decodeReason(err))
 }
 
 // Reasons Decode gives; each wraps ErrCookieInvalid.

@@ -78,6 +78,12 @@ func TestCookieKeyRotation(t *testing.T) {
 	if err := oldCodec.Decode(testCookie, fresh, &got); !errors.Is(err, ErrCookieInvalid) {
 		t.Fatal("rotated codec did not encode with its newest key")
 	}
+	if stale, err := rotated.DecodeStale(testCookie, issued, &got); err != nil || !stale {
+		t.Fatalf("DecodeStale of an old-key cookie = %v, %v; want stale", stale, err)
+	}
+	if stale, err := rotated.DecodeStale(testCookie, fresh, &got); err != nil || stale {
+		t.Fatalf("DecodeStale of a newest-key cookie = %v, %v; want fresh", stale, err)
+	}
 }
 
 // TestCookieDecodeRefusesForgery covers what an attacker can send as a cookie.

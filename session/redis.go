@@ -198,6 +198,11 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 		// The stored expiry field disagreed with the sealed one: trust the sealed one.
 		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
 	}
+	if !s.keys.sealedByNewest([]byte(sealed)) {
+		// Key rotation: re-seal with the newest key on use, so the old key can be
+		// retired. Once per session; a failure only means trying again next time.
+		_ = s.Save(ctx, id, rec)
+	}
 	return rec, nil
 }
 

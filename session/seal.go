@@ -110,3 +110,9 @@ func openRecord(r *KeyRing, idHash string, sealed []byte) (*Record, error) {
 	}
 	return &rec, nil
 }
+
+// sealedByNewest reports whether sealed was made with the ring's newest key.
+func (r *KeyRing) sealedByNewest(sealed []byte) bool {
+	k, err := r.newest()
+	return err == nil && len(sealed) >= sealHeaderLen && string(sealed[1:sealHeaderLen]) == string(k.id[:])
+}

@@ -159,8 +159,19 @@ type Replica struct {
 // configuration must use a shared store (session.store=redis) for the replicas to share
 // sessions. Its URL differs from e's, so requests to it must carry the cookies by hand.
 func (e *Env) AddReplica(t testing.TB) *Replica {
+	return e.AddReplicaWith(t, nil)
+}
+
+// AddReplicaWith is AddReplica with edit applied to a copy of e's configuration (e.g. a
+// rotated key ring).
+func (e *Env) AddReplicaWith(t testing.TB, edit func(*config.Config)) *Replica {
 	t.Helper()
-	srv, err := bff.New(context.Background(), e.Config, bff.WithLogger(slog.New(slog.DiscardHandler)))
+	cfg := e.Config
+	cfg.Session.Keys = append([]string(nil), cfg.Session.Keys...)
+	if edit != nil {
+		edit(&cfg)
+	}
+	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatalf("replica: %v", err)
 	}
