@@ -59,6 +59,7 @@ func WithUpstreamTransport(t http.RoundTripper) Option {
 
 // Server is one BFF replica.
 type Server struct {
+	observe  handler.Observer
 	cfg      config.Config
 	log      *slog.Logger
 	store    session.Store
@@ -301,10 +302,15 @@ func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
 	// Streams never finish on their own: cut them so Shutdown can complete.
 	s.proxy.CloseAll()
 	err := psrv.Shutdown(sctx)
+	if err != nil {
+		_ = psrv.Close() // the deadline passed: cut what is left
+	}
+	// The admin listener goes last, so probes see "not ready" while the public one drains.
 	_ = asrv.Shutdown(sctx)
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("bff: shutdown: %w", err)
 	}
+	s.log.Info("shut down")
 	return nil
 }
 
@@ -321,18 +327,20 @@ func newHTTPServer(h http.Handler) *http.Server {
 func (s *Server) publicHandler(public *url.URL, spa http.Handler) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Pre(handler.RejectH2C)
+	e.Pre(handler.Observe(s.log, s.observe), handler.RejectH2C)
 	s.handlers.Mount(e)
 	check := csrf.New(s.cfg.CSRF.HeaderName, public)
 	e.Any("/*", func(c echo.Context) error {
 		r := c.Request()
 		if h, ok := s.proxy.Match(r); ok {
+			handler.SetRoute(r, proxy.RouteName(h))
 			if err := check.Check(r); err != nil {
 				return err
 			}
 			h.ServeHTTP(c.Response(), handler.WithTokenHolder(c.Response(), r))
 			return nil
 		}
+		handler.SetRoute(r, "spa")
 		spa.ServeHTTP(c.Response(), r)
 		return nil
 	})

@@ -49,6 +49,9 @@ func TestLoginUserLogout(t *testing.T) {
 		t.Fatalf("/api/things: %d %s", api.StatusCode, apiBody)
 	}
 	seen := e.Upstream.Seen()
+	if rid := api.Header.Get("X-Request-Id"); rid == "" || seen[len(seen)-1].Get("X-Request-Id") != rid {
+		t.Fatalf("request id %q not passed upstream (%q)", rid, seen[len(seen)-1].Get("X-Request-Id"))
+	}
 	bearer := strings.TrimPrefix(seen[len(seen)-1].Get("Authorization"), "Bearer ")
 	if strings.Contains(body, bearer) || strings.Contains(body, "eyJ") {
 		t.Fatalf("/bff/user leaks a token: %s", body)

@@ -34,6 +34,7 @@ func (h *Handlers) load(r *http.Request) (*current, error) {
 	case err != nil:
 		return nil, storeProblem(err)
 	}
+	noteSession(r, session.IDHash(id))
 	return &current{id: id, rec: rec, staleCookie: stale}, nil
 }
 

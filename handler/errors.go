@@ -109,6 +109,7 @@ func logFailure(log *slog.Logger, r *http.Request, status int, err error) {
 		level = slog.LevelWarn
 	}
 	log.LogAttrs(r.Context(), level, "request failed",
+		slog.String("request_id", r.Header.Get(HeaderRequestID)),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", status), slog.String("err", err.Error()))
 }

@@ -205,3 +205,16 @@ func (p *Proxy) LiveStreams() int { return p.streams.len() }
 // that the caller can check their sessions still exist and cut the streams of those that
 // ended (expiry, or an end announced while this replica was not listening).
 func (p *Proxy) StreamSessions() []string { return p.streams.keys() }
+
+// RouteName is the configured name of a handler Match returned ("bad_path" for the
+// refusal of an unclean path): a bounded label for logs and metrics.
+func RouteName(h http.Handler) string {
+	switch rt := h.(type) {
+	case *route:
+		return rt.name
+	case badPath:
+		return "bad_path"
+	default:
+		return "other"
+	}
+}

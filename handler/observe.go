@@ -1,0 +1,121 @@
+package handler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// HeaderRequestID carries the request id: taken from the client when well-formed,
+// generated otherwise, returned on the response and passed upstream.
+const HeaderRequestID = "X-Request-Id"
+
+// reqInfo is what the handlers learn about a request that its log line and metrics need:
+// a bounded route name and the session's short hash. One per request, filled in place.
+type reqInfo struct {
+	route   string
+	session string
+}
+
+type reqInfoKey struct{}
+
+func infoOf(r *http.Request) *reqInfo {
+	ri, _ := r.Context().Value(reqInfoKey{}).(*reqInfo)
+	return ri
+}
+
+// SetRoute names the request's route for its log line and metrics (bff.go names proxied
+// routes and the SPA).
+func SetRoute(r *http.Request, name string) {
+	if ri := infoOf(r); ri != nil {
+		ri.route = name
+	}
+}
+
+// noteSession records the session's short hash (never the id) for the log line.
+func noteSession(r *http.Request, idHash string) {
+	if ri := infoOf(r); ri != nil && len(idHash) >= 12 {
+		ri.session = idHash[:12]
+	}
+}
+
+// Observer receives one call per request (metrics). It must be cheap.
+type Observer func(route, method string, status int, d time.Duration)
+
+// Observe is the outermost middleware: request id, one access log line per request and
+// the Observer. The line never holds the query string (codes, states), a header value or
+// a cookie; the session appears only as a 12-hex-digit prefix of its id hash.
+func Observe(log *slog.Logger, observe Observer) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			r := c.Request()
+			id := requestID(r.Header.Get(HeaderRequestID))
+			r.Header.Set(HeaderRequestID, id)
+			c.Response().Header().Set(HeaderRequestID, id)
+			ri := &reqInfo{route: routeOf(c)}
+			c.SetRequest(r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri)))
+			err := next(c)
+			if err != nil {
+				c.Error(err) // render now, so the status below is the one sent
+			}
+			status, d := c.Response().Status, time.Since(start)
+			if observe != nil {
+				observe(ri.route, r.Method, status, d)
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelWarn
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", id), slog.String("method", r.Method),
+				slog.String("route", ri.route), slog.String("path", r.URL.Path),
+				slog.Int("status", status), slog.Int64("bytes", c.Response().Size),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("session", ri.session))
+			return nil
+		}
+	}
+}
+
+// routeOf names the /bff/* endpoints; everything else is named later by bff.go.
+func routeOf(c echo.Context) string {
+	switch c.Request().URL.Path {
+	case pathLogin:
+		return "bff_login"
+	case pathCallback:
+		return "bff_callback"
+	case pathUser:
+		return "bff_user"
+	case pathLogout:
+		return "bff_logout"
+	case pathBackchannel:
+		return "bff_backchannel"
+	case pathAuth:
+		return "bff_auth"
+	}
+	return "other"
+}
+
+// requestID keeps a client's id when it is 1–64 characters of [A-Za-z0-9._-] (so it
+// cannot inject into logs or headers), else makes one.
+func requestID(in string) string {
+	if n := len(in); n > 0 && n <= 64 {
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			c := in[i]
+			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		}
+		if ok {
+			return in
+		}
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
