@@ -12,7 +12,7 @@ import (
 
 // handleError is every route's ErrorHandler (the shape of caddy's reverse proxy error
 // mapping): a *problem.Error (a failed forced refresh) is rendered as it is; the client
-// gone is 499 without a body; a response-header timeout is 504 upstream_timeout; anything
+// gone is 499 without a body; a response-header timeout is 504 upstream_unavailable; anything
 // else (dial, TLS, reset, bad upstream response) is 502 upstream_unavailable. The error
 // text never reaches the client; the log line names route, method and path, never the
 // query or a header.

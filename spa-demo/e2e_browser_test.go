@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,7 +100,7 @@ func (b *browser) do(step string, timeout time.Duration, actions ...chromedp.Act
 	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.fatalf("%s: %v", step, err)
+		b.fatalf("%s (on %s): %v", step, b.page(), err)
 	}
 }
 
@@ -110,7 +111,7 @@ func run[T any](b *browser, step string, timeout time.Duration, a chromedp.Actio
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		b.fatalf("%s: %v", step, err)
+		b.fatalf("%s (on %s): %v", step, b.page(), err)
 	}
 	return v
 }
@@ -151,7 +152,7 @@ func (b *browser) waitFor(step string, timeout time.Duration, cond string) {
 			if last == nil {
 				last = errors.New("condition still false")
 			}
-			b.fatalf("%s: not within %v: %v (waiting for %s)", step, timeout, last, cond)
+			b.fatalf("%s (on %s): not within %v: %v (waiting for %s)", step, b.page(), timeout, last, cond)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -197,8 +198,23 @@ func (b *browser) screenshotOnFailure() {
 		b.t.Logf("failure screenshot: %v", err)
 		return
 	}
-	loc := run(b, "location", 5*time.Second, chromedp.Location())
-	b.t.Logf("failure screenshot of %s saved to %s", loc, path)
+	b.t.Logf("failure screenshot of %s saved to %s", b.page(), path)
+}
+
+// page is the address the tab shows, without its query (which may hold a code or an
+// id_token_hint), for failure messages.
+func (b *browser) page() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "(location unknown)"
+	}
+	if u, err := url.Parse(loc); err == nil {
+		u.RawQuery, u.Fragment = "", ""
+		return u.String()
+	}
+	return "(unparsable location)"
 }
 
 func writeArtifact(name string, data []byte) (string, error) {

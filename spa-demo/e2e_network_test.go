@@ -44,6 +44,7 @@ type hop struct {
 
 // exchange is a response from the recorded origin as the page received it.
 type exchange struct {
+	id        network.RequestID
 	url       string
 	status    int64
 	mime      string
@@ -67,13 +68,10 @@ func recordNetwork(b *browser, origin string) *netRecorder {
 	// Keep response bodies in the browser process, so that they survive the
 	// cross-site (so cross-process) navigations to the OP and back.
 	maxTotal, maxResource := int64(64<<20), int64(8<<20)
-	b.do("keep response bodies", 5*time.Second, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{
-			MaxTotalBufferSize: &maxTotal, MaxResourceBufferSize: &maxResource,
-			EnableDurableMessages: new(true),
-		})
-		return err
-	}))
+	call(b, "keep response bodies", network.Enable, network.EnableParams{
+		MaxTotalBufferSize: &maxTotal, MaxResourceBufferSize: &maxResource,
+		EnableDurableMessages: new(true),
+	})
 	if err := chromedp.Listen(b.ctx, r.enqueue); err != nil {
 		b.fatalf("listen to the network: %v", err)
 	}
@@ -158,7 +156,7 @@ func (r *netRecorder) response(ev *network.EventResponseReceived) {
 		return
 	}
 	x := &exchange{
-		url: ev.Response.URL, status: ev.Response.Status, mime: ev.Response.MimeType, typ: ev.Type,
+		id: ev.RequestID, url: ev.Response.URL, status: ev.Response.Status, mime: ev.Response.MimeType, typ: ev.Type,
 		streaming: ev.Response.MimeType == "text/event-stream",
 	}
 	r.mu.Lock()

@@ -8,7 +8,7 @@
 //   const bff = createBffClient();
 //   const user = await bff.session();          // null when logged out
 //   const resp = await bff.fetch('/api/things'); // CSRF header added, cookie sent
-//   bff.onSessionEnd(() => render(null));
+//   const off = bff.onSessionEnd(() => render(null)); // off() unsubscribes
 //   bff.login();  bff.logout();
 //   bff.stream('/api/clock', ev => console.log(ev.data)); // SSE over fetch
 
@@ -115,6 +115,11 @@ export function createBffClient(options = {}) {
     login,
     logout,
     stream,
-    onSessionEnd(fn) { events.addEventListener('sessionend', (e) => fn(e.detail)); },
+    /** Calls fn(problem) when the session ends; returns a function that unsubscribes. */
+    onSessionEnd(fn) {
+      const listener = (e) => fn(e.detail);
+      events.addEventListener('sessionend', listener);
+      return () => events.removeEventListener('sessionend', listener);
+    },
   };
 }
