@@ -12,20 +12,25 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/handler"
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/proxy"
+	"github.com/tokenward/bff/ratelimit"
 	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
+	"github.com/tokenward/bff/tracing"
 )
 
 // Option adjusts New.
@@ -60,6 +65,8 @@ func WithUpstreamTransport(t http.RoundTripper) Option {
 // Server is one BFF replica.
 type Server struct {
 	observe  handler.Observer
+	metrics  *metrics.Metrics
+	tracing  *tracing.Tracing
 	cfg      config.Config
 	log      *slog.Logger
 	store    session.Store
@@ -106,8 +113,17 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("bff: session keys: %w", err)
 	}
-	if s.store, err = openStore(ctx, cfg.Session, keys, o.now, s.log); err != nil {
+	if err := s.buildTelemetry(ctx); err != nil {
 		return err
+	}
+	st, err := openStore(ctx, cfg.Session, keys, o.now, s.log)
+	if err != nil {
+		return err
+	}
+	s.store = metrics.InstrumentStore(st, s.metrics)
+	if o.httpClient == nil && s.tracing.Enabled() {
+		o.httpClient = idp.NewHTTPClient(cfg.OIDC.HTTPTimeout)
+		o.httpClient.Transport = s.tracing.Transport(o.httpClient.Transport)
 	}
 	if s.idp, err = newProvider(cfg, o, s.log); err != nil {
 		return err
@@ -115,30 +131,12 @@ func (s *Server) build(ctx context.Context, o options) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.idp.Start(bg)
-	ref, err := refresh.New(refresh.Config{
-		Store: s.store, IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
-	})
-	if err != nil {
-		return err
-	}
 	public, _ := url.Parse(cfg.Server.PublicURL)
-	hc := handlerConfig(cfg, public)
-	if hc.TrustedProxies, err = handler.ParseTrustedProxies(cfg.Server.TrustedProxies); err != nil {
-		return fmt.Errorf("bff: server.trustedProxies: %w", err)
-	}
-	if s.handlers, err = handler.New(hc, handler.Deps{
-		IdP: s.idp, Store: s.store, Keys: keys, Refresher: ref, Logger: s.log, Now: o.now,
-		CSRF:  csrf.New(cfg.CSRF.HeaderName, public),
-		OnEnd: s.sessionsEnded,
-	}); err != nil {
+	if err := s.buildHandlers(o, keys, public); err != nil {
 		return err
 	}
-	if s.proxy, err = proxy.New(proxy.Options{
-		Routes: cfg.Routes, PublicURL: public, Token: s.handlers.AccessToken,
-		SessionKey: s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(cfg.Session.CookieName),
-		Logger: s.log, Transport: o.transport,
-	}); err != nil {
-		return fmt.Errorf("bff: routes: %w", err)
+	if err := s.buildProxy(o, public); err != nil {
+		return err
 	}
 	s.store.WatchEnded(bg, func(h string) { s.proxy.CloseSession(h) })
 	go s.sweepStreams(bg, streamSweepInterval(cfg.Session.IdleTimeout))
@@ -146,9 +144,102 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	s.public = s.publicHandler(public, spa)
+	s.public = s.tracing.Middleware(s.publicHandler(public, spa))
 	s.admin = s.adminHandler()
 	return nil
+}
+
+// buildTelemetry sets up the metrics (always: they live on the admin listener) and the
+// tracing (only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise it costs nothing).
+func (s *Server) buildTelemetry(ctx context.Context) error {
+	names := make([]string, 0, len(s.cfg.Routes))
+	for _, r := range s.cfg.Routes {
+		names = append(names, r.Name)
+	}
+	s.metrics = metrics.New(metrics.WithRoutes(names...))
+	s.observe = s.metrics.ObserveHTTP
+	tr, err := tracing.Setup(ctx, "bff", os.Getenv, tracing.WithRouteName(s.routeName))
+	if err != nil {
+		return fmt.Errorf("bff: tracing: %w", err)
+	}
+	s.tracing = tr
+	return nil
+}
+
+func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL) error {
+	cfg := s.cfg
+	ref, err := refresh.New(refresh.Config{
+		Store: s.store, IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
+		Observe: s.refreshed,
+	})
+	if err != nil {
+		return err
+	}
+	hc := handlerConfig(cfg, public)
+	if hc.TrustedProxies, err = handler.ParseTrustedProxies(cfg.Server.TrustedProxies); err != nil {
+		return fmt.Errorf("bff: server.trustedProxies: %w", err)
+	}
+	lim, err := newLimiter(cfg.RateLimit, hc.TrustedProxies, o.now)
+	if err != nil {
+		return err
+	}
+	s.handlers, err = handler.New(hc, handler.Deps{
+		IdP: s.idp, Store: s.store, Keys: keys, Refresher: ref, Logger: s.log, Now: o.now,
+		CSRF:    csrf.New(cfg.CSRF.HeaderName, public),
+		OnEnd:   s.sessionsEnded,
+		Metrics: s.metrics, Limiter: lim,
+	})
+	return err
+}
+
+// newLimiter is the per-client-IP login limit, or nil when rateLimit.perMinute is 0.
+func newLimiter(c config.RateLimit, trusted []netip.Prefix, now func() time.Time) (*ratelimit.Limiter, error) {
+	if c.PerMinute == 0 {
+		return nil, nil
+	}
+	lim, err := ratelimit.New(ratelimit.Config{
+		Rate: rate.Limit(float64(c.PerMinute) / 60), Burst: c.Burst, TrustedProxies: trusted, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bff: rateLimit: %w", err)
+	}
+	return lim, nil
+}
+
+func (s *Server) buildProxy(o options, public *url.URL) error {
+	var err error
+	s.proxy, err = proxy.New(proxy.Options{
+		Routes: s.cfg.Routes, PublicURL: public, Token: s.handlers.AccessToken,
+		SessionKey: s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
+		Logger: s.log, Transport: o.transport,
+		WrapTransport:   s.tracing.Transport,
+		ObserveUpstream: s.metrics.ObserveUpstream,
+	})
+	if err != nil {
+		return fmt.Errorf("bff: routes: %w", err)
+	}
+	s.metrics.SetLiveStreams(func() float64 { return float64(s.proxy.LiveStreams()) })
+	return nil
+}
+
+// refreshed counts a refresh outcome; invalid_grant also ends the session.
+func (s *Server) refreshed(outcome string) {
+	s.metrics.Refresh(outcome)
+	if outcome == metrics.RefreshInvalidGrant {
+		s.metrics.SessionEnded(metrics.EndedInvalidGrant, 1)
+	}
+}
+
+// routeName names a request before routing (span names): the /bff/* endpoint, the
+// proxied route, or the SPA.
+func (s *Server) routeName(r *http.Request) string {
+	if name := handler.RouteName(r.URL.Path); name != "other" {
+		return name
+	}
+	if h, ok := s.proxy.Match(r); ok {
+		return proxy.RouteName(h)
+	}
+	return "spa"
 }
 
 func openStore(ctx context.Context, c config.Session, keys *session.KeyRing, now func() time.Time, log *slog.Logger) (session.Store, error) {
@@ -236,6 +327,7 @@ func (s *Server) sweepStreams(ctx context.Context, every time.Duration) {
 			cancel()
 			if err == nil && !alive {
 				s.proxy.CloseSession(h)
+				s.metrics.SessionEnded(metrics.EndedExpiredStream, 1)
 			}
 		}
 	}
@@ -259,6 +351,11 @@ func (s *Server) Ready(ctx context.Context) error {
 func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.tracing.Shutdown(ctx); err != nil {
+		s.log.Warn("flushing traces failed", "err", err)
 	}
 	s.proxy.CloseAll()
 	return s.store.Close()
@@ -351,6 +448,7 @@ func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", handler.Health)
 	mux.HandleFunc("GET /readyz", s.handlers.Ready(s.draining.Load))
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
 

@@ -18,6 +18,8 @@ type Config struct {
 	Routes  []Route `yaml:"routes"`
 	SPA     SPA     `yaml:"spa"`
 	Log     Log     `yaml:"log"`
+	// RateLimit bounds logins per client IP.
+	RateLimit RateLimit `yaml:"rateLimit"`
 }
 
 // Server configures the listeners.
@@ -124,6 +126,17 @@ type SPA struct {
 	Dir string `yaml:"dir"`
 	// Upstream is a dev server (e.g. Vite) to proxy instead of Dir.
 	Upstream string `yaml:"upstream"`
+}
+
+// RateLimit bounds how often one client IP may start logins and complete callbacks
+// (/bff/login, /bff/callback): each costs the IdP work and a login cookie. The client IP is
+// the peer's address, or the X-Forwarded-For entry a trusted proxy
+// (server.trustedProxies) vouches for.
+type RateLimit struct {
+	// PerMinute is the sustained rate per client IP. Default 30; 0 turns the limit off.
+	PerMinute int `yaml:"perMinute"`
+	// Burst is how many requests one client IP may make at once. Default 20.
+	Burst int `yaml:"burst"`
 }
 
 // Log configures logging.

@@ -35,8 +35,9 @@ func Defaults() Config {
 			LoginTimeout:     10 * time.Minute,
 			MaxPendingLogins: 5,
 		},
-		CSRF: CSRF{HeaderName: "X-CSRF"},
-		Log:  Log{Format: "json", Level: "info"},
+		CSRF:      CSRF{HeaderName: "X-CSRF"},
+		Log:       Log{Format: "json", Level: "info"},
+		RateLimit: RateLimit{PerMinute: 30, Burst: 20},
 	}
 }
 

@@ -29,7 +29,17 @@ func Validate(c Config) error {
 	validateRoutes(c.Routes, &ps)
 	validateSPA(c.SPA, &ps)
 	validateLog(c.Log, &ps)
+	validateRateLimit(c.RateLimit, &ps)
 	return ps.err()
+}
+
+func validateRateLimit(r RateLimit, ps *problems) {
+	if r.PerMinute < 0 || r.PerMinute > 100000 {
+		ps.add("rateLimit.perMinute", "must be 0 (off) to 100000")
+	}
+	if r.PerMinute > 0 && (r.Burst < 1 || r.Burst > 100000) {
+		ps.add("rateLimit.burst", "must be 1 to 100000 when rateLimit.perMinute is set")
+	}
 }
 
 func validateLog(l Log, ps *problems) {

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
@@ -22,22 +23,29 @@ const maxLogoutBody = 64 << 10
 // IdP posts a logout_token; a valid, never-seen one ends every session of its sid (or, with
 // no sid, of its sub) on every replica, since they all share the store.
 func (h *Handlers) backchannel(c echo.Context) error {
+	outcome, err := h.backchannelLogout(c)
+	h.d.Metrics.BackchannelLogout(outcome)
+	return err
+}
+
+// backchannelLogout is the endpoint's work; it names its outcome for the metrics.
+func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxLogoutBody)
 	if err := r.ParseForm(); err != nil {
-		return problem.New(http.StatusBadRequest, problem.BadRequest, "a form with a logout_token is required", err)
+		return metrics.BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "a form with a logout_token is required", err)
 	}
 	raw := r.PostForm.Get("logout_token")
 	if raw == "" {
-		return problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token is required", nil)
+		return metrics.BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token is required", nil)
 	}
 	lt, err := h.d.IdP.VerifyLogoutToken(r.Context(), raw)
 	if errors.Is(err, idp.ErrUnavailable) {
 		// The IdP's keys could not be fetched: let it retry rather than drop the logout.
-		return problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "cannot verify the logout_token now", err)
+		return metrics.BackchannelError, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "cannot verify the logout_token now", err)
 	}
 	if err != nil {
-		return problem.New(http.StatusBadRequest, problem.BadRequest, "invalid logout_token", err)
+		return metrics.BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "invalid logout_token", err)
 	}
 	// Remember the jti while the token could still be accepted (its exp, capped: exp is
 	// the IdP's word and must not pin a key in the store for ever).
@@ -49,10 +57,10 @@ func (h *Handlers) backchannel(c echo.Context) error {
 	}
 	fresh, err := h.d.Store.Once(r.Context(), "jti:"+session.IDHash(lt.JTI), ttl+time.Minute)
 	if err != nil {
-		return storeProblem(err)
+		return metrics.BackchannelError, storeProblem(err)
 	}
 	if !fresh {
-		return problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
+		return metrics.BackchannelReplay, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
 	}
 	var ended []string
 	if lt.SID != "" {
@@ -61,9 +69,10 @@ func (h *Handlers) backchannel(c echo.Context) error {
 		ended, err = h.d.Store.DeleteBySubject(r.Context(), lt.Subject)
 	}
 	if err != nil {
-		return storeProblem(err)
+		return metrics.BackchannelError, storeProblem(err)
 	}
+	h.d.Metrics.SessionEnded(metrics.EndedBackchannel, len(ended))
 	h.d.OnEnd(ended)
 	h.d.Logger.Info("back-channel logout", "sessions", len(ended))
-	return c.NoContent(http.StatusOK)
+	return metrics.BackchannelOK, c.NoContent(http.StatusOK)
 }

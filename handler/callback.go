@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/session"
 )
 
@@ -18,41 +19,59 @@ const maxStateLen = 256
 // code with the PKCE verifier, verifies the ID token and its nonce, and starts a NEW
 // session: the id a browser had before is deleted, never reused (no session fixation).
 func (h *Handlers) callback(c echo.Context) error {
+	outcome, err := h.completeLogin(c)
+	h.d.Metrics.Login(outcome)
+	return err
+}
+
+// completeLogin is the callback's work; it names its outcome for the metrics.
+func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 	r := c.Request()
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" || len(state) > maxStateLen {
-		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response is missing its state.", errNoLogin)
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response is missing its state.", errNoLogin)
 	}
 	ls, err := h.takeLogin(c, state)
 	if err != nil {
-		return retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired or was already used.", err)
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired or was already used.", err)
 	}
 	if fresh, err := h.d.Store.Once(r.Context(), "state:"+session.IDHash(state), h.cfg.LoginTimeout); err != nil {
-		return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
+		return metrics.LoginStoreError, storePage(err)
 	} else if !fresh {
-		return retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt was already used.", errNoLogin)
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt was already used.", errNoLogin)
 	}
 	if e := q.Get("error"); e != "" {
-		return providerErrorPage(e)
+		if e == "access_denied" {
+			return metrics.LoginDenied, providerErrorPage(e)
+		}
+		return metrics.LoginIdPError, providerErrorPage(e)
 	}
 	if err := h.d.IdP.CheckIssuer(q.Get("iss")); errors.Is(err, idp.ErrNotReady) {
-		return idpPage(err)
+		return metrics.LoginIdPError, idpPage(err)
 	} else if err != nil {
-		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 4096 {
-		return retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response has no valid code.", errNoLogin)
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response has no valid code.", errNoLogin)
 	}
 	toks, ident, err := h.d.IdP.Exchange(r.Context(), code, ls.AR)
 	if err != nil {
-		return exchangePage(err)
+		if errors.Is(err, idp.ErrInvalidToken) {
+			return metrics.LoginInvalidToken, exchangePage(err)
+		}
+		return metrics.LoginIdPError, exchangePage(err)
 	}
 	if err := h.startSession(c, toks, ident); err != nil {
-		return err
+		return metrics.LoginStoreError, err
 	}
-	return c.Redirect(http.StatusFound, ls.ReturnTo)
+	h.d.Metrics.SessionCreated()
+	return metrics.LoginOK, c.Redirect(http.StatusFound, ls.ReturnTo)
+}
+
+func storePage(err error) *pageError {
+	return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
 }
 
 // startSession deletes the browser's previous session, if any, and stores a new one under
@@ -61,7 +80,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 	r := c.Request()
 	if old := h.readSessionID(r); old != "" {
 		if err := h.d.Store.Delete(r.Context(), old); err != nil {
-			return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
+			return storePage(err)
 		}
 		h.d.OnEnd([]string{session.IDHash(old)})
 	}
@@ -77,7 +96,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
 	}
 	if err := h.d.Store.Save(r.Context(), id, rec); err != nil {
-		return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
+		return storePage(err)
 	}
 	value, err := h.sessionCodec.Encode(h.cfg.CookieName, id)
 	if err != nil {

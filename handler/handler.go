@@ -9,6 +9,8 @@ import (
 
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/metrics"
+	"github.com/tokenward/bff/ratelimit"
 	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
 )
@@ -44,6 +46,10 @@ type Deps struct {
 	// OnEnd is told the id hashes of sessions that ended here (logout, back-channel
 	// logout), so that their live streams can be cut.
 	OnEnd func(idHashes []string)
+	// Metrics counts logins, sessions and back-channel logouts (nil: none).
+	Metrics *metrics.Metrics
+	// Limiter bounds /bff/login and /bff/callback per client IP (nil: no limit).
+	Limiter *ratelimit.Limiter
 }
 
 // Handlers serves /bff/* and the admin endpoints.

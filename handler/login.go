@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/metrics"
 )
 
 // login starts the authorization-code + PKCE flow: GET /bff/login?returnTo=/path.
@@ -39,6 +40,7 @@ func (h *Handlers) login(c echo.Context) error {
 	// The cookie name is part of securecookie's MAC input; seal under the slot-independent
 	// name so the callback can open whichever slot it finds.
 	h.setLoginCookie(c.Response(), slot, sealed)
+	h.d.Metrics.Login(metrics.LoginStarted)
 	return c.Redirect(http.StatusFound, authURL)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/session"
 )
 
@@ -72,6 +73,7 @@ func (h *Handlers) end(ctx context.Context, cur *current) error {
 	if err := h.d.Store.Delete(ctx, cur.id); err != nil {
 		return err
 	}
+	h.d.Metrics.SessionEnded(metrics.EndedLogout, 1)
 	h.d.OnEnd([]string{session.IDHash(cur.id)})
 	return nil
 }

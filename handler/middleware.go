@@ -46,3 +46,16 @@ func (h *Handlers) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 func notFound(echo.Context) error {
 	return problem.New(http.StatusNotFound, problem.NotFound, "no such endpoint", nil)
 }
+
+// rateLimited refuses a client IP past its login budget with a 429 page (these are
+// navigations). Each login costs the IdP work and a login cookie slot.
+func (h *Handlers) rateLimited(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if h.d.Limiter != nil && !h.d.Limiter.Allow(c.Request()) {
+			c.Response().Header().Set("Retry-After", "60")
+			return page(http.StatusTooManyRequests, "Too many sign-in attempts",
+				"Please wait a minute before trying again.", nil)
+		}
+		return next(c)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,7 +45,8 @@ func noteSession(r *http.Request, idHash string) {
 	}
 }
 
-// Observer receives one call per request (metrics). It must be cheap.
+// Observer receives one call per request (metrics). It must be cheap. d is negative for
+// streams (websocket, SSE): their life is not a latency.
 type Observer func(route, method string, status int, d time.Duration)
 
 // Observe is the outermost middleware: request id, one access log line per request and
@@ -66,7 +68,11 @@ func Observe(log *slog.Logger, observe Observer) echo.MiddlewareFunc {
 			}
 			status, d := c.Response().Status, time.Since(start)
 			if observe != nil {
-				observe(ri.route, r.Method, status, d)
+				od := d
+				if isStream(status, c.Response().Header()) {
+					od = -1 // a stream's life is not a latency
+				}
+				observe(ri.route, r.Method, status, od)
 			}
 			level := slog.LevelInfo
 			if status >= 500 {
@@ -83,9 +89,16 @@ func Observe(log *slog.Logger, observe Observer) echo.MiddlewareFunc {
 	}
 }
 
+func isStream(status int, h http.Header) bool {
+	return status == http.StatusSwitchingProtocols || strings.HasPrefix(h.Get("Content-Type"), "text/event-stream")
+}
+
 // routeOf names the /bff/* endpoints; everything else is named later by bff.go.
-func routeOf(c echo.Context) string {
-	switch c.Request().URL.Path {
+func routeOf(c echo.Context) string { return RouteName(c.Request().URL.Path) }
+
+// RouteName is the bounded name of a /bff/* endpoint path, "other" for any other path.
+func RouteName(path string) string {
+	switch path {
 	case pathLogin:
 		return "bff_login"
 	case pathCallback:

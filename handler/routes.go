@@ -22,8 +22,8 @@ const (
 func (h *Handlers) Mount(e *echo.Echo) {
 	e.HTTPErrorHandler = errorHandler(h.d.Logger)
 	g := e.Group("/bff", noStore)
-	g.GET("/login", h.login)
-	g.GET("/callback", h.callback)
+	g.GET("/login", h.login, h.rateLimited)
+	g.GET("/callback", h.callback, h.rateLimited)
 	g.GET("/user", h.user, h.requireCSRF)
 	g.POST("/logout", h.logoutPost, h.requireCSRF)
 	g.GET("/logout", h.logoutGet)

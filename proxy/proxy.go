@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tokenward/bff/config"
 )
@@ -50,6 +51,11 @@ type Options struct {
 	// Transport, when set, is the base transport for every upstream (tests, benchmarks).
 	// Nil gives each upstream its own tuned *http.Transport (see newUpstreamTransport).
 	Transport http.RoundTripper
+	// WrapTransport, when set, wraps every upstream's base transport (tracing); each
+	// attempt, the 401 retry included, goes through it.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// ObserveUpstream, when set, is told each attempt's time to response headers.
+	ObserveUpstream func(route string, d time.Duration)
 }
 
 // Proxy serves the configured routes. It is safe for concurrent use.
@@ -63,6 +69,8 @@ type Proxy struct {
 	fwdProto   string // X-Forwarded-Proto: the public URL's scheme
 	streams    streamSet
 	owned      []*http.Transport // built here; their idle connections close on CloseAll
+	wrap       func(http.RoundTripper) http.RoundTripper
+	observe    func(route string, d time.Duration)
 }
 
 // New builds the proxy: one httputil.ReverseProxy per route and one transport per upstream
@@ -76,6 +84,8 @@ func New(opts Options) (*Proxy, error) {
 		token:      opts.Token,
 		sessionKey: opts.SessionKey,
 		ownCookies: opts.OwnCookies,
+		wrap:       opts.WrapTransport,
+		observe:    opts.ObserveUpstream,
 		log:        opts.Logger,
 		fwdHost:    opts.PublicURL.Host,
 		fwdProto:   strings.ToLower(opts.PublicURL.Scheme),
@@ -139,6 +149,9 @@ func (p *Proxy) transportFor(base http.RoundTripper, cache map[string]http.Round
 		t := newUpstreamTransport()
 		p.owned = append(p.owned, t)
 		base = t
+	}
+	if p.wrap != nil {
+		base = p.wrap(base)
 	}
 	rt := &exchangeTransport{base: base}
 	cache[key] = rt

@@ -70,7 +70,11 @@ func (t *exchangeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 // send performs one attempt under the route's response-header timeout.
 func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Response, error) {
 	x.armHeaderTimer()
+	start := time.Now()
 	resp, err := base.RoundTrip(req)
+	if obs := x.route.p.observe; obs != nil {
+		obs(x.route.name, time.Since(start))
+	}
 	if x.disarmHeaderTimer() {
 		if resp != nil {
 			resp.Body.Close()

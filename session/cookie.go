@@ -98,17 +98,22 @@ func (c *CookieCodec) DecodeStale(name, value string, dst any) (stale bool, err 
 	if len(c.codecs) == 0 {
 		return false, fmt.Errorf("session: decode cookie %q: %w: empty key ring", name, ErrInvalidKey)
 	}
-	if err := c.codecs[0].Decode(name, value, dst); err == nil {
+	first := c.codecs[0].Decode(name, value, dst)
+	if first == nil {
 		return false, nil
 	}
+	errs := securecookie.MultiError{first}
 	if len(c.codecs) > 1 {
-		err = securecookie.DecodeMulti(name, value, dst, c.codecs[1:]...)
-		if err == nil {
+		rest := securecookie.DecodeMulti(name, value, dst, c.codecs[1:]...)
+		if rest == nil {
 			return true, nil
 		}
-	} else {
-		err = c.codecs[0].Decode(name, value, dst)
+		var multi securecookie.MultiError
+		if errors.As(rest, &multi) {
+			errs = append(errs, multi...)
+		}
 	}
+	err = errs
 	return false, fmt.Errorf("session: decode cookie %q: %w", name, decodeReason(err))
 }
 

@@ -7,11 +7,14 @@ import (
 
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/session"
 )
 
 // serve runs one BFF replica until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
 func serve(ctx context.Context, cfg config.Config, _, stderr io.Writer) error {
-	srv, err := bff.New(ctx, cfg, bff.WithLogger(bff.NewLogger(stderr, cfg.Log)))
+	log := bff.NewLogger(stderr, cfg.Log)
+	session.SetRedisLogger(log)
+	srv, err := bff.New(ctx, cfg, bff.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -1,0 +1,159 @@
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// other is the label value of anything outside a label's fixed set.
+const other = "other"
+
+// Route names of the BFF's own endpoints (what handler.Observe reports), the SPA
+// fallback, and the proxy's refusal of an unclean path. Configured route names are added
+// with WithRoutes.
+const (
+	RouteLogin       = "bff_login"
+	RouteCallback    = "bff_callback"
+	RouteUser        = "bff_user"
+	RouteLogout      = "bff_logout"
+	RouteBackchannel = "bff_backchannel"
+	RouteAuth        = "bff_auth"
+	RouteSPA         = "spa"
+	RouteBadPath     = "bad_path"
+)
+
+// Login outcomes (bff_logins_total{outcome}).
+const (
+	LoginStarted      = "started"       // /bff/login redirected the browser to the IdP
+	LoginOK           = "ok"            // the callback created a session
+	LoginDenied       = "denied"        // the IdP answered error=access_denied (or the user cancelled)
+	LoginBadState     = "bad_state"     // missing, expired or mismatched state / login cookie / iss
+	LoginIdPError     = "idp_error"     // the IdP returned another error or the code exchange failed
+	LoginInvalidToken = "invalid_token" // the ID token failed verification (signature, nonce, claims)
+	LoginStoreError   = "store_error"   // the session could not be saved
+)
+
+// Refresh outcomes (bff_refreshes_total{outcome}); the strings refresh.Config.Observe
+// reports.
+const (
+	RefreshOK           = "ok"
+	RefreshInvalidGrant = "invalid_grant"
+	RefreshTransient    = "transient"
+	RefreshCoalesced    = "coalesced"
+	RefreshStoreError   = "store_error"
+)
+
+// Reasons a session ended (bff_sessions_ended_total{reason}).
+const (
+	EndedLogout        = "logout"         // RP-initiated logout (/bff/logout)
+	EndedBackchannel   = "backchannel"    // OIDC back-channel logout
+	EndedInvalidGrant  = "invalid_grant"  // the refresh token was refused
+	EndedExpiredStream = "expired_stream" // a live stream's session was found gone (idle/absolute expiry)
+)
+
+// Back-channel logout outcomes (bff_backchannel_logouts_total{outcome}).
+const (
+	BackchannelOK      = "ok"      // verified, sessions ended
+	BackchannelInvalid = "invalid" // the logout token failed verification
+	BackchannelReplay  = "replay"  // the token's jti was seen before
+	BackchannelError   = "error"   // store or IdP failure while handling a valid token
+)
+
+// Session store operations (bff_store_operation_duration_seconds{op},
+// bff_store_errors_total{op}); see InstrumentStore for the method each one times.
+const (
+	OpGet        = "get"
+	OpTouch      = "touch"
+	OpSave       = "save"
+	OpDelete     = "delete"
+	OpOnce       = "once"
+	OpLock       = "lock"
+	OpWaitUnlock = "wait_unlock"
+	OpRenew      = "renew"
+	OpRelease    = "release"
+	OpPublish    = "publish"
+	OpPing       = "ping"
+)
+
+var (
+	loginOutcomes = []string{LoginStarted, LoginOK, LoginDenied, LoginBadState,
+		LoginIdPError, LoginInvalidToken, LoginStoreError}
+	refreshOutcomes = []string{RefreshOK, RefreshInvalidGrant, RefreshTransient,
+		RefreshCoalesced, RefreshStoreError}
+	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
+	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
+	storeOps            = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLock,
+		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
+	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
+		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath}
+)
+
+// labelSet is a fixed set of label values; anything else maps to "other". It is built
+// once and only read afterwards, so it needs no lock.
+type labelSet map[string]struct{}
+
+func newLabelSet(values ...[]string) labelSet {
+	s := labelSet{other: {}}
+	for _, vs := range values {
+		for _, v := range vs {
+			s[v] = struct{}{}
+		}
+	}
+	return s
+}
+
+// value returns v when it is in the set, else "other".
+func (s labelSet) value(v string) string {
+	if _, ok := s[v]; ok {
+		return v
+	}
+	return other
+}
+
+// values lists the set (used to pre-create every series at zero).
+func (s labelSet) values() []string {
+	out := make([]string, 0, len(s))
+	for v := range s {
+		out = append(out, v)
+	}
+	return out
+}
+
+// methodLabel keeps the nine standard methods as they are and maps every other token
+// (including lower-case spellings, which are different methods) to "OTHER".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// codeLabels is the label of every status code 0..599, computed once: the exact code
+// when it is registered (http.StatusText knows it), the class ("4xx") for unregistered
+// codes in 100..599, and "other" below 100.
+//
+// Exact codes, not classes: the BFF's operational signals differ within a class (401
+// session_expired vs 403 csrf vs 429 rate limited; 502 vs 503 vs 504 upstream failures),
+// and the registered codes are a fixed set of about sixty, of which a route sees a handful.
+var codeLabels = func() (t [600]string) {
+	for c := range t {
+		switch {
+		case c < 100:
+			t[c] = other
+		case http.StatusText(c) != "":
+			t[c] = strconv.Itoa(c)
+		default:
+			t[c] = strconv.Itoa(c/100) + "xx"
+		}
+	}
+	return t
+}()
+
+func codeLabel(code int) string {
+	if code < 0 || code >= len(codeLabels) {
+		return other
+	}
+	return codeLabels[code]
+}

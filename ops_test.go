@@ -1,0 +1,102 @@
+package bff_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/internal/testenv"
+)
+
+func scrape(t *testing.T, e *testenv.Env) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	e.BFF.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+// metricValue finds the sample of series (name{labels} exactly as exposed) in text.
+func metricValue(t *testing.T, text, series string) string {
+	t.Helper()
+	re := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(series) + " (\\S+)$")
+	m := re.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no series %s in /metrics", series)
+	}
+	return m[1]
+}
+
+// TestMetricsFollowTheFlow: /metrics on the admin listener counts what a login, a
+// refresh, an API call and a logout did, by route name and outcome.
+func TestMetricsFollowTheFlow(t *testing.T) {
+	var o testenv.Options
+	shortTokens(&o)
+	e := testenv.Start(t, o)
+	e.Login(t, nil, "alice", "/")
+	time.Sleep(2100 * time.Millisecond)
+	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("api: %d", r.StatusCode)
+	}
+	if r := e.Do(t, nil, http.MethodPost, "/bff/logout", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("logout: %d", r.StatusCode)
+	}
+	text := scrape(t, e)
+	for series, want := range map[string]string{
+		`bff_logins_total{outcome="started"}`:                                   "1",
+		`bff_logins_total{outcome="ok"}`:                                        "1",
+		`bff_sessions_created_total`:                                            "1",
+		`bff_sessions_ended_total{reason="logout"}`:                             "1",
+		`bff_refreshes_total{outcome="ok"}`:                                     "1",
+		`bff_http_requests_total{code="200",method="GET",route="/api/"}`:        "1",
+		`bff_http_requests_total{code="302",method="GET",route="bff_callback"}`: "1",
+		`bff_upstream_duration_seconds_count{route="/api/"}`:                    "1",
+	} {
+		if got := metricValue(t, text, series); got != want {
+			t.Errorf("%s = %s, want %s", series, got, want)
+		}
+	}
+	if strings.Contains(text, "/api/x") {
+		t.Error("a raw path became a label value")
+	}
+}
+
+// TestLoginRateLimit: one client past its login budget gets 429, others do not.
+func TestLoginRateLimit(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+		c.RateLimit = config.RateLimit{PerMinute: 1, Burst: 3}
+	}})
+	c := e.NewClient(t)
+	codes := []int{}
+	for i := 0; i < 5; i++ {
+		r, err := c.Get(e.URL("/bff/login"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		codes = append(codes, r.StatusCode)
+	}
+	want := []int{302, 302, 302, 429, 429}
+	for i := range want {
+		if codes[i] != want[i] {
+			t.Fatalf("login statuses %v, want %v", codes, want)
+		}
+	}
+	// The callback shares the budget: it is refused before any state is looked at.
+	r, err := c.Get(e.URL("/bff/callback?state=x&code=y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("callback past the budget: %d", r.StatusCode)
+	}
+}
