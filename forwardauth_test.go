@@ -27,7 +27,7 @@ func authRequest(t *testing.T, e *testenv.Env, c *http.Client, path string, head
 // TestForwardAuth: /bff/auth answers 200 with the bearer (refreshed after expiry) for a
 // session, and 401 without one — no CSRF header needed, it is the ingress calling.
 func TestForwardAuth(t *testing.T) {
-	var o testenv.Options
+	o := testenv.Options{Configure: trustLoopback}
 	shortTokens(&o)
 	e := testenv.Start(t, o)
 	if r := authRequest(t, e, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusUnauthorized {
@@ -53,14 +53,55 @@ func TestForwardAuth(t *testing.T) {
 	}
 }
 
+// trustLoopback makes the test client a trusted proxy (the ingress).
+func trustLoopback(c *config.Config) {
+	c.Server.TrustedProxies = []string{"127.0.0.1/32", "::1"}
+	c.Server.ForwardAuth = true
+}
+
+// TestForwardAuthRefusesBrowsers: the endpoint that hands out the access token in a
+// response header answers only the ingress (a trusted proxy). Reachable by the browser,
+// it would let an XSS on the app's origin read the token with fetch('/bff/auth').
+func TestForwardAuthRefusesBrowsers(t *testing.T) {
+	tests := []struct {
+		name      string
+		configure func(*config.Config)
+		status    int
+		typ       string
+	}{
+		{name: "off by default", status: http.StatusNotFound, typ: "not_found"},
+		{name: "on, but the browser is not a trusted proxy", configure: func(c *config.Config) {
+			c.Server.TrustedProxies, c.Server.ForwardAuth = []string{"10.0.0.0/8"}, true
+		}, status: http.StatusForbidden, typ: "forbidden"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := testenv.Start(t, testenv.Options{Configure: tc.configure})
+			e.Login(t, nil, "alice", "/")
+			for _, method := range []string{http.MethodGet, http.MethodPost} {
+				req, _ := http.NewRequest(method, e.URL("/bff/auth"), nil)
+				req.Header.Set("X-CSRF", "1")
+				r, err := e.Client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body := readAll(t, r)
+				if r.StatusCode != tc.status || r.Header.Get("Authorization") != "" || !strings.Contains(body, `"`+tc.typ+`"`) {
+					t.Fatalf("%s: %d, Authorization %q: %s", method, r.StatusCode, r.Header.Get("Authorization"), body)
+				}
+			}
+		})
+	}
+}
+
 // TestForwardAuthTrustsForwardedURIOnlyFromProxies: the login redirect of ?redirect=1 uses
 // X-Forwarded-Uri only from server.trustedProxies, and only when it is a safe returnTo
 // (oauth2-proxy's open redirects came from trusting it).
 func TestForwardAuthTrustsForwardedURIOnlyFromProxies(t *testing.T) {
-	trusted := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
-		c.Server.TrustedProxies = []string{"127.0.0.1/32", "::1"}
+	trusted := testenv.Start(t, testenv.Options{Configure: trustLoopback})
+	untrusted := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+		c.Server.TrustedProxies, c.Server.ForwardAuth = []string{"10.0.0.0/8"}, true
 	}})
-	untrusted := testenv.Start(t, testenv.Options{})
 	tests := []struct {
 		name     string
 		env      *testenv.Env
@@ -71,7 +112,7 @@ func TestForwardAuthTrustsForwardedURIOnlyFromProxies(t *testing.T) {
 		{name: "trusted proxy, safe uri", env: trusted, uri: "/app/page?x=1", status: 302, location: "/bff/login?returnTo=%2Fapp%2Fpage%3Fx%3D1"},
 		{name: "trusted proxy, open redirect attempt", env: trusted, uri: "//evil.example/", status: 401},
 		{name: "trusted proxy, into bff", env: trusted, uri: "/bff/logout", status: 401},
-		{name: "untrusted client forging the header", env: untrusted, uri: "/app", status: 401},
+		{name: "untrusted client forging the header", env: untrusted, uri: "/app", status: 403},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

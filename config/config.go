@@ -36,6 +36,10 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-* / X-Original-URL headers are believed
 	// (forward-auth, client IP). Default: none.
 	TrustedProxies []string `yaml:"trustedProxies"`
+	// ForwardAuth turns on GET /bff/auth for an ingress (forward-auth). Off by default:
+	// its answer carries the access token, so it answers only trustedProxies, and only
+	// when an operator asked for it. Default false.
+	ForwardAuth bool `yaml:"forwardAuth"`
 }
 
 // OIDC configures the relying party.

@@ -21,6 +21,9 @@ func validateServer(s Server, ps *problems) {
 		ps.add("server.adminListen", "must differ from server.listen (the admin endpoints need their own port)")
 	}
 	positive("server.shutdownTimeout", s.ShutdownTimeout, ps)
+	if s.ForwardAuth && len(s.TrustedProxies) == 0 {
+		ps.add("server.forwardAuth", "needs server.trustedProxies: /bff/auth answers only the ingress")
+	}
 	for i, p := range s.TrustedProxies {
 		if !isPrefixOrAddr(p) {
 			ps.add(indexPath("server.trustedProxies", i), "%q is neither a CIDR (10.0.0.0/8) nor an IP address", p)

@@ -164,6 +164,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "spa upstream relative", mutate: func(c *Config) { c.SPA.Upstream = "localhost:5173" }, wantPath: "spa.upstream", wantInMsg: "http or https"},
 		{name: "log format", mutate: func(c *Config) { c.Log.Format = "logfmt" }, wantPath: "log.format", wantInMsg: "json, text"},
 		{name: "log level", mutate: func(c *Config) { c.Log.Level = "trace" }, wantPath: "log.level", wantInMsg: "debug, info, warn, error"},
+		{name: "forward-auth without trusted proxies", mutate: func(c *Config) { c.Server.ForwardAuth = true }, wantPath: "server.forwardAuth", wantInMsg: "trustedProxies"},
 		{name: "rate limit negative", mutate: func(c *Config) { c.RateLimit.PerMinute = -1 }, wantPath: "rateLimit.perMinute", wantInMsg: "0 (off)"},
 		{name: "rate limit without burst", mutate: func(c *Config) { c.RateLimit.Burst = 0 }, wantPath: "rateLimit.burst", wantInMsg: "1 to 100000"},
 	}

@@ -18,8 +18,20 @@ import (
 // GET navigation without a session is sent to /bff/login with the original URI as
 // returnTo — only when a trusted proxy named that URI and it passes CheckReturnTo.
 // ingress-nginx wants a 401 and redirects itself (auth-signin).
+//
+// It is off unless server.forwardAuth, and answers only peers in server.trustedProxies (the
+// ingress): its 200 carries the access
+// token in a response header, which a script on the app's own origin could read if the
+// browser could reach this endpoint — the one way an XSS could get a token out of a BFF.
+// Keep /bff/auth off the public ingress routes too (docs/deploy/ingress.md).
 func (h *Handlers) forwardAuth(c echo.Context) error {
 	r := c.Request()
+	if !h.cfg.ForwardAuth {
+		return problem.New(http.StatusNotFound, problem.NotFound, "forward-auth is off (server.forwardAuth)", nil)
+	}
+	if !h.fromTrustedProxy(r) {
+		return problem.New(http.StatusForbidden, problem.Forbidden, "forward-auth answers the ingress only (server.trustedProxies)", nil)
+	}
 	cur, err := h.load(r)
 	if err != nil {
 		return err
@@ -49,7 +61,10 @@ func (h *Handlers) loginRedirect(r *http.Request) (string, bool) {
 		return "", false
 	}
 	method, uri, ok := h.originalRequest(r)
-	if !ok || (method != "" && method != http.MethodGet) {
+	if method == "" {
+		method = r.Method // Envoy calls with the original request's method
+	}
+	if !ok || method != http.MethodGet {
 		return "", false
 	}
 	rt, err := CheckReturnTo(uri)

@@ -32,6 +32,8 @@ type Config struct {
 	BackchannelReplayTTL time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
+	// ForwardAuth turns /bff/auth on (for TrustedProxies only).
+	ForwardAuth bool
 }
 
 // Deps are the collaborators of the handlers. All are required but Logger, Now and OnEnd.

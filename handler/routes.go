@@ -28,6 +28,7 @@ func (h *Handlers) Mount(e *echo.Echo) {
 	g.POST("/logout", h.logoutPost, h.requireCSRF)
 	g.GET("/logout", h.logoutGet)
 	g.POST("/backchannel-logout", h.backchannel)
-	g.GET("/auth", h.forwardAuth)
+	// Any method: Envoy's ext_authz calls with the original request's method.
+	g.Any("/auth", h.forwardAuth)
 	g.Any("/*", notFound)
 }

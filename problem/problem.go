@@ -16,6 +16,7 @@ const (
 	Unauthenticated     Type = "unauthenticated"
 	SessionExpired      Type = "session_expired"
 	CSRF                Type = "csrf"
+	Forbidden           Type = "forbidden"
 	UpstreamUnavailable Type = "upstream_unavailable"
 	IdPUnavailable      Type = "idp_unavailable"
 	StoreUnavailable    Type = "store_unavailable"
