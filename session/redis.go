@@ -48,7 +48,7 @@ type Options struct {
 func (o Options) withDefaults() (Options, error) {
 	var problems []error
 	if o.Keys == nil || len(o.Keys.keys) == 0 {
-		problems = append(problems, errors.New("Keys is required"))
+		problems = append(problems, errors.New("session: options: Keys is required"))
 	}
 	if o.IdleTimeout <= 0 {
 		problems = append(problems, errors.New("IdleTimeout must be > 0"))

@@ -148,12 +148,12 @@ func assertNoSecrets(t *testing.T, s sdktrace.ReadOnlySpan) {
 	t.Helper()
 	var texts []string
 	for _, kv := range s.Attributes() {
-		texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+		texts = append(texts, string(kv.Key)+"="+kv.Value.String())
 	}
 	for _, e := range s.Events() {
 		texts = append(texts, e.Name)
 		for _, kv := range e.Attributes {
-			texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+			texts = append(texts, string(kv.Key)+"="+kv.Value.String())
 		}
 	}
 	texts = append(texts, s.Status().Description, s.Name())
@@ -170,8 +170,8 @@ func assertAttr(t *testing.T, s sdktrace.ReadOnlySpan, key, want string) {
 	t.Helper()
 	for _, kv := range s.Attributes() {
 		if string(kv.Key) == key {
-			if kv.Value.Emit() != want {
-				t.Errorf("%s = %q, want %q", key, kv.Value.Emit(), want)
+			if kv.Value.String() != want {
+				t.Errorf("%s = %q, want %q", key, kv.Value.String(), want)
 			}
 			return
 		}

@@ -51,7 +51,7 @@ func TestLogoutTokenVerifiesWithGoOIDC(t *testing.T) {
 			if d := lt.Expiry.Sub(lt.IssuedAt); d != logoutTokenTTL {
 				t.Errorf("exp - iat = %v", d)
 			}
-			jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 			if err != nil {
 				t.Fatal(err)
 			}
