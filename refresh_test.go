@@ -1,6 +1,7 @@
 package bff_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,38 +56,20 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	e := testenv.Start(t, o)
 	replica := e.AddReplica(t)
 	e.Login(t, nil, "alice", "/")
+	expired := time.Now().Add(2100 * time.Millisecond)
 	if r := e.Do(t, nil, http.MethodGet, "/api/warm", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("warm-up: %d", r.StatusCode)
 	}
 	old := bearerOf(e.Upstream.Seen()[0])
-	time.Sleep(2100 * time.Millisecond) // the access token is now expired
+	// 200 keep-alive connections opened beforehand: the burst measures the refresh, not
+	// 200 TLS handshakes at once (which, under -race on two cores, starve everything).
+	client := burstClient(e)
+	fire(t, client, e, replica, "/", nil)
+	time.Sleep(time.Until(expired)) // the access token is now expired
 	before := len(e.Upstream.Seen())
 
-	var wg sync.WaitGroup
 	codes := make(chan int, 200)
-	for i := 0; i < 200; i++ {
-		target := e.Server.URL
-		if i%2 == 1 {
-			target = replica.URL
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodGet, target+"/api/burst", nil)
-			req.Header.Set("X-CSRF", "1")
-			for _, c := range e.Client.Jar.Cookies(mustURL(e.Server.URL)) {
-				req.AddCookie(c)
-			}
-			resp, err := e.Client.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			codes <- resp.StatusCode
-		}()
-	}
-	wg.Wait()
+	fire(t, client, e, replica, "/api/burst", codes)
 	close(codes)
 	for c := range codes {
 		if c != http.StatusOK {
@@ -107,6 +90,50 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 			t.Fatal("the upstream saw the old token, or more than one new token")
 		}
 	}
+}
+
+// burstClient reuses up to 200 connections per replica.
+func burstClient(e *testenv.Env) *http.Client {
+	tr := e.Client.Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost, tr.MaxIdleConns = 200, 400
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// fire sends 200 concurrent GETs of path with the session's cookie, alternating between
+// the two replicas, and waits for all; codes (optional) receives each status.
+func fire(t *testing.T, c *http.Client, e *testenv.Env, replica *testenv.Replica, path string, codes chan<- int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		target := e.Server.URL
+		if i%2 == 1 {
+			target = replica.URL
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, target+path, nil)
+			req.Header.Set("X-CSRF", "1")
+			for _, ck := range e.Client.Jar.Cookies(mustURL(e.Server.URL)) {
+				req.AddCookie(ck)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if codes == nil {
+				return
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("status %d: %s", resp.StatusCode, b)
+			}
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
 }
 
 // TestInvalidGrantEndsTheSession: a refresh token the IdP no longer honours ends the

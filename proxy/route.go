@@ -186,7 +186,8 @@ func (p *Proxy) writeTokenError(w http.ResponseWriter, in *http.Request, routeNa
 	switch {
 	case errors.As(err, &pe):
 		p.log.LogAttrs(in.Context(), slog.LevelInfo, "proxy: token unavailable",
-			slog.String("route", routeName), slog.String("type", string(pe.Type)), slog.Int("status", pe.Status))
+			slog.String("route", routeName), slog.String("type", string(pe.Type)), slog.Int("status", pe.Status),
+			slog.String("err", err.Error())) // the handler's and store's texts hold no secret
 		problem.Write(w, pe)
 	case in.Context().Err() != nil:
 		w.WriteHeader(statusClientClosedRequest)

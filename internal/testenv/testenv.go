@@ -57,6 +57,7 @@ type Env struct {
 	Server   *httptest.Server // the BFF's public listener (TLS)
 	Config   config.Config
 	Client   *http.Client // cookie jar, does not follow redirects
+	logger   *slog.Logger
 }
 
 // Start builds and starts the stack; everything stops at the end of the test.
@@ -127,8 +128,9 @@ func (e *Env) startBFF(t testing.TB, o Options) {
 			logw = os.Stderr
 		}
 	}
+	e.logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := append([]bff.Option{
-		bff.WithLogger(slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		bff.WithLogger(e.logger),
 		bff.WithSPA(fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>spa</title>")}}),
 	}, o.BFFOptions...)
 	srv, err := bff.New(context.Background(), cfg, opts...)
@@ -171,7 +173,7 @@ func (e *Env) AddReplicaWith(t testing.TB, edit func(*config.Config)) *Replica {
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(e.logger.With("replica", 2)))
 	if err != nil {
 		t.Fatalf("replica: %v", err)
 	}
