@@ -1,14 +1,14 @@
 package bff_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokenward/bff/internal/logbuf"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -17,29 +17,11 @@ import (
 	"github.com/tokenward/bff/session"
 )
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLogsHoldNoSecrets runs login → API call → refresh → bad requests → logout with debug
 // logging and asserts that no token, code, state, nonce, secret, key or cookie value
 // appears anywhere in the log output.
 func TestLogsHoldNoSecrets(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	mr := miniredis.RunT(t)
 	redisURL := "redis://" + mr.Addr() + "/0"
 	o := testenv.Options{Log: logs, Configure: func(c *config.Config) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenward/bff/internal/logbuf"
 )
 
 func validConfig() Config {
@@ -81,7 +83,7 @@ func TestNewListsEveryProblem(t *testing.T) {
 
 func TestNewDoesNoNetworkIO(t *testing.T) {
 	op := newTestOP(t)
-	cfg := op.testConfig(&syncBuffer{})
+	cfg := op.testConfig(&logbuf.Buffer{})
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

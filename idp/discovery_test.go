@@ -12,6 +12,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tokenward/bff/internal/logbuf"
 )
 
 func TestDiscoverPublishesOnlyCompleteResults(t *testing.T) {
@@ -60,7 +62,7 @@ func TestDiscoverPublishesOnlyCompleteResults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			op := newTestOP(t)
 			tt.setup(op)
-			p, err := New(op.testConfig(&syncBuffer{}))
+			p, err := New(op.testConfig(&logbuf.Buffer{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +104,7 @@ func TestStartRetriesUntilTheProviderComesUp(t *testing.T) {
 	addr := op.srv.Listener.Addr().String()
 	op.srv.Close() // the IdP is down: connections are refused
 
-	p, err := New(op.testConfig(&syncBuffer{}))
+	p, err := New(op.testConfig(&logbuf.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package idp
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tokenward/bff/internal/logbuf"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -339,26 +340,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testConfig is a valid Config for op; logs go to logs.
-func (op *testOP) testConfig(logs *syncBuffer) Config {
+func (op *testOP) testConfig(logs *logbuf.Buffer) Config {
 	return Config{
 		Issuer:                op.issuer,
 		ClientID:              testClientID,
@@ -374,9 +357,9 @@ func (op *testOP) testConfig(logs *syncBuffer) Config {
 }
 
 // newProvider builds a Provider for op (cfg edited by edit, may be nil) and discovers.
-func (op *testOP) newProvider(edit func(*Config)) (*Provider, *syncBuffer) {
+func (op *testOP) newProvider(edit func(*Config)) (*Provider, *logbuf.Buffer) {
 	op.t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	cfg := op.testConfig(logs)
 	if edit != nil {
 		edit(&cfg)

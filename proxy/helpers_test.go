@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/bff/internal/logbuf"
+
 	"github.com/tokenward/bff/config"
 )
 
@@ -109,30 +111,12 @@ func (u *upstream) all() []seen {
 	return append([]seen(nil), u.reqs...)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is a Proxy behind a real front server, as the handler package will mount it.
 type fixture struct {
 	p      *Proxy
 	front  *httptest.Server
 	tokens *tokenStub
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
 
 func cfgRoute(path, upstream string, mutate ...func(*config.Route)) config.Route {
@@ -145,7 +129,7 @@ func cfgRoute(path, upstream string, mutate ...func(*config.Route)) config.Route
 
 func newFixture(t *testing.T, routes []config.Route, mutate ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{tokens: &tokenStub{token: "t1", next: "t2"}, logs: &syncBuffer{}}
+	f := &fixture{tokens: &tokenStub{token: "t1", next: "t2"}, logs: &logbuf.Buffer{}}
 	pub, _ := url.Parse(publicURL)
 	opts := Options{
 		Routes:     routes,

@@ -1,13 +1,13 @@
 package spademo_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokenward/bff/internal/logbuf"
 
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
@@ -26,7 +26,7 @@ const (
 type demoEnv struct {
 	*spademo.Demo
 	tokens *issuedTokens
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
 
 // startDemo starts the demo and waits until the BFF is ready (discovery done). With
@@ -35,7 +35,7 @@ type demoEnv struct {
 func startDemo(t *testing.T) *demoEnv {
 	t.Helper()
 	idpClient, tokens := newRecordingIdPClient()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := spademo.Start(ctx, spademo.DemoConfig{
 		Listen: "127.0.0.1:0", OPListen: "127.0.0.1:0", APIListen: "127.0.0.1:0", AdminListen: "127.0.0.1:0",
@@ -58,7 +58,7 @@ func startDemo(t *testing.T) *demoEnv {
 	return &demoEnv{Demo: d, tokens: tokens, logs: logs}
 }
 
-func stopDemo(t *testing.T, cancel context.CancelFunc, d *spademo.Demo, logs *syncBuffer) {
+func stopDemo(t *testing.T, cancel context.CancelFunc, d *spademo.Demo, logs *logbuf.Buffer) {
 	cancel()
 	done := make(chan error, 1)
 	go func() { done <- d.Wait() }()
@@ -91,22 +91,4 @@ func waitReady(t *testing.T, d *spademo.Demo) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that many goroutines may write (the demo's log sink).
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,37 +1,19 @@
 package demoop
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tokenward/bff/internal/logbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestLogsCarryNoSecrets_CredentialLeakThroughLogs drives login (good and bad), exchange,
 // rotation, reuse and back-channel logout, then searches the OP's log for every secret.
 func TestLogsCarryNoSecrets_CredentialLeakThroughLogs(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer rp.Close()
 	e := newTestEnv(t, func(c *Config) {
