@@ -148,3 +148,45 @@ func TestTokenEndpointDownDuringCallback(t *testing.T) {
 		t.Fatalf("status %d, want 502 and no session", resp.StatusCode)
 	}
 }
+
+// TestLoginCookiesAreCapped: abandoned logins cannot pile cookies up (others have shipped
+// 431s): a browser never holds more than session.maxPendingLogins login cookies, and two
+// tabs logging in at once both succeed.
+func TestLoginCookiesAreCapped(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	c := e.NewClient(t)
+	for i := 0; i < 12; i++ {
+		r, err := c.Get(e.URL("/bff/login"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+	}
+	cb := &url.URL{Scheme: "https", Host: e.Server.Listener.Addr().String(), Path: "/bff/callback"}
+	n := 0
+	for _, ck := range c.Jar.Cookies(cb) {
+		if strings.HasPrefix(ck.Name, "__Secure-bff-login-") {
+			n++
+		}
+	}
+	if n > e.Config.Session.MaxPendingLogins {
+		t.Fatalf("%d login cookies after 12 abandoned logins, cap %d", n, e.Config.Session.MaxPendingLogins)
+	}
+
+	tabs := e.NewClient(t)
+	first := e.Authorize(t, tabs, "alice", "/one")
+	second := e.Authorize(t, tabs, "alice", "/two")
+	for _, tc := range []struct {
+		cb   *url.URL
+		want string
+	}{{cb: second, want: "/two"}, {cb: first, want: "/one"}} {
+		r, err := tabs.Get(tc.cb.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusFound || r.Header.Get("Location") != tc.want {
+			t.Fatalf("tab returning to %s: %d %q", tc.want, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+}
