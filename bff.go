@@ -120,7 +120,9 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	s.store = metrics.InstrumentStore(st, s.metrics)
+	// The metrics see the real store operations; the cache in front of them serves
+	// repeated reads of one session (session.cacheTTL).
+	s.store = session.NewCached(metrics.InstrumentStore(st, s.metrics), cfg.Session.CacheTTL, 0, o.now)
 	if o.httpClient == nil && s.tracing.Enabled() {
 		o.httpClient = idp.NewHTTPClient(cfg.OIDC.HTTPTimeout)
 		o.httpClient.Transport = s.tracing.Transport(o.httpClient.Transport)
@@ -169,7 +171,9 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL) error {
 	cfg := s.cfg
 	ref, err := refresh.New(refresh.Config{
-		Store: s.store, IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
+		// Uncached: the re-read under the lock must see the store itself, or a replica
+		// could refresh with a refresh token another replica already rotated.
+		Store: session.Uncached(s.store), IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
 		Observe: s.refreshed,
 	})
 	if err != nil {

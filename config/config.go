@@ -93,6 +93,11 @@ type Session struct {
 	SameSite string `yaml:"sameSite"`
 	// LoginTimeout bounds a login in progress (the login cookie's life). Default 10m.
 	LoginTimeout time.Duration `yaml:"loginTimeout"`
+	// CacheTTL keeps a session read in this replica's memory that long, so a burst of API
+	// calls costs one store round trip per TTL. Ends are exact (evicted here and, through
+	// the store's announcement, on every replica); a lost announcement leaves an ended
+	// session usable here for at most CacheTTL. Default 1s; 0 turns it off; at most 10s.
+	CacheTTL time.Duration `yaml:"cacheTTL"`
 	// MaxPendingLogins caps the login cookies one browser may hold. Default 5.
 	MaxPendingLogins int `yaml:"maxPendingLogins"`
 }

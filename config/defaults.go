@@ -33,6 +33,7 @@ func Defaults() Config {
 			CookieName:       "__Host-bff",
 			SameSite:         "strict",
 			LoginTimeout:     10 * time.Minute,
+			CacheTTL:         time.Second,
 			MaxPendingLogins: 5,
 		},
 		CSRF:      CSRF{HeaderName: "X-CSRF"},

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // keySize is the length in bytes of one session key.
@@ -34,6 +35,9 @@ func validateSession(s Session, publicURL string, ps *problems) {
 		ps.add("session.idleTimeout", "must not exceed session.absoluteTimeout")
 	}
 	positive("session.loginTimeout", s.LoginTimeout, ps)
+	if s.CacheTTL < 0 || s.CacheTTL > 10*time.Second {
+		ps.add("session.cacheTTL", "must be 0 (off) to 10s")
+	}
 	validateKeys(s.Keys, s.KeysFile, ps)
 	validateCookieName(s.CookieName, publicURL, ps)
 	if !slices.Contains(sameSites, s.SameSite) {

@@ -165,6 +165,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "log format", mutate: func(c *Config) { c.Log.Format = "logfmt" }, wantPath: "log.format", wantInMsg: "json, text"},
 		{name: "log level", mutate: func(c *Config) { c.Log.Level = "trace" }, wantPath: "log.level", wantInMsg: "debug, info, warn, error"},
 		{name: "forward-auth without trusted proxies", mutate: func(c *Config) { c.Server.ForwardAuth = true }, wantPath: "server.forwardAuth", wantInMsg: "trustedProxies"},
+		{name: "cache TTL too long", mutate: func(c *Config) { c.Session.CacheTTL = time.Minute }, wantPath: "session.cacheTTL", wantInMsg: "0 (off) to 10s"},
 		{name: "rate limit negative", mutate: func(c *Config) { c.RateLimit.PerMinute = -1 }, wantPath: "rateLimit.perMinute", wantInMsg: "0 (off)"},
 		{name: "rate limit without burst", mutate: func(c *Config) { c.RateLimit.Burst = 0 }, wantPath: "rateLimit.burst", wantInMsg: "1 to 100000"},
 	}

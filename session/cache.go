@@ -1,0 +1,164 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Cached is a Store decorator that keeps recently read records in this replica's memory
+// for a short TTL, so that a burst of API calls of one session costs one store round trip
+// per TTL instead of one per request (the session read is most of a proxied request's
+// cost: docs/performance.md).
+//
+// What stays exact: every write (Save, Delete, DeleteBy*) goes to the store first and then
+// updates or evicts the cached entry; ended sessions announced by any replica (WatchEnded)
+// are evicted; a record past its absolute expiry is never served. What the TTL allows: a
+// session ended on another replica whose announcement was lost stays usable here for at
+// most TTL, and another replica's refreshed token is seen here within TTL (the old one is
+// still valid then: refreshes happen before expiry). The refresher MUST read through
+// Uncached(): its re-read under the lock is what makes refresh exactly-once.
+//
+// Safe for concurrent use. Memory is bounded by maxEntries.
+type Cached struct {
+	Store
+	ttl        time.Duration
+	maxEntries int
+	now        func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cacheEntry // by IDHash
+}
+
+type cacheEntry struct {
+	rec     Record
+	fetched time.Time
+}
+
+var _ Store = (*Cached)(nil)
+
+// NewCached wraps s. ttl <= 0 returns s itself (no cache). maxEntries <= 0 means 10000.
+func NewCached(s Store, ttl time.Duration, maxEntries int, now func() time.Time) Store {
+	if ttl <= 0 {
+		return s
+	}
+	if maxEntries <= 0 {
+		maxEntries = 10000
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Cached{Store: s, ttl: ttl, maxEntries: maxEntries, now: now, entries: make(map[string]cacheEntry)}
+}
+
+// Uncached returns a view of s whose Get always reads the store (and refreshes the cached
+// entry), while its writes still keep the cache exact. For stores that are not a *Cached
+// it returns s.
+func Uncached(s Store) Store {
+	if c, ok := s.(*Cached); ok {
+		return uncached{c}
+	}
+	return s
+}
+
+type uncached struct{ *Cached }
+
+// Get implements Store: always from the store.
+func (u uncached) Get(ctx context.Context, id string) (*Record, error) { return u.load(ctx, id) }
+
+// Get implements Store: a live cached copy younger than the TTL, else the store's.
+func (c *Cached) Get(ctx context.Context, id string) (*Record, error) {
+	h := IDHash(id)
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[h]
+	c.mu.Unlock()
+	if ok && now.Sub(e.fetched) < c.ttl && now.Before(e.rec.AbsoluteExpiry) {
+		rec := e.rec
+		return &rec, nil
+	}
+	return c.load(ctx, id)
+}
+
+func (c *Cached) load(ctx context.Context, id string) (*Record, error) {
+	rec, err := c.Store.Get(ctx, id)
+	if err != nil {
+		c.evict(IDHash(id))
+		return nil, err
+	}
+	c.put(IDHash(id), rec)
+	return rec, nil
+}
+
+// Save implements Store: the store first, then the cache holds what was saved.
+func (c *Cached) Save(ctx context.Context, id string, rec *Record) error {
+	h := IDHash(id)
+	c.evict(h)
+	if err := c.Store.Save(ctx, id, rec); err != nil {
+		return err
+	}
+	c.put(h, rec)
+	return nil
+}
+
+// Delete implements Store.
+func (c *Cached) Delete(ctx context.Context, id string) error {
+	c.evict(IDHash(id))
+	return c.Store.Delete(ctx, id)
+}
+
+// DeleteBySID implements Store.
+func (c *Cached) DeleteBySID(ctx context.Context, sid string) ([]string, error) {
+	hs, err := c.Store.DeleteBySID(ctx, sid)
+	c.evict(hs...)
+	return hs, err
+}
+
+// DeleteBySubject implements Store.
+func (c *Cached) DeleteBySubject(ctx context.Context, sub string) ([]string, error) {
+	hs, err := c.Store.DeleteBySubject(ctx, sub)
+	c.evict(hs...)
+	return hs, err
+}
+
+// WatchEnded implements Store: sessions ended on any replica leave this cache first.
+func (c *Cached) WatchEnded(ctx context.Context, fn func(idHash string)) {
+	c.Store.WatchEnded(ctx, func(h string) {
+		c.evict(h)
+		fn(h)
+	})
+}
+
+func (c *Cached) put(h string, rec *Record) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.maxEntries {
+		c.pruneLocked(now)
+	}
+	c.entries[h] = cacheEntry{rec: *rec, fetched: now}
+}
+
+// pruneLocked drops stale entries and, if the cache is still full, arbitrary ones until
+// a tenth is free (map order is random, so no session is favoured).
+func (c *Cached) pruneLocked(now time.Time) {
+	for h, e := range c.entries {
+		if now.Sub(e.fetched) >= c.ttl {
+			delete(c.entries, h)
+		}
+	}
+	for h := range c.entries {
+		if len(c.entries) < c.maxEntries-c.maxEntries/10 {
+			break
+		}
+		delete(c.entries, h)
+	}
+}
+
+func (c *Cached) evict(hs ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, h := range hs {
+		delete(c.entries, h)
+	}
+}
