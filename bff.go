@@ -6,11 +6,9 @@ package bff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -18,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
 	"github.com/tokenward/bff/config"
@@ -295,49 +292,6 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 	}
 }
 
-// sessionsEnded cuts the live streams of sessions that ended here at once, and tells the
-// other replicas through the store so that they cut theirs (WatchEnded in build).
-func (s *Server) sessionsEnded(idHashes []string) {
-	for _, h := range idHashes {
-		s.proxy.CloseSession(h)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.store.PublishEnded(ctx, idHashes); err != nil {
-		s.log.Warn("announcing ended sessions to the other replicas failed", "err", err)
-	}
-}
-
-// streamSweepInterval is how often live streams' sessions are checked: often enough that
-// an idle timeout cannot pass unnoticed, at most every 30 s.
-func streamSweepInterval(idle time.Duration) time.Duration {
-	return min(max(idle/3, 100*time.Millisecond), 30*time.Second)
-}
-
-// sweepStreams keeps the sessions of live streams alive (a stream is activity) and cuts
-// the streams of sessions that are gone: expired, or ended while this replica missed the
-// announcement. A store that cannot answer cuts nothing.
-func (s *Server) sweepStreams(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, h := range s.proxy.StreamSessions() {
-			tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			alive, err := s.store.Touch(tctx, h)
-			cancel()
-			if err == nil && !alive {
-				s.proxy.CloseSession(h)
-				s.metrics.SessionEnded(metrics.EndedExpiredStream, 1)
-			}
-		}
-	}
-}
-
 // Handler is the public listener's handler.
 func (s *Server) Handler() http.Handler { return s.public }
 
@@ -364,114 +318,4 @@ func (s *Server) Close() error {
 	}
 	s.proxy.CloseAll()
 	return s.store.Close()
-}
-
-// Run serves the public and admin listeners of the configuration until ctx ends, then
-// shuts down gracefully within server.shutdownTimeout.
-func (s *Server) Run(ctx context.Context) error {
-	pub, err := net.Listen("tcp", s.cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("bff: public listener: %w", err)
-	}
-	adm, err := net.Listen("tcp", s.cfg.Server.AdminListen)
-	if err != nil {
-		_ = pub.Close()
-		return fmt.Errorf("bff: admin listener: %w", err)
-	}
-	return s.Serve(ctx, pub, adm)
-}
-
-// Serve is Run on listeners the caller opened (tests, socket activation).
-func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
-	defer s.Close()
-	psrv := newHTTPServer(s.public)
-	asrv := newHTTPServer(s.admin)
-	errc := make(chan error, 2)
-	go func() { errc <- psrv.Serve(pub) }()
-	go func() { errc <- asrv.Serve(adm) }()
-	s.log.Info("bff listening", "public", pub.Addr().String(), "admin", adm.Addr().String(), "publicURL", s.cfg.Server.PublicURL)
-	select {
-	case err := <-errc:
-		_ = psrv.Close()
-		_ = asrv.Close()
-		return fmt.Errorf("bff: serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.draining.Store(true)
-	s.log.Info("shutting down", "timeout", s.cfg.Server.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownTimeout)
-	defer cancel()
-	// Streams never finish on their own: cut them so Shutdown can complete.
-	s.proxy.CloseAll()
-	err := psrv.Shutdown(sctx)
-	if err != nil {
-		_ = psrv.Close() // the deadline passed: cut what is left
-	}
-	// The admin listener goes last, so probes see "not ready" while the public one drains.
-	_ = asrv.Shutdown(sctx)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("bff: shutdown: %w", err)
-	}
-	s.log.Info("shut down")
-	return nil
-}
-
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-}
-
-// publicHandler is the echo stack: /bff/* endpoints, then routes, then the SPA.
-func (s *Server) publicHandler(public *url.URL, spa http.Handler) http.Handler {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.Pre(handler.Observe(s.log, s.observe), handler.RejectH2C)
-	s.handlers.Mount(e)
-	check := csrf.New(s.cfg.CSRF.HeaderName, public)
-	e.Any("/*", func(c echo.Context) error {
-		r := c.Request()
-		if h, ok := s.proxy.Match(r); ok {
-			handler.SetRoute(r, proxy.RouteName(h))
-			if err := check.Check(r); err != nil {
-				return err
-			}
-			h.ServeHTTP(c.Response(), handler.WithTokenHolder(c.Response(), r))
-			return nil
-		}
-		handler.SetRoute(r, "spa")
-		spa.ServeHTTP(c.Response(), r)
-		return nil
-	})
-	return e
-}
-
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", handler.Health)
-	mux.HandleFunc("GET /readyz", s.handlers.Ready(s.draining.Load))
-	mux.Handle("GET /metrics", s.metrics.Handler())
-	return mux
-}
-
-func spaHandler(c config.SPA, embedded fs.FS) (http.Handler, error) {
-	switch {
-	case embedded != nil:
-		return handler.SPAFiles(embedded), nil
-	case c.Upstream != "":
-		u, err := url.Parse(c.Upstream)
-		if err != nil {
-			return nil, fmt.Errorf("bff: spa.upstream: %w", err)
-		}
-		return handler.SPAUpstream(u), nil
-	case c.Dir != "":
-		return handler.SPAFiles(os.DirFS(c.Dir)), nil
-	default:
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.NotFound(w, r)
-		}), nil
-	}
 }
