@@ -268,7 +268,7 @@ func IdPConfig(cfg config.Config) idp.Config {
 		Scopes: cfg.OIDC.Scopes, AuthStyle: cfg.OIDC.TokenEndpointAuth,
 		RedirectURL: cfg.RedirectURL(), PostLogoutRedirectURL: cfg.PostLogoutURL(),
 		AuthParams: cfg.OIDC.AuthParams, Timeout: cfg.OIDC.HTTPTimeout,
-		AllowInsecureIssuer: cfg.AllowHTTPIssuer(),
+		AllowInsecureIssuer: cfg.AllowHTTPIssuer(), PushedAuthorization: cfg.OIDC.PushedAuthorization,
 	}
 }
 

@@ -67,6 +67,10 @@ type OIDC struct {
 	HTTPTimeout time.Duration `yaml:"httpTimeout"`
 	// AllowInsecureIssuer permits an http:// issuer (loopback demos and tests only).
 	AllowInsecureIssuer bool `yaml:"allowInsecureIssuer"`
+	// PushedAuthorization sends the authorization request to the IdP's PAR endpoint
+	// (RFC 9126) first, so its parameters never travel through the browser. Used anyway
+	// when the IdP requires it. Default false.
+	PushedAuthorization bool `yaml:"pushedAuthorization"`
 }
 
 // Session configures the session store and the cookies.

@@ -28,7 +28,7 @@ func (h *Handlers) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	authURL, err := h.d.IdP.AuthCodeURL(ar, q)
+	authURL, err := h.d.IdP.AuthorizeURL(r.Context(), ar, q)
 	if err != nil {
 		return idpPage(err)
 	}

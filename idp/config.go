@@ -65,6 +65,10 @@ type Config struct {
 	// AllowInsecureIssuer permits http:// issuer and endpoints. Loopback demos and tests
 	// only: it MUST NOT be set in production.
 	AllowInsecureIssuer bool
+	// PushedAuthorization sends the authorization request's parameters to the provider's
+	// PAR endpoint (RFC 9126) first, so that they never travel through the browser. PAR
+	// is used anyway when the provider requires it.
+	PushedAuthorization bool
 	// Now is the clock used for every token time check. Default time.Now.
 	Now func() time.Time
 	// Logger receives discovery and key-set events, never a token or secret. Default: discard.

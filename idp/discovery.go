@@ -31,6 +31,9 @@ type metadata struct {
 	CodeChallengeMethods    []string `json:"code_challenge_methods_supported"`
 	IssParameterSupported   bool     `json:"authorization_response_iss_parameter_supported"`
 	TokenEndpointAuthMethod []string `json:"token_endpoint_auth_methods_supported"`
+	// RFC 9126 pushed authorization requests.
+	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
 }
 
 // supportedAlgs are the asymmetric JWS algorithms ID and logout tokens may use.
@@ -201,6 +204,7 @@ func (p *Provider) checkMetadata(meta metadata) error {
 	optional := map[string]string{
 		"end_session_endpoint": meta.EndSessionEndpoint,
 		"revocation_endpoint":  meta.RevocationEndpoint,
+		"pushed_authorization_request_endpoint": meta.PAREndpoint,
 	}
 	for name, v := range required {
 		if err := p.cfg.checkURL(v, p.cfg.AllowInsecureIssuer); err != nil {

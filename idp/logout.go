@@ -51,7 +51,12 @@ func (p *Provider) Revoke(ctx context.Context, refreshToken string) error {
 // token endpoint: HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1), or
 // client_id and client_secret in the body.
 func (p *Provider) revocationRequest(ctx context.Context, endpoint, token string) (*http.Request, error) {
-	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
+	return p.clientRequest(ctx, endpoint, url.Values{"token": {token}, "token_type_hint": {"refresh_token"}})
+}
+
+// clientRequest is a form POST to one of the provider's back-channel endpoints
+// (revocation, PAR), with the client authenticated as at the token endpoint.
+func (p *Provider) clientRequest(ctx context.Context, endpoint string, form url.Values) (*http.Request, error) {
 	if p.cfg.AuthStyle == AuthStylePost {
 		form.Set("client_id", p.cfg.ClientID)
 		form.Set("client_secret", p.cfg.ClientSecret)
