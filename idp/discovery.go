@@ -202,8 +202,8 @@ func (p *Provider) checkMetadata(meta metadata) error {
 		"jwks_uri":               meta.JWKSURI,
 	}
 	optional := map[string]string{
-		"end_session_endpoint": meta.EndSessionEndpoint,
-		"revocation_endpoint":  meta.RevocationEndpoint,
+		"end_session_endpoint":                  meta.EndSessionEndpoint,
+		"revocation_endpoint":                   meta.RevocationEndpoint,
 		"pushed_authorization_request_endpoint": meta.PAREndpoint,
 	}
 	for name, v := range required {
