@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/bff/deploy/check/internal/testsecret"
+
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -235,8 +237,8 @@ func secretFiles(t *testing.T, d *appsv1.Deployment) map[string]bool {
 // A ConfigMap is readable by more roles than a Secret and is printed by `kubectl
 // describe`: a secret given to the chart must end up in the Secret only.
 func TestSecretsNeverLandInAConfigMap(t *testing.T) {
-	clientSecret, key1, key2 := randomHex(t), randomKey(t), randomKey(t)
-	redisPassword := randomHex(t)
+	clientSecret, key1, key2 := testsecret.Hex(t), testsecret.Key(t), testsecret.Key(t)
+	redisPassword := testsecret.Hex(t)
 	objs := template(t,
 		"-f", path.Join(chartDir(t), "examples", "sidecar-nginx.yaml"),
 		"--set", "secret.create=true",
@@ -304,7 +306,7 @@ func TestChartRefusesUnsafeValues(t *testing.T) {
 			wantMsg: "embedded store"},
 		{name: "embedded store with the autoscaler", args: []string{"--set", "config.session.store=embedded", "--set", "replicaCount=1", "--set", "autoscaling.enabled=true"},
 			wantMsg: "autoscaling.enabled with the embedded session store"},
-		{name: "a secret in the ConfigMap's values", args: []string{"--set", "config.oidc.clientSecret=" + randomHex(t)},
+		{name: "a secret in the ConfigMap's values", args: []string{"--set", "config.oidc.clientSecret=" + testsecret.Hex(t)},
 			wantMsg: "additional properties 'clientSecret' not allowed"},
 		{name: "a misspelt key", args: []string{"--set", "config.oidc.clientId=spa"},
 			wantMsg: "additional properties 'clientId' not allowed"},
@@ -312,9 +314,9 @@ func TestChartRefusesUnsafeValues(t *testing.T) {
 			wantMsg: "terminationGracePeriodSeconds 10 must exceed"},
 		{name: "a shutdown timeout the chart cannot turn into a grace period", args: []string{"--set", "config.server.shutdownTimeout=1.5s"},
 			wantMsg: "shutdownTimeout"},
-		{name: "secret.create without a client secret", args: []string{"--set", "secret.create=true", "--set", "secret.sessionKeys={" + randomKey(t) + "}", "--set", "secret.redisURL=redis://r:6379"},
+		{name: "secret.create without a client secret", args: []string{"--set", "secret.create=true", "--set", "secret.sessionKeys={" + testsecret.Key(t) + "}", "--set", "secret.redisURL=redis://r:6379"},
 			wantMsg: "secret.clientSecret is empty"},
-		{name: "secret.create with redis but no URL", args: []string{"--set", "secret.create=true", "--set", "secret.clientSecret=x", "--set", "secret.sessionKeys={" + randomKey(t) + "}"},
+		{name: "secret.create with redis but no URL", args: []string{"--set", "secret.create=true", "--set", "secret.clientSecret=x", "--set", "secret.sessionKeys={" + testsecret.Key(t) + "}"},
 			wantMsg: "secret.redisURL is empty"},
 		{name: "a session key that is not 32 bytes", args: []string{"--set", "secret.create=true", "--set", "secret.clientSecret=x", "--set", "secret.sessionKeys={c2hvcnQ=}"},
 			wantMsg: "sessionKeys"},
@@ -358,7 +360,7 @@ func TestChecksumAnnotationRollsPodsOnConfigChange(t *testing.T) {
 			t.Errorf("%s: no checksum/config annotation on the pod template", r.Name)
 		}
 	}
-	key := randomKey(t)
+	key := testsecret.Key(t)
 	withSecret := func(clientSecret string, more ...string) []string {
 		return append([]string{"--set", "secret.create=true", "--set", "secret.clientSecret=" + clientSecret,
 			"--set", "secret.sessionKeys={" + key + "}", "--set", "secret.redisURL=redis://redis:6379/0"}, more...)

@@ -2,15 +2,14 @@ package chart_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/tokenward/bff/deploy/check/internal/testsecret"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -179,8 +178,8 @@ func loadConfig(t *testing.T, objs []manifest.Object) config.Config {
 	file := filepath.Join(dir, "bff.yaml")
 	write(t, file, configYAML(t, objs))
 	set := map[string]string{
-		"oidc.clientSecretFile": write(t, filepath.Join(dir, "client-secret"), randomHex(t)),
-		"session.keysFile":      write(t, filepath.Join(dir, "session-keys"), randomKey(t)+"\n"),
+		"oidc.clientSecretFile": write(t, filepath.Join(dir, "client-secret"), testsecret.Hex(t)),
+		"session.keysFile":      write(t, filepath.Join(dir, "session-keys"), testsecret.Key(t)+"\n"),
 	}
 	raw, err := config.Load(config.Source{File: file})
 	var ve *config.ValidationError
@@ -188,7 +187,7 @@ func loadConfig(t *testing.T, objs []manifest.Object) config.Config {
 		t.Fatal(err)
 	}
 	if raw.Session.RedisURLFile != "" {
-		set["session.redisURLFile"] = write(t, filepath.Join(dir, "redis-url"), "redis://:"+randomHex(t)+"@redis:6379/0")
+		set["session.redisURLFile"] = write(t, filepath.Join(dir, "redis-url"), "redis://:"+testsecret.Hex(t)+"@redis:6379/0")
 	}
 	cfg, err := config.Load(config.Source{File: file, Set: set})
 	if err == nil {
@@ -212,24 +211,6 @@ func write(t *testing.T, path, content string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func randomHex(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func randomKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }
 
 func listenPort(t *testing.T, addr string) int32 {

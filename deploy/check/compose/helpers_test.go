@@ -2,14 +2,13 @@ package compose_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/tokenward/bff/deploy/check/internal/testsecret"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -56,29 +55,10 @@ func testEnv(t *testing.T) map[string]string {
 	}
 	env = maps.Clone(env)
 	for _, v := range secretVars {
-		env[v] = randomHex(t)
+		env[v] = testsecret.Hex(t)
 	}
-	env["BFF_SESSION_KEYS"] = randomKey(t) + "," + randomKey(t)
+	env["BFF_SESSION_KEYS"] = testsecret.Key(t) + "," + testsecret.Key(t)
 	return env
-}
-
-func randomHex(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// randomKey is what `bff keygen` prints: the standard base64 of 32 random bytes.
-func randomKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }
 
 func load(t *testing.T, env map[string]string) *types.Project {
