@@ -15,7 +15,9 @@ import (
 	"github.com/tokenward/bff/internal/testenv"
 )
 
-// shortTokens makes access tokens expire quickly and refreshes only when they have.
+// shortTokens makes access tokens expire quickly. The OP's expires_in is whole seconds,
+// rounded down (zitadel computes it from a validity a few microseconds under 2 s), so the
+// BFF sees a 1 s token and refreshes it 0.5 s after it was issued.
 func shortTokens(o *testenv.Options) {
 	o.AccessTokenLifetime = 2 * time.Second
 	prev := o.Configure
@@ -50,13 +52,18 @@ func bearerOf(h http.Header) string { return strings.TrimPrefix(h.Get("Authoriza
 // rotation that revokes the whole family on reuse: ONE refresh grant reaches the OP, every
 // request succeeds, and the upstream sees only the new token.
 func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
-	var o testenv.Options
-	shortTokens(&o)
+	// The refreshed token must stay fresh for the whole burst, or a late request would
+	// rightly refresh it again: 5 s tokens (expires_in 4 after rounding down) with a 1.5 s
+	// skew leave the burst 2.5 s after the refresh, several times what it takes under -race.
+	const lifetime, skew = 5 * time.Second, 1500 * time.Millisecond
+	o := testenv.Options{AccessTokenLifetime: lifetime}
+	o.Configure = func(c *config.Config) { c.OIDC.RefreshSkew = skew }
 	sharedRedis(t, &o)
 	e := testenv.Start(t, o)
 	replica := e.AddReplica(t)
 	e.Login(t, nil, "alice", "/")
-	expired := time.Now().Add(2100 * time.Millisecond)
+	// The login's token expires at most lifetime from now, so it is due by then minus skew.
+	expired := time.Now().Add(lifetime - skew + 100*time.Millisecond)
 	if r := e.Do(t, nil, http.MethodGet, "/api/warm", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("warm-up: %d", r.StatusCode)
 	}
@@ -65,7 +72,7 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	// 200 TLS handshakes at once (which, under -race on two cores, starve everything).
 	client := burstClient(e)
 	fire(t, client, e, replica, "/", nil)
-	time.Sleep(time.Until(expired)) // the access token is now expired
+	time.Sleep(time.Until(expired)) // the access token is now due for refresh
 	before := len(e.Upstream.Seen())
 
 	codes := make(chan int, 200)
