@@ -191,12 +191,18 @@ func TestIdPOutageKeepsTheSession(t *testing.T) {
 // TestIdPOutageUsesTheStillValidToken: inside the skew but not yet expired, an IdP outage
 // is invisible: the old token is used.
 func TestIdPOutageUsesTheStillValidToken(t *testing.T) {
-	e := testenv.Start(t, testenv.Options{AccessTokenLifetime: 20 * time.Second}) // skew 30s: always "expiring soon"
+	// 5 s tokens (expires_in 4): the 30 s skew is capped at half their life, so the token
+	// is due 2 s after the login and still valid for about 2 s more.
+	e := testenv.Start(t, testenv.Options{AccessTokenLifetime: 5 * time.Second})
 	e.Login(t, nil, "alice", "/")
+	time.Sleep(2100 * time.Millisecond)
 	e.OP.SetTokenEndpointStatus(http.StatusBadGateway)
 	defer e.OP.SetTokenEndpointStatus(0)
 	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("got %d %s", r.StatusCode, readAll(t, r))
+	}
+	if n := e.OP.Stats().OutageAnswers; n != 1 {
+		t.Fatalf("the OP refused %d token requests, want 1: the token was not due for refresh", n)
 	}
 }
 

@@ -55,7 +55,9 @@ type OIDC struct {
 	Scopes []string `yaml:"scopes"`
 	// TokenEndpointAuth is client_secret_basic (default) or client_secret_post. Never auto-detected.
 	TokenEndpointAuth string `yaml:"tokenEndpointAuth"`
-	// RefreshSkew: refresh the access token when it expires within this. Default 30s.
+	// RefreshSkew: refresh the access token when it expires within this, or within half
+	// its lifetime when that is shorter (short-lived tokens are not refreshed on every
+	// request). Default 30s.
 	RefreshSkew time.Duration `yaml:"refreshSkew"`
 	// PostLogoutRedirect is the path (same origin) the IdP sends the browser to after
 	// logout. Default "/".

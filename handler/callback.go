@@ -92,7 +92,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 	rec := &session.Record{
 		Subject: ident.Subject, SID: ident.SID,
 		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, IDToken: toks.IDToken,
-		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, Claims: ident.Claims,
+		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, AccessLifetime: toks.Lifetime, Claims: ident.Claims,
 		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
 	}
 	if err := h.d.Store.Save(r.Context(), id, rec); err != nil {

@@ -25,6 +25,9 @@ type Tokens struct {
 	// Expiry is when the access token expires, computed from expires_in with
 	// Config.Now; zero when the provider did not say.
 	Expiry time.Time
+	// Lifetime is the access token's whole life as the provider stated it (expires_in),
+	// zero when it did not; the refresher caps its skew at half of it.
+	Lifetime time.Duration
 }
 
 // Exchange redeems an authorization code (RFC 6749 §4.1.3) with ar's PKCE verifier,
@@ -111,9 +114,11 @@ func (p *Provider) newTokens(tok *oauth2.Token) *Tokens {
 	}
 	switch {
 	case tok.ExpiresIn > 0:
-		out.Expiry = p.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+		out.Lifetime = time.Duration(tok.ExpiresIn) * time.Second
+		out.Expiry = p.cfg.Now().Add(out.Lifetime)
 	case !tok.Expiry.IsZero():
 		out.Expiry = tok.Expiry // form-encoded answers: x/oauth2 computed it
+		out.Lifetime = tok.Expiry.Sub(p.cfg.Now())
 	default:
 		// No expires_in (it is only RECOMMENDED, RFC 6749 §5.1): assume a short life rather
 		// than refreshing before every request; an upstream 401 forces a refresh anyway.

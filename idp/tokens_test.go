@@ -31,6 +31,9 @@ func TestExchange(t *testing.T) {
 	if want := op.clock.Now().Add(300 * time.Second); !tok.Expiry.Equal(want) {
 		t.Errorf("Expiry = %v, want %v (from expires_in and the injected clock)", tok.Expiry, want)
 	}
+	if tok.Lifetime != 300*time.Second {
+		t.Errorf("Lifetime = %v, want expires_in's 300s", tok.Lifetime)
+	}
 	if id.Subject != "user-42" || id.SID != "idp-session-7" {
 		t.Errorf("identity = %+v", id)
 	}

@@ -31,7 +31,8 @@ type TokenRefresher interface {
 type Config struct {
 	Store session.Store
 	IdP   TokenRefresher
-	// Skew: a token expiring within Skew is refreshed before use. Default 30s.
+	// Skew: a token expiring within Skew is refreshed before use, or within half its
+	// lifetime when that is shorter (see Refresher.skew). Default 30s.
 	Skew time.Duration
 	// Lease of the cross-replica lock; renewed every Lease/3 while the IdP call runs.
 	Lease time.Duration
@@ -87,7 +88,7 @@ func New(cfg Config) (*Refresher, error) {
 // gone), idp_unavailable (503, the session is kept), store_unavailable (503); or the
 // caller's context error.
 func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
-	if !force && r.valid(rec, r.cfg.Skew) {
+	if !force && r.valid(rec, r.skew(rec)) {
 		return rec, nil
 	}
 	stale := rec.AccessToken
@@ -119,6 +120,16 @@ func (r *Refresher) fallback(rec *session.Record, err error) (*session.Record, e
 		return rec, nil
 	}
 	return nil, err
+}
+
+// skew is the configured skew, capped at half the token's life: a provider issuing tokens
+// shorter than the skew would otherwise have every request refresh (a refresh storm, each
+// one a grant at the IdP and a rotation of the refresh token).
+func (r *Refresher) skew(rec *session.Record) time.Duration {
+	if half := rec.AccessLifetime / 2; half > 0 && half < r.cfg.Skew {
+		return half
+	}
+	return r.cfg.Skew
 }
 
 func (r *Refresher) valid(rec *session.Record, margin time.Duration) bool {
@@ -237,7 +248,7 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record) 
 	}
 	next := *rec
 	next.AccessToken = toks.AccessToken
-	next.AccessExpiry = toks.Expiry
+	next.AccessExpiry, next.AccessLifetime = toks.Expiry, toks.Lifetime
 	if toks.TokenType != "" {
 		next.TokenType = toks.TokenType
 	}

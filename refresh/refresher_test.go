@@ -36,7 +36,7 @@ func (f *fakeIdP) Refresh(ctx context.Context, rt string) (*idp.Tokens, *idp.Ide
 		return nil, nil, f.err
 	}
 	toks := &idp.Tokens{AccessToken: "at-" + string(rune('0'+n)), RefreshToken: "rt-" + string(rune('0'+n)),
-		Expiry: time.Now().Add(time.Hour)}
+		Expiry: time.Now().Add(time.Hour), Lifetime: time.Hour}
 	var ident *idp.Identity
 	if f.sub != "" {
 		ident = &idp.Identity{Subject: f.sub}
@@ -210,5 +210,45 @@ func TestRefreshedIDTokenForAnotherSubjectEndsTheSession(t *testing.T) {
 	}
 	if _, err := st.Get(t.Context(), id); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("the session survived: %v", err)
+	}
+}
+
+// TestSkewIsCappedAtHalfTheTokenLife: with tokens shorter than the skew, a token is
+// refreshed only once it has lived half its life, not on every request.
+func TestSkewIsCappedAtHalfTheTokenLife(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		lifetime time.Duration
+		left     time.Duration
+		want     bool // refreshed
+	}{
+		{"young short token", 20 * time.Second, 15 * time.Second, false},
+		{"short token past half its life", 20 * time.Second, 9 * time.Second, true},
+		{"long token outside the skew", time.Hour, 31 * time.Second, false},
+		{"long token inside the skew", time.Hour, 29 * time.Second, true},
+		{"unknown lifetime inside the skew", 0, 29 * time.Second, true},
+		{"unknown lifetime outside the skew", 0, 31 * time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, f := newStore(t), &fakeIdP{}
+			r := newRefresher(t, st, f, time.Second)
+			id, _ := session.NewID()
+			rec := &session.Record{Subject: "alice", AccessToken: "at-old", RefreshToken: "rt-old",
+				AccessExpiry: now.Add(tc.left), AccessLifetime: tc.lifetime, Created: now, AbsoluteExpiry: now.Add(time.Hour)}
+			if err := st.Save(t.Context(), id, rec); err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.Fresh(t.Context(), id, rec, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refreshed := f.calls.Load() == 1; refreshed != tc.want || (got.AccessToken != "at-old") != tc.want {
+				t.Fatalf("refreshed %v (token %q), want %v", refreshed, got.AccessToken, tc.want)
+			}
+			if tc.want && got.AccessLifetime != time.Hour {
+				t.Fatalf("the refreshed record keeps lifetime %v, want the new token's 1h", got.AccessLifetime)
+			}
+		})
 	}
 }

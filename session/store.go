@@ -85,6 +85,9 @@ type Record struct {
 	IDToken      string    `json:"idt,omitempty"`
 	TokenType    string    `json:"tt,omitempty"`
 	AccessExpiry time.Time `json:"atExp"`
+	// AccessLifetime is the access token's whole life when issued (0: unknown). With it the
+	// refresher never refreshes a token younger than half its life, however large the skew.
+	AccessLifetime time.Duration `json:"atLife,omitempty"`
 	// Claims are the few ID-token claims /bff/user shows (name, email, …).
 	Claims map[string]any `json:"claims,omitempty"`
 	// Created is the login time; AbsoluteExpiry = Created + absolute timeout.

@@ -51,10 +51,11 @@ type Stats struct {
 	RefreshReuseDetected int // presentations of an already rotated refresh token
 	Revocations          int // RFC 7009 revocations of a known token
 	EndSessions          int // valid RP-initiated logout requests
+	OutageAnswers        int // token requests refused by SetTokenEndpointStatus's outage
 }
 
 type counters struct {
-	authCodeGrants, refreshGrants, refreshReuseDetected, revocations, endSessions atomic.Int64
+	authCodeGrants, refreshGrants, refreshReuseDetected, revocations, endSessions, outageAnswers atomic.Int64
 }
 
 // New builds an OP for cfg and generates its RSA-2048 signing key. The OP is ready as
@@ -166,5 +167,6 @@ func (o *OP) Stats() Stats {
 		RefreshReuseDetected: int(o.stats.refreshReuseDetected.Load()),
 		Revocations:          int(o.stats.revocations.Load()),
 		EndSessions:          int(o.stats.endSessions.Load()),
+		OutageAnswers:        int(o.stats.outageAnswers.Load()),
 	}
 }

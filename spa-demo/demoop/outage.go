@@ -27,6 +27,7 @@ func (o *OP) serveToken(w http.ResponseWriter, r *http.Request) {
 		o.provider.ServeHTTP(w, r)
 		return
 	}
+	o.stats.outageAnswers.Add(1)
 	code := "invalid_request"
 	if status >= 500 || status == http.StatusTooManyRequests {
 		code = "temporarily_unavailable"
