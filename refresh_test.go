@@ -15,11 +15,12 @@ import (
 	"github.com/tokenward/bff/internal/testenv"
 )
 
-// shortTokens makes access tokens expire quickly. The OP's expires_in is whole seconds,
-// rounded down (zitadel computes it from a validity a few microseconds under 2 s), so the
-// BFF sees a 1 s token and refreshes it 0.5 s after it was issued.
+// shortTokens makes access tokens expire quickly: 3 s at the OP, whose expires_in is whole
+// seconds rounded down (zitadel computes it from a validity a hair under 3 s), so the BFF
+// sees 2 s tokens, refreshes them 1.5 s after issue and finds them expired after 2 s. Tests
+// sleep 2.1 s to be past both; a slow machine has 1.5 s before an early refresh.
 func shortTokens(o *testenv.Options) {
-	o.AccessTokenLifetime = 2 * time.Second
+	o.AccessTokenLifetime = 3 * time.Second
 	prev := o.Configure
 	o.Configure = func(c *config.Config) {
 		c.OIDC.RefreshSkew = 500 * time.Millisecond
