@@ -19,7 +19,9 @@ import (
 // TestGracefulShutdown: on SIGTERM (the context ending) readiness turns false at once,
 // the listener stops accepting, and every in-flight request still completes.
 func TestGracefulShutdown(t *testing.T) {
+	arrived := make(chan struct{}, 8)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		time.Sleep(700 * time.Millisecond)
 		_, _ = io.WriteString(w, "done")
 	}))
@@ -60,7 +62,13 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // the requests are in flight
+	for range 8 { // every request is in flight: it reached the upstream
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the requests never reached the upstream")
+		}
+	}
 	sigterm()
 	waitStatus(t, admin+"/readyz", http.StatusServiceUnavailable)
 	wg.Wait()
