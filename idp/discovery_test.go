@@ -154,7 +154,7 @@ func TestStartStopsWhenContextEnds(t *testing.T) {
 	p.Start(ctx)
 	waitFor(t, "two failed attempts", func() bool { return attempts.Load() >= 2 })
 	cancel()
-	time.Sleep(50 * time.Millisecond) // let an attempt in flight finish
+	time.Sleep(250 * time.Millisecond) // let an attempt in flight finish, even on a loaded runner
 	before := attempts.Load()
 	time.Sleep(100 * time.Millisecond)
 	if after := attempts.Load(); after != before {
