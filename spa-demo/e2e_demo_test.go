@@ -15,9 +15,11 @@ import (
 )
 
 // The demo's timing in the browser test: a short access token, so that the test sees a
-// refresh within seconds, and a refresh skew that fits it.
+// refresh within seconds, and a refresh skew that fits it. The OP rounds expires_in down
+// (5 s here), so the BFF refreshes 4 s after the login: time enough, on a loaded runner,
+// for the login and the first API call to use the login's token.
 const (
-	tokenLifetime = 3 * time.Second
+	tokenLifetime = 6 * time.Second
 	refreshSkew   = time.Second
 )
 
