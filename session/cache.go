@@ -2,8 +2,11 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Cached is a Store decorator that keeps recently read records in this replica's memory
@@ -19,15 +22,23 @@ import (
 // still valid then: refreshes happen before expiry). The refresher MUST read through
 // Uncached(): its re-read under the lock is what makes refresh exactly-once.
 //
+// Concurrent misses of one session share one store read, so a burst of a session's
+// requests costs one round trip however many arrive before the first read returns.
+//
 // Safe for concurrent use. Memory is bounded by maxEntries.
 type Cached struct {
 	Store
 	ttl        time.Duration
 	maxEntries int
 	now        func() time.Time
+	loads      singleflight.Group // by IDHash
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry // by IDHash
+	// gen counts the writes and evictions. A read that began before one of them may
+	// hold what the write replaced (a deleted session, an old token), so it is returned
+	// to its caller but not cached.
+	gen uint64
 }
 
 type cacheEntry struct {
@@ -63,7 +74,8 @@ func Uncached(s Store) Store {
 
 type uncached struct{ *Cached }
 
-// Get implements Store: always from the store.
+// Get implements Store: always from the store, never joining a read already in flight
+// (which may have begun before another replica's write that this caller must see).
 func (u uncached) Get(ctx context.Context, id string) (*Record, error) { return u.load(ctx, id) }
 
 // Get implements Store: a live cached copy younger than the TTL, else the store's.
@@ -77,16 +89,44 @@ func (c *Cached) Get(ctx context.Context, id string) (*Record, error) {
 		rec := e.rec
 		return &rec, nil
 	}
-	return c.load(ctx, id)
+	return c.sharedLoad(ctx, h, id)
 }
 
+// sharedLoad is load shared by the concurrent misses of one session. The read runs
+// detached from the first caller's cancellation (the store bounds it by its operation
+// timeout); each caller waits on its own ctx.
+func (c *Cached) sharedLoad(ctx context.Context, h, id string) (*Record, error) {
+	ch := c.loads.DoChan(h, func() (any, error) {
+		return c.load(context.WithoutCancel(ctx), id)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("session: get: %w", ctx.Err())
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		rec := *res.Val.(*Record) // each caller its own copy
+		return &rec, nil
+	}
+}
+
+// load reads the store and caches the result unless a write came in meanwhile.
 func (c *Cached) load(ctx context.Context, id string) (*Record, error) {
+	h := IDHash(id)
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
 	rec, err := c.Store.Get(ctx, id)
 	if err != nil {
-		c.evict(IDHash(id))
+		c.evict(h)
 		return nil, err
 	}
-	c.put(IDHash(id), rec)
+	c.mu.Lock()
+	if c.gen == gen {
+		c.putLocked(h, rec)
+	}
+	c.mu.Unlock()
 	return rec, nil
 }
 
@@ -101,9 +141,11 @@ func (c *Cached) Save(ctx context.Context, id string, rec *Record) error {
 	return nil
 }
 
-// Delete implements Store.
+// Delete implements Store. It evicts again once the store is done: a read that began
+// before the delete must not put the record back.
 func (c *Cached) Delete(ctx context.Context, id string) error {
 	c.evict(IDHash(id))
+	defer c.evict(IDHash(id))
 	return c.Store.Delete(ctx, id)
 }
 
@@ -129,10 +171,17 @@ func (c *Cached) WatchEnded(ctx context.Context, fn func(idHash string)) {
 	})
 }
 
+// put caches what a write stored; like any write it voids the reads in flight.
 func (c *Cached) put(h string, rec *Record) {
-	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
+	c.loads.Forget(h)
+	c.putLocked(h, rec)
+}
+
+func (c *Cached) putLocked(h string, rec *Record) {
+	now := c.now()
 	if len(c.entries) >= c.maxEntries {
 		c.pruneLocked(now)
 	}
@@ -158,7 +207,9 @@ func (c *Cached) pruneLocked(now time.Time) {
 func (c *Cached) evict(hs ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for _, h := range hs {
+		c.loads.Forget(h) // later readers must not join a read that began before this write
 		delete(c.entries, h)
 	}
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,5 +152,140 @@ func TestNewCachedWithoutTTLIsTheStoreItself(t *testing.T) {
 	_, inner, _ := newCachedForTest(t, time.Second, 0)
 	if got := NewCached(inner, 0, 0, nil); got != Store(inner) {
 		t.Fatal("a zero TTL wrapped the store")
+	}
+}
+
+// gatedStore lets a test hold reads inside the store: a read takes its value at once,
+// then waits for release before returning it (as if the reply were still on the wire).
+type gatedStore struct {
+	Store
+	gets    atomic.Int32
+	started chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) Get(ctx context.Context, id string) (*Record, error) {
+	g.gets.Add(1)
+	rec, err := g.Store.Get(ctx, id)
+	g.started <- struct{}{}
+	<-g.release
+	return rec, err
+}
+
+func newGatedCache(t *testing.T) (*Cached, *gatedStore, *fakeClock) {
+	t.Helper()
+	c, inner, clock := newCachedForTest(t, time.Second, 0)
+	g := &gatedStore{Store: inner.Store, started: make(chan struct{}, 100), release: make(chan struct{})}
+	c.Store = g
+	return c, g, clock
+}
+
+// TestCachedReadRacingADeleteDoesNotResurrectIt: a read that took the record before a
+// logout deleted it returns after the delete; the cache must not keep the dead session.
+func TestCachedReadRacingADeleteDoesNotResurrectIt(t *testing.T) {
+	c, g, clock := newGatedCache(t)
+	ctx := t.Context()
+	id := mustID(t)
+	if err := c.Store.Save(ctx, id, sampleRecord(clock.Now(), "d")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := c.Get(ctx, id); done <- err }()
+	<-g.started // the read holds the record
+	if err := c.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get after the delete: %v, want ErrNotFound (the racing read re-cached it)", err)
+	}
+}
+
+// TestCachedReadRacingASaveKeepsTheNewRecord: a read that took the old record before a
+// refresh saved the new one must not overwrite the cached new record.
+func TestCachedReadRacingASaveKeepsTheNewRecord(t *testing.T) {
+	c, g, clock := newGatedCache(t)
+	ctx := t.Context()
+	id := mustID(t)
+	if err := c.Store.Save(ctx, id, sampleRecord(clock.Now(), "old")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := c.Get(ctx, id); done <- err }()
+	<-g.started
+	fresh := sampleRecord(clock.Now(), "new")
+	if err := c.Save(ctx, id, fresh); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != fresh.Subject {
+		t.Fatalf("Get after the save returned the record of %q, want the saved %q", got.Subject, fresh.Subject)
+	}
+}
+
+// TestCachedConcurrentMissesShareOneRead: a burst of one session's requests costs one
+// store read, and each caller gets its own copy.
+func TestCachedConcurrentMissesShareOneRead(t *testing.T) {
+	c, g, clock := newGatedCache(t)
+	ctx := t.Context()
+	id := mustID(t)
+	rec := sampleRecord(clock.Now(), "s")
+	if err := c.Store.Save(ctx, id, rec); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	got := make(chan *Record, n)
+	go func() { r, _ := c.Get(ctx, id); got <- r }()
+	<-g.started // the first miss is reading; the others join it
+	var joined sync.WaitGroup
+	for range n - 1 {
+		joined.Add(1)
+		go func() { joined.Done(); r, _ := c.Get(ctx, id); got <- r }()
+	}
+	joined.Wait()
+	time.Sleep(20 * time.Millisecond) // let the joiners reach the shared read
+	close(g.release)
+	seen := map[*Record]bool{}
+	for range n {
+		r := <-got
+		if r == nil || r.AccessToken != rec.AccessToken || seen[r] {
+			t.Fatal("a caller got no record, another one, or the same copy as another caller")
+		}
+		seen[r] = true
+	}
+	if reads := g.gets.Load(); reads > 2 {
+		t.Fatalf("%d store reads for %d concurrent misses, want 1 (2 if a joiner was late)", reads, n)
+	}
+}
+
+// TestCachedWaiterLeavesOnItsContext: a caller whose context ends stops waiting for the
+// shared read; the read goes on for the others.
+func TestCachedWaiterLeavesOnItsContext(t *testing.T) {
+	c, g, clock := newGatedCache(t)
+	id := mustID(t)
+	if err := c.Store.Save(t.Context(), id, sampleRecord(clock.Now(), "w")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := c.Get(ctx, id); done <- err }()
+	<-g.started
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	close(g.release)
+	if _, err := c.Get(t.Context(), id); err != nil {
+		t.Fatal(err)
 	}
 }
