@@ -12,6 +12,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/internal/logbuf"
 	"github.com/tokenward/bff/internal/testenv"
 )
 
@@ -57,9 +58,11 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	// rightly refresh it again: 5 s tokens (expires_in 4 after rounding down) with a 1.5 s
 	// skew leave the burst 2.5 s after the refresh, several times what it takes under -race.
 	const lifetime, skew = 5 * time.Second, 1500 * time.Millisecond
-	o := testenv.Options{AccessTokenLifetime: lifetime}
+	logs := new(logbuf.Buffer)
+	o := testenv.Options{AccessTokenLifetime: lifetime, Log: logs}
 	o.Configure = func(c *config.Config) { c.OIDC.RefreshSkew = skew }
 	sharedRedis(t, &o)
+	t.Cleanup(func() { logFailures(t, logs) })
 	e := testenv.Start(t, o)
 	replica := e.AddReplica(t)
 	e.Login(t, nil, "alice", "/")
@@ -96,6 +99,18 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	for _, h := range seen {
 		if b := bearerOf(h); b == old || b != fresh {
 			t.Fatal("the upstream saw the old token, or more than one new token")
+		}
+	}
+}
+
+// logFailures prints a failed test's error and warning log lines (why a request failed).
+func logFailures(t *testing.T, logs *logbuf.Buffer) {
+	if !t.Failed() {
+		return
+	}
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+			t.Log(strings.TrimSpace(line))
 		}
 	}
 }
