@@ -143,7 +143,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	s.public = s.tracing.Middleware(s.publicHandler(public, spa))
+	s.public = s.tracing.Middleware(s.publicHandler(spa))
 	s.admin = s.adminHandler()
 	return nil
 }

@@ -10,23 +10,21 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/config"
-	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/handler"
 	"github.com/tokenward/bff/proxy"
 )
 
 // publicHandler is the echo stack: /bff/* endpoints, then routes, then the SPA.
-func (s *Server) publicHandler(public *url.URL, spa http.Handler) http.Handler {
+func (s *Server) publicHandler(spa http.Handler) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Pre(handler.Observe(s.log, s.observe), handler.RejectH2C)
 	s.handlers.Mount(e)
-	check := csrf.New(s.cfg.CSRF.HeaderName, public)
 	e.Any("/*", func(c echo.Context) error {
 		r := c.Request()
 		if h, ok := s.proxy.Match(r); ok {
 			handler.SetRoute(r, proxy.RouteName(h))
-			if err := check.Check(r); err != nil {
+			if err := s.handlers.CheckCSRF(r); err != nil {
 				return err
 			}
 			h.ServeHTTP(c.Response(), handler.WithTokenHolder(c.Response(), r))

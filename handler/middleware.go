@@ -33,10 +33,15 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// CheckCSRF applies the CSRF rule (the header, Sec-Fetch-Site, a websocket's Origin) to
+// r: nil, or a 403 problem ready to render. The proxied routes use it too, so that one
+// checker holds the rule for the whole public listener.
+func (h *Handlers) CheckCSRF(r *http.Request) error { return h.d.CSRF.Check(r) }
+
 // requireCSRF applies the CSRF rule to JSON /bff/* calls.
 func (h *Handlers) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := h.d.CSRF.Check(c.Request()); err != nil {
+		if err := h.CheckCSRF(c.Request()); err != nil {
 			return err
 		}
 		return next(c)
