@@ -441,17 +441,13 @@ func testReleaseWakesWaiter(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("WaitUnlock returned while the lock was held: %v", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	released := time.Now()
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	select {
+	select { // with a 1-minute poll, waking within 5 s can only be the PUBLISH's doing
 	case err := <-done:
 		if err != nil {
 			t.Fatal(err)
-		}
-		if waited := time.Since(released); waited > 500*time.Millisecond {
-			t.Fatalf("waiter woke %v after Release", waited)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Release did not wake WaitUnlock")
