@@ -20,5 +20,7 @@
 // that others wait for, and a rotated refresh token is never lost between the IdP and the store.
 //
 // Outcomes: invalid_grant ends the session (401 session_expired); a network error or 5xx from
-// the IdP keeps it (503 idp_unavailable), and a still-valid old token is used meanwhile.
+// the IdP keeps it (503 idp_unavailable), and a still-valid old token is used meanwhile. A
+// store failure while taking or awaiting the lock likewise serves a still-valid token, and
+// is 503 store_unavailable only once the token has expired.
 package refresh

@@ -113,10 +113,12 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 	}
 }
 
-// fallback keeps serving a still-valid token while the IdP is down (DESIGN.md).
+// fallback keeps serving a still-valid token while the IdP is down (DESIGN.md), and
+// likewise while the store cannot take or watch the refresh lock: a refresh that could
+// not happen must not fail a request whose token the upstream still accepts.
 func (r *Refresher) fallback(rec *session.Record, err error) (*session.Record, error) {
 	var p *problem.Error
-	if errors.As(err, &p) && p.Type == problem.IdPUnavailable && r.valid(rec, 0) {
+	if errors.As(err, &p) && (p.Type == problem.IdPUnavailable || p.Type == problem.StoreUnavailable) && r.valid(rec, 0) {
 		return rec, nil
 	}
 	return nil, err

@@ -3,6 +3,7 @@ package refresh
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -250,5 +251,33 @@ func TestSkewIsCappedAtHalfTheTokenLife(t *testing.T) {
 				t.Fatalf("the refreshed record keeps lifetime %v, want the new token's 1h", got.AccessLifetime)
 			}
 		})
+	}
+}
+
+// lockFailingStore is a store whose refresh lock cannot be taken (Redis unreachable).
+type lockFailingStore struct{ session.Store }
+
+func (lockFailingStore) Lock(context.Context, string, time.Duration) (session.Lock, error) {
+	return nil, fmt.Errorf("session: lock: %w", session.ErrUnavailable)
+}
+
+// TestStoreOutageDuringRefreshUsesTheStillValidToken: the lock cannot be taken; a token
+// inside the skew but not expired is still served, an expired one gets 503
+// store_unavailable, and no refresh token is spent.
+func TestStoreOutageDuringRefreshUsesTheStillValidToken(t *testing.T) {
+	st, f := newStore(t), &fakeIdP{}
+	r := newRefresher(t, lockFailingStore{st}, f, 0)
+	id, rec := expiredSession(t, st)
+	_, err := r.Fresh(t.Context(), id, rec, false)
+	var p *problem.Error
+	if !errors.As(err, &p) || p.Status != http.StatusServiceUnavailable || p.Type != problem.StoreUnavailable {
+		t.Fatalf("expired token: got %v, want 503 store_unavailable", err)
+	}
+	rec.AccessExpiry = time.Now().Add(10 * time.Second)
+	if got, err := r.Fresh(t.Context(), id, rec, false); err != nil || got.AccessToken != "at-old" {
+		t.Fatalf("still-valid token during a store outage: %v, %v", got, err)
+	}
+	if n := f.calls.Load(); n != 0 {
+		t.Fatalf("%d refresh grants without the lock, want 0", n)
 	}
 }
