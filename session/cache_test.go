@@ -253,7 +253,7 @@ func TestCachedConcurrentMissesShareOneRead(t *testing.T) {
 		go func() { joined.Done(); r, _ := c.Get(ctx, id); got <- r }()
 	}
 	joined.Wait()
-	time.Sleep(20 * time.Millisecond) // let the joiners reach the shared read
+	time.Sleep(200 * time.Millisecond) // let the joiners reach the shared read
 	close(g.release)
 	seen := map[*Record]bool{}
 	for range n {
