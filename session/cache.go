@@ -119,7 +119,11 @@ func (c *Cached) load(ctx context.Context, id string) (*Record, error) {
 	c.mu.Unlock()
 	rec, err := c.Store.Get(ctx, id)
 	if err != nil {
-		c.evict(h)
+		// Only this entry goes: a failed read is no write, so other reads stay cacheable
+		// (an unknown or ended session's cookie must not void every session's reads).
+		c.mu.Lock()
+		delete(c.entries, h)
+		c.mu.Unlock()
 		return nil, err
 	}
 	c.mu.Lock()
