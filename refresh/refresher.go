@@ -106,6 +106,11 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 		if res.Shared {
 			r.cfg.Observe("coalesced")
 		}
+		if res.Err != nil && force {
+			// The token in rec was just rejected: falling back to it would only have the
+			// upstream reject it again. The caller passes the upstream's 401 on.
+			return nil, res.Err
+		}
 		if res.Err != nil {
 			return r.fallback(rec, res.Err)
 		}

@@ -281,3 +281,30 @@ func TestStoreOutageDuringRefreshUsesTheStillValidToken(t *testing.T) {
 		t.Fatalf("%d refresh grants without the lock, want 0", n)
 	}
 }
+
+// TestForcedRefreshNeverFallsBackToTheRejectedToken: after an upstream 401, a failed
+// refresh is an error even though the token has not expired, because the upstream has
+// just refused that token.
+func TestForcedRefreshNeverFallsBackToTheRejectedToken(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   func(session.Store) session.Store
+		f    *fakeIdP
+		want problem.Type
+	}{
+		{"IdP down", func(s session.Store) session.Store { return s }, &fakeIdP{err: idp.ErrUnavailable}, problem.IdPUnavailable},
+		{"store down", func(s session.Store) session.Store { return lockFailingStore{s} }, &fakeIdP{}, problem.StoreUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStore(t)
+			r := newRefresher(t, tc.st(st), tc.f, 0)
+			id, rec := expiredSession(t, st)
+			rec.AccessExpiry = time.Now().Add(time.Hour) // valid, but the upstream said 401
+			got, err := r.Fresh(t.Context(), id, rec, true)
+			var p *problem.Error
+			if !errors.As(err, &p) || p.Type != tc.want {
+				t.Fatalf("got %v, %v; want %s, not the rejected token", got, err, tc.want)
+			}
+		})
+	}
+}
