@@ -22,5 +22,6 @@
 // Outcomes: invalid_grant ends the session (401 session_expired); a network error or 5xx from
 // the IdP keeps it (503 idp_unavailable), and a still-valid old token is used meanwhile. A
 // store failure while taking or awaiting the lock likewise serves a still-valid token, and
-// is 503 store_unavailable only once the token has expired.
+// is 503 store_unavailable only once the token has expired. A forced refresh (the upstream
+// answered 401) never falls back: the old token is the one just rejected.
 package refresh
