@@ -20,7 +20,7 @@ func TestCallbackRefusesBadResponses(t *testing.T) {
 		retry  bool
 	}{
 		{name: "missing state", mutate: func(q url.Values) { q.Del("state") }, status: 400, retry: true},
-		{name: "unknown state", mutate: func(q url.Values) { q.Set("state", "A"+q.Get("state")[1:]) }, status: 400, retry: true},
+		{name: "unknown state", mutate: func(q url.Values) { q.Set("state", otherState(q.Get("state"))) }, status: 400, retry: true},
 		{name: "access denied", mutate: func(q url.Values) { q.Del("code"); q.Set("error", "access_denied") }, status: 403, retry: true},
 		{name: "issuer mix-up (RFC 9207)", mutate: func(q url.Values) { q.Set("iss", "https://evil.example") }, status: 400, retry: true},
 		{name: "missing code", mutate: func(q url.Values) { q.Del("code") }, status: 400, retry: true},
@@ -52,6 +52,19 @@ func TestCallbackRefusesBadResponses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherState returns a state of the same shape that always differs from s: replacing a
+// character with a fixed one would be a no-op whenever s already starts with it (1 run in 64).
+func otherState(s string) string {
+	if s == "" {
+		return "x"
+	}
+	first := byte('A')
+	if s[0] == first {
+		first = 'B'
+	}
+	return string(first) + s[1:]
 }
 
 // TestCallbackReplayRefused: the same authorization response used twice — with the login
