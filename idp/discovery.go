@@ -69,7 +69,13 @@ func (p *Provider) Discover(ctx context.Context) error {
 // Start returns at once; it is idempotent (later calls do nothing) and does not retry
 // once the provider is discovered.
 func (p *Provider) Start(ctx context.Context) {
-	p.startOnce.Do(func() { go p.discoverLoop(ctx) })
+	p.startOnce.Do(func() {
+		p.loopDone = make(chan struct{})
+		go func() {
+			defer close(p.loopDone)
+			p.discoverLoop(ctx)
+		}()
+	})
 }
 
 // Ready returns nil once a discovery has succeeded; before that, an error wrapping

@@ -154,9 +154,13 @@ func TestStartStopsWhenContextEnds(t *testing.T) {
 	p.Start(ctx)
 	waitFor(t, "two failed attempts", func() bool { return attempts.Load() >= 2 })
 	cancel()
-	time.Sleep(250 * time.Millisecond) // let an attempt in flight finish, even on a loaded runner
+	select {
+	case <-p.loopDone: // an attempt in flight ends with ctx; the loop then returns
+	case <-time.After(10 * time.Second):
+		t.Fatal("the discovery loop did not return after its context ended")
+	}
 	before := attempts.Load()
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // proves nothing else still calls the server
 	if after := attempts.Load(); after != before {
 		t.Errorf("discovery attempts went on after ctx ended: %d then %d", before, after)
 	}

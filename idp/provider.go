@@ -22,6 +22,9 @@ type Provider struct {
 	state atomic.Pointer[discovered]
 
 	startOnce sync.Once
+	// loopDone is closed when Start's discovery loop has returned (set by Start), so a
+	// test can wait for the loop's end instead of guessing how long it takes.
+	loopDone chan struct{}
 	// backoffMin and backoffMax bound Start's retry delay.
 	backoffMin, backoffMax time.Duration
 
