@@ -171,7 +171,7 @@ func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL
 		// Uncached: the re-read under the lock must see the store itself, or a replica
 		// could refresh with a refresh token another replica already rotated.
 		Store: session.Uncached(s.store), IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
-		Observe: s.refreshed,
+		ForcedCooldown: cfg.OIDC.ForcedRefreshCooldown, Observe: s.refreshed,
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/internal/logbuf"
 	"github.com/tokenward/bff/internal/testenv"
+	"github.com/tokenward/bff/refresh"
 )
 
 // shortTokens makes access tokens expire quickly: 3 s at the OP, whose expires_in is whole
@@ -181,8 +182,8 @@ func TestInvalidGrantEndsTheSession(t *testing.T) {
 }
 
 // TestIdPOutageKeepsTheSession: the token endpoint answering 503 keeps the session (503
-// idp_unavailable while the old token is expired), and the first request after recovery
-// succeeds.
+// idp_unavailable with Retry-After while the old token is expired), and the first request
+// after recovery and the session's refresh back-off succeeds.
 func TestIdPOutageKeepsTheSession(t *testing.T) {
 	var o testenv.Options
 	shortTokens(&o)
@@ -192,10 +193,11 @@ func TestIdPOutageKeepsTheSession(t *testing.T) {
 	e.OP.SetTokenEndpointStatus(http.StatusServiceUnavailable)
 	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
 	body := readAll(t, r)
-	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"idp_unavailable"`) {
-		t.Fatalf("during the outage: %d %s", r.StatusCode, body)
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"idp_unavailable"`) || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("during the outage: %d %s (Retry-After %q)", r.StatusCode, body, r.Header.Get("Retry-After"))
 	}
 	e.OP.SetTokenEndpointStatus(0)
+	time.Sleep(refresh.BackoffBase) // the longest first back-off: the next request may call the IdP
 	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("after recovery: %d %s", r.StatusCode, readAll(t, r))
 	}

@@ -59,6 +59,11 @@ type OIDC struct {
 	// its lifetime when that is shorter (short-lived tokens are not refreshed on every
 	// request). Default 30s.
 	RefreshSkew time.Duration `yaml:"refreshSkew"`
+	// ForcedRefreshCooldown: after an upstream answers 401, the BFF refreshes the token and
+	// retries at most once per this long per session; within it the 401 is passed on as it
+	// is. An upstream rejecting every token then costs the IdP one grant per session per
+	// cooldown, not one per API call. Default 30s.
+	ForcedRefreshCooldown time.Duration `yaml:"forcedRefreshCooldown"`
 	// PostLogoutRedirect is the path (same origin) the IdP sends the browser to after
 	// logout. Default "/".
 	PostLogoutRedirect string `yaml:"postLogoutRedirect"`

@@ -26,6 +26,8 @@ func Defaults() Config {
 			PostLogoutRedirect: "/",
 			AuthParams:         []string{"prompt", "login_hint", "acr_values", "ui_locales"},
 			HTTPTimeout:        10 * time.Second,
+
+			ForcedRefreshCooldown: 30 * time.Second,
 		},
 		Session: Session{
 			IdleTimeout:      30 * time.Minute,

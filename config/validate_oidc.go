@@ -30,6 +30,7 @@ func validateOIDC(o OIDC, ps *problems) {
 		ps.add("oidc.tokenEndpointAuth", "%q %s", o.TokenEndpointAuth, oneOf(tokenEndpointAuths...))
 	}
 	positive("oidc.refreshSkew", o.RefreshSkew, ps)
+	positive("oidc.forcedRefreshCooldown", o.ForcedRefreshCooldown, ps)
 	positive("oidc.httpTimeout", o.HTTPTimeout, ps)
 	if msg := localPathProblem(o.PostLogoutRedirect); msg != "" {
 		ps.add("oidc.postLogoutRedirect", "%s", msg)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/proxy"
+	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
 )
 
@@ -79,6 +80,9 @@ func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 		return "", proxy.ErrNoSession
 	}
 	rec, err := h.d.Refresher.Fresh(r.Context(), cur.id, cur.rec, force)
+	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
+		return "", fmt.Errorf("handler: fresh token: %w: %w", proxy.ErrNoRetry, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("handler: fresh token: %w", err)
 	}

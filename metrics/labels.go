@@ -41,6 +41,8 @@ const (
 	RefreshTransient    = "transient"
 	RefreshCoalesced    = "coalesced"
 	RefreshStoreError   = "store_error"
+	RefreshCooldown     = "cooldown" // a forced refresh (upstream 401) declined: one happened within oidc.forcedRefreshCooldown
+	RefreshBackoff      = "backoff"  // no IdP call: the session is in its back-off after IdP failures
 )
 
 // Reasons a session ended (bff_sessions_ended_total{reason}).
@@ -79,7 +81,7 @@ var (
 	loginOutcomes = []string{LoginStarted, LoginOK, LoginDenied, LoginBadState,
 		LoginIdPError, LoginInvalidToken, LoginStoreError}
 	refreshOutcomes = []string{RefreshOK, RefreshInvalidGrant, RefreshTransient,
-		RefreshCoalesced, RefreshStoreError}
+		RefreshCoalesced, RefreshStoreError, RefreshCooldown, RefreshBackoff}
 	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
 	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
 	storeOps            = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLock,

@@ -6,6 +6,8 @@ package problem
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Type is a stable, documented problem type. Clients switch on it.
@@ -37,6 +39,9 @@ type Error struct {
 	Type   Type
 	Detail string
 	Err    error
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds, rounded up): when
+	// a 503 is known to last a while (the refresh back-off), clients learn when to retry.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -67,6 +72,9 @@ func Write(w http.ResponseWriter, e *Error) {
 	h.Set("Content-Type", ContentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(body{Type: e.Type, Title: http.StatusText(e.Status), Status: e.Status, Detail: e.Detail})
 }

@@ -16,6 +16,11 @@ import (
 // ErrNoSession is what Token returns when the request has no (valid) session.
 var ErrNoSession = errors.New("proxy: no session")
 
+// ErrNoRetry, wrapped in what a TokenFunc returns for force=true, declines the forced
+// refresh on purpose (a per-session cooldown): the upstream's 401 is passed on as it is,
+// without a retry, and logged at debug level only, as it may happen on every request.
+var ErrNoRetry = errors.New("proxy: forced refresh declined")
+
 // TokenFunc returns the access token for the request's session, refreshing it first if it
 // expires soon; force=true demands a refresh (after an upstream 401).
 //

@@ -52,8 +52,9 @@ type exchangeTransport struct {
 // new bearer. When that forced refresh fails:
 //   - with a 401 *problem.Error (session_expired: the session is over), that problem is
 //     the answer, so the SPA learns the user must log in again;
-//   - with anything else (IdP or store unavailable, no session), the upstream's own 401
-//     is passed through unchanged: the refresh failure is logged, not exposed.
+//   - with anything else (IdP or store unavailable, no session, ErrNoRetry), the
+//     upstream's own 401 is passed through unchanged: the refresh failure is logged, not
+//     exposed.
 func (t *exchangeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	x := exchangeFrom(req.Context())
 	if x == nil {
@@ -108,6 +109,12 @@ func (x *exchange) retryWithFreshToken(base http.RoundTripper, req *http.Request
 }
 
 func (x *exchange) refreshFailed(first *http.Response, err error) (*http.Response, error) {
+	if errors.Is(err, ErrNoRetry) {
+		x.route.p.log.LogAttrs(x.in.Context(), slog.LevelDebug,
+			"proxy: forced refresh declined (cooldown); passing the upstream's 401 through",
+			slog.String("route", x.route.name))
+		return first, nil
+	}
 	var pe *problem.Error
 	if errors.As(err, &pe) && pe.Status == http.StatusUnauthorized {
 		discard(first)

@@ -24,4 +24,17 @@
 // store failure while taking or awaiting the lock likewise serves a still-valid token, and
 // is 503 store_unavailable only once the token has expired. A forced refresh (the upstream
 // answered 401) never falls back: the old token is the one just rejected.
+//
+// Amplification limits, both kept in the session record so that every replica honours
+// them (nothing a replica keeps in memory is needed by another):
+//   - a forced refresh redeems the refresh token at most once per Config.ForcedCooldown per
+//     session (Record.ForcedRefreshAt); within it Fresh returns ErrForcedRefreshCooldown and
+//     the proxy passes the upstream's 401 on, so an upstream that rejects every token
+//     cannot make every API call a grant at the IdP;
+//   - an IdP failure puts the session in an exponential, jittered back-off
+//     (Record.RefreshFailures, Record.RefreshRetryAt; see BackoffBase): until it passes, no
+//     IdP call is made for the session, a still-valid token is served and an expired one
+//     gets 503 idp_unavailable with Retry-After. It is checked before the single-flight and
+//     again on the record re-read under the lock (a caller's copy may predate another
+//     replica's failure). A success clears it.
 package refresh

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -20,7 +21,24 @@ const (
 	DefaultSkew    = 30 * time.Second
 	DefaultLease   = 15 * time.Second
 	DefaultTimeout = 30 * time.Second
+	// DefaultForcedCooldown: after an upstream 401, a session's refresh token is redeemed
+	// at most once per this long (see Config.ForcedCooldown).
+	DefaultForcedCooldown = 30 * time.Second
 )
+
+// Back-off after the IdP failed a refresh (network error, 5xx, timeout): the n-th
+// consecutive failure puts the session's next attempt BackoffBase·2^(n-1) later, capped at
+// BackoffMax (1 s, 2 s, 4 s … 60 s), drawn at random from the upper half of that span so
+// that sessions that failed together do not all come back in the same second.
+const (
+	BackoffBase = time.Second
+	BackoffMax  = 60 * time.Second
+)
+
+// ErrForcedRefreshCooldown: a forced refresh was declined because the session's refresh
+// token was already redeemed after an upstream 401 within the cooldown. The caller passes
+// the upstream's 401 on as it is.
+var ErrForcedRefreshCooldown = errors.New("refresh: forced refresh declined within the cooldown")
 
 // TokenRefresher is the one IdP call the Refresher needs; *idp.Provider implements it.
 type TokenRefresher interface {
@@ -38,11 +56,20 @@ type Config struct {
 	Lease time.Duration
 	// Timeout bounds the shared refresh work (lock wait excluded). Default 30s.
 	Timeout time.Duration
+	// ForcedCooldown: a forced refresh (after an upstream 401) redeems the refresh token
+	// only when the session's last forced refresh (Record.ForcedRefreshAt) is at least
+	// this old, so an upstream that rejects every token cannot turn every API call into a
+	// grant at the IdP. Default DefaultForcedCooldown.
+	ForcedCooldown time.Duration
+	// Rand returns a number in [0, 1) for the back-off jitter. Default math/rand/v2.Float64.
+	Rand func() float64
 	// Now is the clock. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Observe, when set, is told the outcome of every refresh attempt
-	// ("ok", "invalid_grant", "transient", "coalesced", "store_error").
+	// ("ok", "invalid_grant", "transient", "coalesced", "store_error"), and of every
+	// refresh not attempted: "cooldown" (a forced refresh declined), "backoff" (the IdP
+	// failed recently; no call made).
 	Observe func(outcome string)
 }
 
@@ -67,8 +94,14 @@ func New(cfg Config) (*Refresher, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.ForcedCooldown <= 0 {
+		cfg.ForcedCooldown = DefaultForcedCooldown
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -82,14 +115,21 @@ func New(cfg Config) (*Refresher, error) {
 // Fresh returns a record of session id whose access token is valid for longer than the
 // skew, refreshing it if needed. rec is the record the caller read. With force, the token in
 // rec is known to be rejected (an upstream 401): it is refreshed unless the session already
-// holds another token.
+// holds another token, or a forced refresh of the session happened within the cooldown
+// (then the error is ErrForcedRefreshCooldown).
 //
 // Errors are *problem.Error values ready to render: session_expired (401, the session is
-// gone), idp_unavailable (503, the session is kept), store_unavailable (503); or the
-// caller's context error.
+// gone), idp_unavailable (503, the session is kept; with Retry-After during the back-off),
+// store_unavailable (503); ErrForcedRefreshCooldown; or the caller's context error.
 func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
 	if !force && r.valid(rec, r.skew(rec)) {
 		return rec, nil
+	}
+	if err := r.hold(rec, force); err != nil {
+		if force {
+			return nil, err
+		}
+		return r.fallback(rec, err)
 	}
 	stale := rec.AccessToken
 	key := session.IDHash(id)
@@ -97,7 +137,7 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 		// Detached: the first caller leaving must not abort the refresh the others wait for.
 		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
 		defer cancel()
-		return r.refreshOnce(work, id, stale)
+		return r.refreshOnce(work, id, stale, force)
 	})
 	select {
 	case <-ctx.Done():
@@ -116,6 +156,46 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 		}
 		return res.Val.(*session.Record), nil
 	}
+}
+
+// hold returns why rec's refresh token must not be redeemed now, or nil: a forced refresh
+// within the cooldown, or the back-off after the IdP failed. Both are read from the session
+// record, which every replica shares; no I/O.
+func (r *Refresher) hold(rec *session.Record, force bool) error {
+	now := r.cfg.Now()
+	if force && !rec.ForcedRefreshAt.IsZero() && now.Sub(rec.ForcedRefreshAt) < r.cfg.ForcedCooldown {
+		r.cfg.Observe("cooldown")
+		return ErrForcedRefreshCooldown
+	}
+	return r.backingOff(rec, now)
+}
+
+// backingOff is the idp_unavailable problem, with Retry-After, while rec is in its
+// back-off after IdP failures; nil otherwise.
+func (r *Refresher) backingOff(rec *session.Record, now time.Time) error {
+	wait := rec.RefreshRetryAt.Sub(now)
+	if wait <= 0 {
+		return nil
+	}
+	r.cfg.Observe("backoff")
+	return idpUnavailable(wait, fmt.Errorf("refresh: backing off after %d failed attempts", rec.RefreshFailures))
+}
+
+func idpUnavailable(retryAfter time.Duration, err error) *problem.Error {
+	p := problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
+	p.RetryAfter = retryAfter
+	return p
+}
+
+// backoff is the delay before the next attempt after the n-th consecutive IdP failure:
+// BackoffBase·2^(n-1) capped at BackoffMax, drawn from the upper half of that span.
+func (r *Refresher) backoff(n int) time.Duration {
+	span := BackoffMax
+	if n >= 1 && n <= 7 { // 2^6 s already exceeds BackoffMax; larger shifts would overflow
+		span = min(BackoffBase<<(n-1), BackoffMax)
+	}
+	half := span / 2
+	return half + time.Duration(r.cfg.Rand()*float64(span-half))
 }
 
 // fallback keeps serving a still-valid token while the IdP is down (DESIGN.md), and
@@ -146,12 +226,12 @@ func (r *Refresher) valid(rec *session.Record, margin time.Duration) bool {
 // refreshOnce takes the cross-replica lock (waiting for another replica's holder) and
 // refreshes under it unless someone else already did. ctx is the shared work's context;
 // each caller waits on its own in Fresh.
-func (r *Refresher) refreshOnce(ctx context.Context, id, stale string) (*session.Record, error) {
+func (r *Refresher) refreshOnce(ctx context.Context, id, stale string, force bool) (*session.Record, error) {
 	for {
 		lock, err := r.cfg.Store.Lock(ctx, id, r.cfg.Lease)
 		switch {
 		case err == nil:
-			return r.refreshLocked(ctx, id, stale, lock)
+			return r.refreshLocked(ctx, id, stale, force, lock)
 		case errors.Is(err, session.ErrLockHeld):
 			if err := r.cfg.Store.WaitUnlock(ctx, id); err != nil {
 				return nil, storeOrContext("waiting for another replica's refresh", err)
@@ -186,7 +266,7 @@ func (r *Refresher) reread(ctx context.Context, id string) (*session.Record, err
 	return rec, nil
 }
 
-func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, lock session.Lock) (*session.Record, error) {
+func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, force bool, lock session.Lock) (*session.Record, error) {
 	stop := r.renew(ctx, lock)
 	defer func() {
 		stop()
@@ -204,7 +284,12 @@ func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, lock se
 	if r.doneMeanwhile(rec, stale) {
 		return rec, nil
 	}
-	return r.redeem(ctx, id, rec)
+	// The caller's copy may predate another replica's failed attempt: the back-off is
+	// checked again on the record read under the lock.
+	if err := r.backingOff(rec, r.cfg.Now()); err != nil {
+		return nil, err
+	}
+	return r.redeem(ctx, id, rec, force)
 }
 
 // renew keeps the lease alive while the IdP call runs; the returned func stops it.
@@ -231,7 +316,7 @@ func (r *Refresher) renew(ctx context.Context, lock session.Lock) (stop func()) 
 }
 
 // redeem spends the refresh token at the IdP and stores the result.
-func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record) (*session.Record, error) {
+func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
 	if rec.RefreshToken == "" {
 		if r.valid(rec, 0) {
 			return rec, nil
@@ -251,7 +336,7 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record) 
 		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has expired", err)
 	case err != nil:
 		r.cfg.Observe("transient")
-		return nil, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
+		return nil, r.failed(ctx, id, rec.RefreshFailures+1, err)
 	}
 	next := *rec
 	next.AccessToken = toks.AccessToken
@@ -266,12 +351,35 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record) 
 		next.IDToken = toks.IDToken
 	}
 	next.Refreshed++
+	next.RefreshFailures, next.RefreshRetryAt = 0, time.Time{}
+	if force {
+		next.ForcedRefreshAt = r.cfg.Now()
+	}
 	if err := r.cfg.Store.Save(ctx, id, &next); err != nil {
 		r.cfg.Observe("store_error")
 		return nil, storeOrContext("saving the refreshed session", err)
 	}
 	r.cfg.Observe("ok")
 	return &next, nil
+}
+
+// failed records the n-th consecutive IdP failure and the back-off it earns in the
+// session record, where every replica sees it, and returns the idp_unavailable problem.
+// It re-reads the record first: the IdP call may have taken long, and a session ended
+// meanwhile (logout) must not be written back.
+func (r *Refresher) failed(ctx context.Context, id string, n int, cause error) error {
+	delay := r.backoff(n)
+	rec, err := r.cfg.Store.Get(ctx, id)
+	if err == nil {
+		next := *rec
+		next.RefreshFailures, next.RefreshRetryAt = n, r.cfg.Now().Add(delay)
+		err = r.cfg.Store.Save(ctx, id, &next)
+	}
+	if err != nil && !errors.Is(err, session.ErrNotFound) {
+		// The next request will call the IdP again: no worse than without a back-off.
+		r.cfg.Logger.Warn("recording the refresh back-off failed", "err", err)
+	}
+	return idpUnavailable(delay, cause)
 }
 
 func (r *Refresher) end(ctx context.Context, id string) {

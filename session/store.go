@@ -95,4 +95,13 @@ type Record struct {
 	AbsoluteExpiry time.Time `json:"absExp"`
 	// Refreshed counts successful refreshes (observability, tests).
 	Refreshed int `json:"refreshed,omitempty"`
+	// ForcedRefreshAt is when an upstream 401 last made the BFF redeem the refresh token
+	// (zero: never). It lives in the record, not in a replica's memory, so that the
+	// forced-refresh cooldown holds across replicas.
+	ForcedRefreshAt time.Time `json:"forcedAt,omitzero"`
+	// RefreshFailures counts the consecutive refresh attempts that failed because the IdP
+	// was unavailable; RefreshRetryAt is the earliest time of the next attempt (back-off).
+	// A successful refresh clears both.
+	RefreshFailures int       `json:"rfFails,omitempty"`
+	RefreshRetryAt  time.Time `json:"rfRetry,omitzero"`
 }
