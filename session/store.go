@@ -95,4 +95,10 @@ type Record struct {
 	AbsoluteExpiry time.Time `json:"absExp"`
 	// Refreshed counts successful refreshes (observability, tests).
 	Refreshed int `json:"refreshed,omitempty"`
+	// LogoutHandle is this session's own random logout handle (NewLogoutHandle): the
+	// value GET /bff/logout?sid=… must carry. It stands in for the CSRF header a link
+	// cannot send, so it must be unguessable and known only to the session's own pages
+	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
+	// always issued. Records made before it existed have none: the IdP sid stands in.
+	LogoutHandle string `json:"lh,omitempty"`
 }
