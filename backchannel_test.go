@@ -1,6 +1,8 @@
 package bff_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,20 +12,36 @@ import (
 	"github.com/tokenward/bff/internal/testenv"
 )
 
-// userSID logs alice in through c and returns her sub and sid as /bff/user shows them.
+// userSID logs alice in through c and returns her sub (as /bff/user shows it) and the
+// IdP's sid, read from the access token the upstream received (the demo OP puts the sid
+// in it). /bff/user does not show the IdP sid: its logout link carries the session's own
+// logout handle instead.
 func userSID(t *testing.T, e *testenv.Env, c *http.Client) (sub, sid string) {
 	t.Helper()
 	e.Login(t, c, "alice", "/")
 	var u struct {
-		Sub       string `json:"sub"`
-		LogoutURL string `json:"logoutUrl"`
+		Sub string `json:"sub"`
 	}
 	testenv.JSON(t, e.Do(t, c, http.MethodGet, "/bff/user", nil), &u)
-	lu, err := url.Parse(u.LogoutURL)
-	if err != nil || lu.Query().Get("sid") == "" {
-		t.Fatalf("no sid in logoutUrl %q", u.LogoutURL)
+	resp := e.Do(t, c, http.MethodGet, "/api/sid-probe", nil)
+	resp.Body.Close()
+	seen := e.Upstream.Seen()
+	if resp.StatusCode != http.StatusOK || len(seen) == 0 {
+		t.Fatalf("API call for the sid: %d, %d requests upstream", resp.StatusCode, len(seen))
 	}
-	return u.Sub, lu.Query().Get("sid")
+	bearer := strings.TrimPrefix(seen[len(seen)-1].Get("Authorization"), "Bearer ")
+	parts := strings.Split(bearer, ".")
+	if len(parts) != 3 {
+		t.Fatal("the upstream's bearer is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		SID string `json:"sid"`
+	}
+	if err != nil || json.Unmarshal(payload, &claims) != nil || claims.SID == "" {
+		t.Fatalf("no sid in the access token (%v)", err)
+	}
+	return u.Sub, claims.SID
 }
 
 func postLogoutToken(t *testing.T, e *testenv.Env, token string) *http.Response {

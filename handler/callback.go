@@ -94,6 +94,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, IDToken: toks.IDToken,
 		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, AccessLifetime: toks.Lifetime, Claims: ident.Claims,
 		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
+		LogoutHandle: session.NewLogoutHandle(), // the GET logout link's proof (logoutGet)
 	}
 	if err := h.d.Store.Save(r.Context(), id, rec); err != nil {
 		return storePage(err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
+	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/proxy"
 	"github.com/tokenward/bff/refresh"
@@ -20,23 +22,66 @@ type current struct {
 	staleCookie bool
 }
 
-// load reads the request's session: (nil, nil) when it has none (no cookie, a cookie that
-// does not open, or a record that is gone); a store_unavailable problem when the store
-// cannot answer. One store round trip.
+// load reads the request's session: (nil, nil) when it has none (no cookie, several, one
+// that does not open, or a record that is gone or unreadable); a store_unavailable problem
+// when the store cannot answer. One store round trip.
 func (h *Handlers) load(r *http.Request) (*current, error) {
-	id, stale := h.readSessionCookie(r)
-	if id == "" {
-		return nil, nil
+	cur, _, err := h.lookup(r)
+	return cur, err
+}
+
+// lookup is load that also says what the request's cookie amounted to: cookieLive with a
+// session; cookieBad when the cookie does not open or names no live session (the caller
+// clears it, see clearBadCookie); cookieNone or cookieDuplicate otherwise. It counts
+// refused cookies and records, and logs the one security event of a record that does not
+// open.
+func (h *Handlers) lookup(r *http.Request) (*current, cookieState, error) {
+	c := h.readSessionCookie(r)
+	switch c.state {
+	case cookieDuplicate:
+		h.d.Metrics.SessionRejected(metrics.RejectedCookieDuplicate)
+		return nil, c.state, nil
+	case cookieBad:
+		h.d.Metrics.SessionRejected(metrics.RejectedCookieInvalid)
+		return nil, c.state, nil
+	case cookieNone:
+		return nil, c.state, nil
 	}
-	rec, err := h.d.Store.Get(r.Context(), id)
+	rec, err := h.d.Store.Get(r.Context(), c.id)
 	switch {
 	case errors.Is(err, session.ErrNotFound):
-		return nil, nil
+		h.noteUnreadable(r, err)
+		return nil, cookieBad, nil
 	case err != nil:
-		return nil, storeProblem(err)
+		return nil, c.state, storeProblem(err)
 	}
-	noteSession(r, session.IDHash(id))
-	return &current{id: id, rec: rec, staleCookie: stale}, nil
+	noteSession(r, session.IDHash(c.id))
+	return &current{id: c.id, rec: rec, staleCookie: c.stale}, cookieLive, nil
+}
+
+// securityEventRecordRejected is the stable `event` attribute of the warning logged when
+// a request's record does not open (docs/operations.md, "Logs").
+const securityEventRecordRejected = "session_record_rejected"
+
+// noteUnreadable counts and logs a record that exists but does not open: altered or moved
+// in the store (someone with write access to it), or sealed by a retired key. A record
+// that is merely gone (logout, expiry) is everyday business and is neither. The line
+// carries no id, hash, key or cookie value: the reason and the request's own id suffice.
+func (h *Handlers) noteUnreadable(r *http.Request, err error) {
+	if !errors.Is(err, session.ErrUnreadable) {
+		return
+	}
+	reason := metrics.RejectedRecordMalformed
+	switch {
+	case errors.Is(err, session.ErrRecordForged):
+		reason = metrics.RejectedRecordForged
+	case errors.Is(err, session.ErrRecordKeyUnknown):
+		reason = metrics.RejectedRecordKey
+	}
+	h.d.Metrics.SessionRejected(reason)
+	h.d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "session record rejected",
+		slog.String("event", securityEventRecordRejected), slog.String("reason", reason),
+		slog.String("request_id", r.Header.Get(HeaderRequestID)), slog.String("path", r.URL.Path))
 }
 
 func storeProblem(err error) error {
@@ -64,17 +109,25 @@ func WithTokenHolder(w http.ResponseWriter, r *http.Request) *http.Request {
 }
 
 // AccessToken is the proxy's TokenFunc: a fresh access token for r's session, refreshed
-// first when it expires within the skew, or (force) because the upstream rejected it.
+// first when it expires within the skew, or (force) because the upstream rejected it. A
+// cookie that names no live session, or a session that the refresh found ended
+// (session_expired), is cleared on the response (cookie hygiene).
 func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 	holder, _ := r.Context().Value(tokenHolderKey{}).(*tokenHolder)
+	var setCookie func(*http.Cookie)
+	if holder != nil {
+		setCookie = holder.setCookie
+	}
 	cur := (*current)(nil)
 	if force && holder != nil && holder.cur != nil {
 		cur = holder.cur
 	} else {
+		var state cookieState
 		var err error
-		if cur, err = h.load(r); err != nil {
+		if cur, state, err = h.lookup(r); err != nil {
 			return "", err
 		}
+		h.clearBadCookie(setCookie, r, state)
 	}
 	if cur == nil {
 		return "", proxy.ErrNoSession
@@ -84,6 +137,9 @@ func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 		return "", fmt.Errorf("handler: fresh token: %w: %w", proxy.ErrNoRetry, err)
 	}
 	if err != nil {
+		if sessionEnded(err) {
+			h.clearBadCookie(setCookie, r, cookieBad)
+		}
 		return "", fmt.Errorf("handler: fresh token: %w", err)
 	}
 	if holder != nil {
@@ -93,6 +149,13 @@ func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 		holder.cur = &current{id: cur.id, rec: rec}
 	}
 	return rec.AccessToken, nil
+}
+
+// sessionEnded reports whether err is the refresher's 401 session_expired: the session is
+// over (its record deleted), so its cookie names nothing any more.
+func sessionEnded(err error) bool {
+	var pe *problem.Error
+	return errors.As(err, &pe) && pe.Status == http.StatusUnauthorized && pe.Type == problem.SessionExpired
 }
 
 // SessionKey is the stable key of r's session for stream tracking: the id hash, which is

@@ -3,12 +3,14 @@ package handler
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/metrics"
+	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
 
@@ -20,44 +22,68 @@ type logoutAnswer struct {
 
 // logoutPost ends the session (POST /bff/logout, CSRF-checked) and answers with the
 // RP-initiated logout URL for the SPA to navigate to. Without a session it still answers
-// 200: logging out is idempotent.
+// 200 (logging out is idempotent), clearing a cookie that names no live session; with two
+// session cookies it answers 401 and clears nothing (see cookieDuplicate).
 func (h *Handlers) logoutPost(c echo.Context) error {
-	cur, err := h.load(c.Request())
+	r := c.Request()
+	cur, state, err := h.lookup(r)
 	if err != nil {
 		return err
 	}
-	target := h.cfg.PostLogoutPath
-	if cur != nil {
-		if err := h.end(c.Request().Context(), cur); err != nil {
-			return storeProblem(err)
-		}
-		target = h.endSessionURL(cur.rec)
+	if state == cookieDuplicate {
+		return problem.New(http.StatusUnauthorized, problem.Unauthenticated, "more than one session cookie: no session", nil)
+	}
+	if cur == nil {
+		h.clearBadCookie(func(ck *http.Cookie) { http.SetCookie(c.Response(), ck) }, r, state)
+		return c.JSON(http.StatusOK, logoutAnswer{LogoutURL: h.cfg.PostLogoutPath})
+	}
+	if err := h.end(r.Context(), cur); err != nil {
+		return storeProblem(err)
 	}
 	h.clearSessionCookie(c.Response())
-	return c.JSON(http.StatusOK, logoutAnswer{LogoutURL: target})
+	return c.JSON(http.StatusOK, logoutAnswer{LogoutURL: h.endSessionURL(cur.rec)})
 }
 
-// logoutGet is the link form: GET /bff/logout?sid=… ends the session only when sid equals
-// the session's IdP sid (the sid proves the request came from a page that read /bff/user,
-// standing in for the CSRF header a link cannot send).
+// logoutGet is the link form: GET /bff/logout?sid=… ends the session only when the
+// parameter equals the session's logout handle (see logoutHandle), which only a page that
+// read /bff/user knows: it stands in for the CSRF header a link cannot send. A navigation
+// another site started changes nothing, whatever it carries (logout CSRF): with the
+// default SameSite=Strict it arrives without the cookie, with lax it arrives with it.
 func (h *Handlers) logoutGet(c echo.Context) error {
-	cur, err := h.load(c.Request())
+	r := c.Request()
+	if crossSite(r) {
+		return page(http.StatusForbidden, "Logout refused",
+			"This logout link was opened from another site. Use the application's own logout button.", errCrossSiteLogout)
+	}
+	cur, state, err := h.lookup(r)
 	if err != nil {
 		return page(http.StatusServiceUnavailable, "Logout is unavailable", "The session store cannot be reached right now.", err)
 	}
 	if cur == nil {
-		h.clearSessionCookie(c.Response())
+		h.clearBadCookie(func(ck *http.Cookie) { http.SetCookie(c.Response(), ck) }, r, state)
 		return c.Redirect(http.StatusFound, h.cfg.PostLogoutPath)
 	}
-	sid := c.QueryParam("sid")
-	if cur.rec.SID == "" || subtle.ConstantTimeCompare([]byte(sid), []byte(cur.rec.SID)) != 1 {
-		return page(http.StatusBadRequest, "Logout refused", "This logout link does not belong to your session.", nil)
+	if !logoutHandleMatches(cur.rec, c.QueryParam("sid")) {
+		return page(http.StatusBadRequest, "Logout refused", "This logout link does not belong to your session.", errWrongLogoutHandle)
 	}
-	if err := h.end(c.Request().Context(), cur); err != nil {
+	if err := h.end(r.Context(), cur); err != nil {
 		return page(http.StatusServiceUnavailable, "Logout is unavailable", "The session store cannot be reached right now.", err)
 	}
 	h.clearSessionCookie(c.Response())
 	return c.Redirect(http.StatusFound, h.endSessionURL(cur.rec))
+}
+
+// Why a GET logout was refused (logs only).
+var (
+	errCrossSiteLogout   = errors.New("handler: GET logout started by another site")
+	errWrongLogoutHandle = errors.New("handler: GET logout without the session's logout handle")
+)
+
+// logoutHandleMatches compares the link's sid parameter with rec's logout handle in
+// constant time (the handle is a secret of the session's pages).
+func logoutHandleMatches(rec *session.Record, given string) bool {
+	want := logoutHandle(rec)
+	return want != "" && subtle.ConstantTimeCompare([]byte(given), []byte(want)) == 1
 }
 
 // end revokes the refresh token (RFC 7009, best effort: the session ends either way),

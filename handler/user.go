@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/problem"
+	"github.com/tokenward/bff/session"
 )
 
 // userInfo is the body of GET /bff/user. It never carries a token.
@@ -15,7 +16,8 @@ type userInfo struct {
 	Subject string         `json:"sub"`
 	Claims  map[string]any `json:"claims,omitempty"`
 	Session sessionInfo    `json:"session"`
-	// LogoutURL is the GET logout link with this session's sid (for plain links/forms).
+	// LogoutURL is the GET logout link with this session's logout handle as its `sid`
+	// parameter (for plain links/forms).
 	LogoutURL string `json:"logoutUrl"`
 }
 
@@ -25,19 +27,17 @@ type sessionInfo struct {
 	IdleTimeout int64     `json:"idleTimeoutSeconds"`
 }
 
-// user answers GET /bff/user: who is logged in, or 401 problem+json.
+// user answers GET /bff/user: who is logged in, or 401 problem+json (clearing a cookie that
+// names no live session).
 func (h *Handlers) user(c echo.Context) error {
-	cur, err := h.load(c.Request())
+	cur, err := h.session(c)
 	if err != nil {
 		return err
 	}
-	if cur == nil {
-		return problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil)
-	}
 	h.resealCookie(func(ck *http.Cookie) { http.SetCookie(c.Response(), ck) }, cur)
 	logout := pathLogout
-	if cur.rec.SID != "" {
-		logout += "?sid=" + url.QueryEscape(cur.rec.SID)
+	if handle := logoutHandle(cur.rec); handle != "" {
+		logout += "?sid=" + url.QueryEscape(handle)
 	}
 	return c.JSON(http.StatusOK, userInfo{
 		Subject: cur.rec.Subject,
@@ -48,4 +48,32 @@ func (h *Handlers) user(c echo.Context) error {
 		},
 		LogoutURL: logout,
 	})
+}
+
+// session is the request's live session for a JSON endpoint, or a 401 unauthenticated
+// problem; a cookie that names no live session is cleared with it (cookie hygiene).
+func (h *Handlers) session(c echo.Context) (*current, error) {
+	r := c.Request()
+	cur, state, err := h.lookup(r)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil {
+		return cur, nil
+	}
+	h.clearBadCookie(func(ck *http.Cookie) { http.SetCookie(c.Response(), ck) }, r, state)
+	detail := "no session"
+	if state == cookieDuplicate {
+		detail = "more than one session cookie: no session"
+	}
+	return nil, problem.New(http.StatusUnauthorized, problem.Unauthenticated, detail, nil)
+}
+
+// logoutHandle is the value GET /bff/logout?sid=… must carry for rec: its own random
+// handle, or, for a record made before handles existed, the IdP's sid ("" if neither).
+func logoutHandle(rec *session.Record) string {
+	if rec.LogoutHandle != "" {
+		return rec.LogoutHandle
+	}
+	return rec.SID
 }

@@ -10,7 +10,7 @@
 //  3. The request path reports through small methods: ObserveHTTP (the outermost echo
 //     middleware, once per request), ObserveUpstream (the proxy, time to the upstream's
 //     response headers), Login, Refresh (refresh.Config.Observe), SessionCreated,
-//     SessionEnded, BackchannelLogout; InstrumentStore decorates the session.Store so
+//     SessionEnded, BackchannelLogout, SessionRejected; InstrumentStore decorates the session.Store so
 //     every store call is timed and its failures counted. SetLiveStreams installs the
 //     function behind the bff_live_streams gauge.
 //

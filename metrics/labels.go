@@ -61,6 +61,16 @@ const (
 	BackchannelError   = "error"   // store or IdP failure while handling a valid token
 )
 
+// Reasons a request's session was refused (bff_session_rejected_total{reason}). An
+// expired or logged-out session (no record) is everyday business and is not counted.
+const (
+	RejectedCookieInvalid   = "cookie_invalid"     // the cookie does not open: forged, tampered, expired, retired key, oversized
+	RejectedCookieDuplicate = "cookie_duplicate"   // two or more session cookies in one request (cookie tossing)
+	RejectedRecordForged    = "record_forged"      // the stored record fails AES-GCM: tampered, or bound to another id
+	RejectedRecordKey       = "record_unknown_key" // the stored record was sealed by a key no longer in the ring
+	RejectedRecordMalformed = "record_malformed"   // the stored record is oversized or not in a known format
+)
+
 // Session store operations (bff_store_operation_duration_seconds{op},
 // bff_store_errors_total{op}); see InstrumentStore for the method each one times.
 const (
@@ -84,7 +94,9 @@ var (
 		RefreshCoalesced, RefreshStoreError, RefreshCooldown, RefreshBackoff}
 	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
 	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
-	storeOps            = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLock,
+	rejectReasons       = []string{RejectedCookieInvalid, RejectedCookieDuplicate, RejectedRecordForged,
+		RejectedRecordKey, RejectedRecordMalformed}
+	storeOps = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
 		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath}

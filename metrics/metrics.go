@@ -36,10 +36,11 @@ type Metrics struct {
 	created       prometheus.Counter
 	ended         *prometheus.CounterVec   // reason
 	backchannel   *prometheus.CounterVec   // outcome
+	rejected      *prometheus.CounterVec   // reason
 	storeDuration *prometheus.HistogramVec // op
 	storeErrors   *prometheus.CounterVec   // op
 
-	loginSet, refreshSet, endSet, backchannelSet, opSet labelSet
+	loginSet, refreshSet, endSet, backchannelSet, rejectSet, opSet labelSet
 
 	liveStreams atomic.Pointer[func() float64]
 }
@@ -77,6 +78,7 @@ func New(opts ...Option) *Metrics {
 		refreshSet:     newLabelSet(refreshOutcomes),
 		endSet:         newLabelSet(endReasons),
 		backchannelSet: newLabelSet(backchannelOutcomes),
+		rejectSet:      newLabelSet(rejectReasons),
 		opSet:          newLabelSet(storeOps),
 	}
 	m.reg.MustRegister(
@@ -116,6 +118,9 @@ func (m *Metrics) newSessionInstruments() {
 	initSeries(m.refreshes, m.refreshSet)
 	initSeries(m.ended, m.endSet)
 	initSeries(m.backchannel, m.backchannelSet)
+	m.rejected = m.counterVec("bff_session_rejected_total",
+		"Requests whose session cookie or stored session record was refused, by reason.", "reason")
+	initSeries(m.rejected, m.rejectSet)
 }
 
 func (m *Metrics) newStoreInstruments() {

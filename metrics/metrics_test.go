@@ -22,6 +22,7 @@ var allNames = []string{
 	"bff_sessions_created_total", "bff_sessions_ended_total",
 	"bff_store_operation_duration_seconds", "bff_store_errors_total",
 	"bff_backchannel_logouts_total", "bff_live_streams", "bff_build_info",
+	"bff_session_rejected_total",
 }
 
 // exercise records one of everything, so every family has a series.
@@ -33,6 +34,7 @@ func exercise(m *Metrics) {
 	m.SessionCreated()
 	m.SessionEnded(EndedLogout, 1)
 	m.BackchannelLogout(BackchannelOK)
+	m.SessionRejected(RejectedRecordForged)
 	m.ObserveStore(OpGet, time.Millisecond, false)
 }
 
@@ -100,6 +102,12 @@ func TestRecordersCountWithBoundedLabels(t *testing.T) {
 			want:   1,
 		},
 		{
+			name:   "session rejected: a forged record",
+			record: func(m *Metrics) { m.SessionRejected(RejectedRecordForged); m.SessionRejected(RejectedCookieDuplicate) },
+			metric: func(m *Metrics) prometheus.Collector { return m.rejected.WithLabelValues("record_forged") },
+			want:   1,
+		},
+		{
 			name:   "http request with exact registered code",
 			record: func(m *Metrics) { m.ObserveHTTP("api", "POST", 429, time.Millisecond) },
 			metric: func(m *Metrics) prometheus.Collector {
@@ -161,6 +169,7 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		m.Refresh(raw)
 		m.SessionEnded(raw, 1)
 		m.BackchannelLogout(raw)
+		m.SessionRejected(raw)
 		m.ObserveStore(raw, time.Millisecond, true)
 	}
 	tests := []struct {
@@ -175,6 +184,7 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		{name: "bff_refreshes_total", max: len(refreshOutcomes) + 1},
 		{name: "bff_sessions_ended_total", max: len(endReasons) + 1},
 		{name: "bff_backchannel_logouts_total", max: len(backchannelOutcomes) + 1},
+		{name: "bff_session_rejected_total", max: len(rejectReasons) + 1},
 		{name: "bff_store_errors_total", max: len(storeOps) + 1},
 		{name: "bff_store_operation_duration_seconds", max: 1},
 	}
@@ -202,6 +212,7 @@ func TestFixedSeriesExistAtZero(t *testing.T) {
 		{name: "bff_refreshes_total", want: len(refreshOutcomes) + 1},
 		{name: "bff_sessions_ended_total", want: len(endReasons) + 1},
 		{name: "bff_backchannel_logouts_total", want: len(backchannelOutcomes) + 1},
+		{name: "bff_session_rejected_total", want: len(rejectReasons) + 1},
 		{name: "bff_store_errors_total", want: len(storeOps) + 1},
 	}
 	for _, tc := range tests {

@@ -68,6 +68,15 @@ func (m *Metrics) BackchannelLogout(outcome string) {
 	m.backchannel.WithLabelValues(m.backchannelSet.value(outcome)).Inc()
 }
 
+// SessionRejected counts a request whose session cookie or stored record was refused
+// (Rejected* constants).
+func (m *Metrics) SessionRejected(reason string) {
+	if m == nil {
+		return
+	}
+	m.rejected.WithLabelValues(m.rejectSet.value(reason)).Inc()
+}
+
 // ObserveStore records one session store call of op (Op* constants) that took d; failed
 // says whether it counts as a store error (see InstrumentStore for which errors do).
 func (m *Metrics) ObserveStore(op string, d time.Duration, failed bool) {

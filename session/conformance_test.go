@@ -589,7 +589,8 @@ func testOldKeyOpens(t *testing.T, newStore newStoreFunc) {
 	sameRecord(t, rec, got)
 	// Get re-sealed it with the new key on use: the old ring alone cannot open it any
 	// more (so the old key can be retired), the rotated one still can.
-	if _, err := old.Get(ctx, id); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) {
+	if _, err := old.Get(ctx, id); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) ||
+		!errors.Is(err, ErrRecordKeyUnknown) {
 		t.Fatalf("the record was not re-sealed with the new key on use: %v", err)
 	}
 	if got, err = rotated.Get(ctx, id); err != nil {
@@ -611,8 +612,8 @@ func testTamperedRecord(t *testing.T, newStore newStoreFunc) {
 	v[len(v)/2] ^= 1
 	rs.client.HSet(ctx, key, "v", v)
 	_, err := st.Get(ctx, id)
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) {
-		t.Fatalf("Get of a tampered record = %v, want ErrNotFound and ErrUnreadable", err)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) || !errors.Is(err, ErrRecordForged) {
+		t.Fatalf("Get of a tampered record = %v, want ErrNotFound, ErrUnreadable and ErrRecordForged", err)
 	}
 }
 
@@ -629,8 +630,8 @@ func testMovedRecord(t *testing.T, newStore newStoreFunc) {
 	rs.client.HSet(ctx, dst, fields)
 	rs.client.PExpire(ctx, dst, time.Minute)
 	_, err := st.Get(ctx, attacker)
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) {
-		t.Fatalf("a record copied under another id opened: %v", err)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnreadable) || !errors.Is(err, ErrRecordForged) {
+		t.Fatalf("a record copied under another id opened, or not as forged: %v", err)
 	}
 }
 

@@ -117,7 +117,9 @@
 // errors.Is(err, context.Canceled) tells a client that went away; OpTimeout expiring
 // does not look like the caller's deadline. A record that exists but cannot be
 // opened (tampered, moved, retired key, oversized) wraps both ErrNotFound and
-// ErrUnreadable. No error string contains an id, a token, a subject, a cookie value
+// ErrUnreadable, and also ErrRecordForged (AES-GCM authentication failed: altered, or
+// moved under another id) or ErrRecordKeyUnknown (sealed by a key not in the ring), so
+// that the caller can tell an attack on the store from a key retirement. No error string contains an id, a token, a subject, a cookie value
 // or a password.
 //
 // # The embedded store

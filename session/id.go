@@ -29,3 +29,7 @@ func IDHash(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:])
 }
+
+// NewLogoutHandle returns a fresh logout handle (Record.LogoutHandle): 130 random bits as
+// 26 base32 characters, safe in a query string as is. It cannot fail (crypto/rand.Text).
+func NewLogoutHandle() string { return rand.Text() }

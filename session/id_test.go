@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/base64"
+	"net/url"
 	"testing"
 )
 
@@ -38,5 +39,22 @@ func TestIDHash(t *testing.T) {
 				t.Fatal("IDHash output is not recognised as an id hash")
 			}
 		})
+	}
+}
+
+// TestLogoutHandleIsUnguessable: a logout handle (the GET logout link's proof) has at
+// least 128 random bits, is query-safe, and never repeats.
+func TestLogoutHandleIsUnguessable(t *testing.T) {
+	seen := make(map[string]bool)
+	for range 1000 {
+		h := NewLogoutHandle()
+		// 26 base32 characters carry 130 bits.
+		if len(h) < 26 || url.QueryEscape(h) != h {
+			t.Fatalf("handle %q: want >= 26 query-safe characters", h)
+		}
+		if seen[h] {
+			t.Fatalf("handle %q repeated", h)
+		}
+		seen[h] = true
 	}
 }

@@ -24,11 +24,23 @@ const (
 // together with ErrNotFound: to the caller the session is gone.
 var ErrUnreadable = errors.New("session: stored record cannot be opened")
 
+// The two reasons a well-formed sealed record does not open, for callers that must tell an
+// attack from an operator's key retirement (the handler counts and logs them). Both come
+// wrapped together with ErrUnreadable.
+var (
+	// ErrRecordForged: AES-GCM authentication failed. The record was altered, or it was
+	// sealed for another session id and copied under this one (the id hash is additional
+	// authenticated data, so a moved record fails exactly like a tampered one).
+	ErrRecordForged = errors.New("session: stored record failed authentication (tampered, or bound to another id)")
+	// ErrRecordKeyUnknown: the record names a sealing key that is not in the ring (retired).
+	ErrRecordKeyUnknown = errors.New("session: stored record sealed by a key not in the ring")
+)
+
 // Reasons a sealed value does not open; they wrap ErrUnreadable.
 var (
 	errSealTooShort = fmt.Errorf("%w: too short", ErrUnreadable)
 	errSealVersion  = fmt.Errorf("%w: unknown format version", ErrUnreadable)
-	errSealAuth     = fmt.Errorf("%w: authentication failed (tampered or moved)", ErrUnreadable)
+	errSealAuth     = fmt.Errorf("%w: %w", ErrUnreadable, ErrRecordForged)
 )
 
 // seal encrypts plaintext under the newest key, bound to aad.
@@ -58,8 +70,8 @@ func (r *KeyRing) open(sealed, aad []byte) ([]byte, error) {
 	header, body := sealed[:sealHeaderLen], sealed[sealHeaderLen:]
 	k := r.byID(header[1:])
 	if k == nil {
-		return nil, fmt.Errorf("%w: sealed by key id %s, not in the ring",
-			ErrUnreadable, hex.EncodeToString(header[1:]))
+		return nil, fmt.Errorf("%w: %w: key id %s",
+			ErrUnreadable, ErrRecordKeyUnknown, hex.EncodeToString(header[1:]))
 	}
 	if len(body) < k.aead.Overhead() {
 		return nil, errSealTooShort

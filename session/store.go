@@ -104,4 +104,10 @@ type Record struct {
 	// A successful refresh clears both.
 	RefreshFailures int       `json:"rfFails,omitempty"`
 	RefreshRetryAt  time.Time `json:"rfRetry,omitzero"`
+	// LogoutHandle is this session's own random logout handle (NewLogoutHandle): the
+	// value GET /bff/logout?sid=… must carry. It stands in for the CSRF header a link
+	// cannot send, so it must be unguessable and known only to the session's own pages
+	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
+	// always issued. Records made before it existed have none: the IdP sid stands in.
+	LogoutHandle string `json:"lh,omitempty"`
 }

@@ -46,6 +46,8 @@ type Options struct {
 	Log io.Writer
 	// SkipReady does not wait for readiness (tests of a broken store or IdP).
 	SkipReady bool
+	// OmitSID makes the OP issue tokens without a sid claim (Cognito, some Entra setups).
+	OmitSID bool
 }
 
 // Env is a running stack.
@@ -89,6 +91,7 @@ func (e *Env) startOP(t testing.TB, o Options) {
 			BackchannelLogoutURI:   public + "/bff/backchannel-logout",
 		}},
 		AccessTokenLifetime: o.AccessTokenLifetime,
+		OmitSID:             o.OmitSID,
 	})
 	if err != nil {
 		t.Fatalf("demoop: %v", err)

@@ -248,3 +248,25 @@ func TestUserinfoReturnsScopedClaims(t *testing.T) {
 		t.Errorf("userinfo = %+v", ui)
 	}
 }
+
+// TestOmitSIDIssuesTokensWithoutSid: with OmitSID the OP behaves like Amazon Cognito and
+// some Entra ID setups: neither the ID token nor the access token names an OP session,
+// before or after a refresh, so relying parties can be tested against such a provider.
+func TestOmitSIDIssuesTokensWithoutSid(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.OmitSID = true })
+	cfg := e.bffConfig()
+	tok := e.tokens(t, cfg)
+	refreshed, err := e.refresh(t, cfg, tok.RefreshToken)
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	for name, raw := range map[string]string{
+		"ID token": idToken(t, tok), "access token": tok.AccessToken,
+		"refreshed ID token": idToken(t, refreshed), "refreshed access token": refreshed.AccessToken,
+	} {
+		c := claims(t, raw)
+		if _, ok := c["sid"]; ok || c["sub"] != DefaultUsers()[0].Subject {
+			t.Errorf("%s with OmitSID: sid=%v sub=%v, want no sid and alice's sub", name, c["sid"], c["sub"])
+		}
+	}
+}

@@ -70,6 +70,9 @@ type Config struct {
 	// HTTPClient sends back-channel logout requests. Optional: a client with a 5 s
 	// timeout. Redirects are never followed, whatever client is given.
 	HTTPClient *http.Client
+	// OmitSID leaves the sid claim out of ID and access tokens, as Amazon Cognito and some
+	// Entra ID setups do: a relying party must then work without an IdP session id.
+	OmitSID bool
 }
 
 // DefaultUsers returns the two demo accounts: alice / wonderland and bob / builder.

@@ -87,6 +87,7 @@ type storage struct {
 	byName    map[string]User // by username
 	stats     *counters
 	log       *slog.Logger
+	omitSID   bool // no sid claim in tokens (Config.OmitSID)
 
 	mu            sync.Mutex
 	authRequests  map[string]*authRequest
@@ -116,6 +117,7 @@ func newStorage(cfg Config, key *signingKey, clients map[string]*opClient, stats
 		byName:        make(map[string]User, len(cfg.Users)),
 		stats:         stats,
 		log:           cfg.Logger,
+		omitSID:       cfg.OmitSID,
 		authRequests:  make(map[string]*authRequest),
 		codes:         make(map[string]*codeRecord),
 		grants:        make(map[string]*grant),

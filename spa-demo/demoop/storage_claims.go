@@ -27,8 +27,8 @@ func (s *storage) SetUserinfoFromRequest(_ context.Context, info *oidc.UserInfo,
 		return fmt.Errorf("user: %w", errNotFound)
 	}
 	setUserinfo(info, u, scopes)
-	if sr, ok := req.(sessionRequest); ok && sr.sessionID() != "" {
-		info.AppendClaims(claimSID, sr.sessionID())
+	if sid := s.sidOf(req); sid != "" {
+		info.AppendClaims(claimSID, sid)
 	}
 	return nil
 }
@@ -57,8 +57,8 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 // and the profile/email claims the scopes grant.
 func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
 	claims := map[string]any{"scope": strings.Join(req.GetScopes(), " ")}
-	if sr, ok := req.(sessionRequest); ok && sr.sessionID() != "" {
-		claims[claimSID] = sr.sessionID()
+	if sid := s.sidOf(req); sid != "" {
+		claims[claimSID] = sid
 	}
 	if u, ok := s.users[req.GetSubject()]; ok {
 		info := new(oidc.UserInfo)
@@ -68,6 +68,15 @@ func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenReq
 		addIfSet(claims, "email", info.Email)
 	}
 	return claims, nil
+}
+
+// sidOf is the sid claim of the tokens issued for req: its OP session, or "" when the OP
+// is configured to issue none (Config.OmitSID).
+func (s *storage) sidOf(req any) string {
+	if sr, ok := req.(sessionRequest); ok && !s.omitSID {
+		return sr.sessionID()
+	}
+	return ""
 }
 
 func addIfSet(claims map[string]any, name, value string) {
