@@ -67,6 +67,8 @@ const (
 	OpSave       = "save"
 	OpDelete     = "delete"
 	OpOnce       = "once"
+	OpLoginPut   = "login_put"
+	OpLoginTake  = "login_take"
 	OpLock       = "lock"
 	OpWaitUnlock = "wait_unlock"
 	OpRenew      = "renew"
@@ -82,7 +84,7 @@ var (
 		RefreshCoalesced, RefreshStoreError}
 	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
 	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
-	storeOps            = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLock,
+	storeOps            = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
 		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath}
