@@ -120,10 +120,11 @@ func attackerLogin(t *testing.T, e *testenv.Env) ([]*http.Cookie, string) {
 }
 
 var evilPage = template.Must(template.New("evil").Parse(`<!doctype html><title>evil</title>
-<script>location.replace({{.}});</script>`))
+<script>addEventListener('load', () => setTimeout(() => location.replace({{.}}), 0));</script>`))
 
 // evilSibling serves the attacker's page on evil.bff.test: it sets the planted cookies
-// and sends the browser to the attacker's callback URL. It returns the page's origin.
+// and, once loaded (so the test's navigation to it completes first), sends the browser to
+// the attacker's callback URL. It returns the page's origin.
 func evilSibling(t *testing.T, planted []*http.Cookie, callback string) string {
 	t.Helper()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
