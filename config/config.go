@@ -102,14 +102,16 @@ type Session struct {
 	CookieName string `yaml:"cookieName"`
 	// SameSite of the session cookie: strict (default) or lax.
 	SameSite string `yaml:"sameSite"`
-	// LoginTimeout bounds a login in progress (the login cookie's life). Default 10m.
+	// LoginTimeout bounds a login in progress (its pending login in the store and the
+	// login cookie that holds its handle). Default 10m.
 	LoginTimeout time.Duration `yaml:"loginTimeout"`
 	// CacheTTL keeps a session read in this replica's memory that long, so a burst of API
 	// calls costs one store round trip per TTL. Ends are exact (evicted here and, through
 	// the store's announcement, on every replica); a lost announcement leaves an ended
 	// session usable here for at most CacheTTL. Default 1s; 0 turns it off; at most 10s.
 	CacheTTL time.Duration `yaml:"cacheTTL"`
-	// MaxPendingLogins caps the login cookies one browser may hold. Default 5.
+	// MaxPendingLogins caps the logins in progress one browser may have at once (handles
+	// in its login cookie; the oldest is dropped). Default 5.
 	MaxPendingLogins int `yaml:"maxPendingLogins"`
 }
 
@@ -149,7 +151,7 @@ type SPA struct {
 }
 
 // RateLimit bounds how often one client IP may start logins and complete callbacks
-// (/bff/login, /bff/callback): each costs the IdP work and a login cookie. The client IP is
+// (/bff/login, /bff/callback): each costs the IdP work and a pending login in the store. The client IP is
 // the peer's address, or the X-Forwarded-For entry a trusted proxy
 // (server.trustedProxies) vouches for.
 type RateLimit struct {

@@ -12,8 +12,8 @@ import (
 // keySize is the length in bytes of one session key.
 const keySize = 32
 
-// maxPendingLoginsLimit caps session.maxPendingLogins: each pending login is a cookie,
-// and too many cookies overflow request headers (431).
+// maxPendingLoginsLimit caps session.maxPendingLogins: each pending login is a 43-byte
+// handle in the login cookie, which must stay far from header limits (431).
 const maxPendingLoginsLimit = 20
 
 // redisSchemes are the URL schemes session.redisURL may use, as the session package
@@ -125,12 +125,19 @@ func duplicateOf(keys [][]byte, i int) int {
 	return -1
 }
 
+// loginCookieName is the name of the BFF's login-in-progress cookie (package handler):
+// the session cookie cannot share it.
+const loginCookieName = "__Host-bff-login"
+
 // validateCookieName: an RFC 6265 token; the __Host- and __Secure- prefixes need a
 // Secure cookie, which browsers accept only on an https origin or a loopback http one.
 func validateCookieName(name, publicURL string, ps *problems) {
 	if !isToken(name) {
 		ps.add("session.cookieName", "%q is not a cookie name (an RFC 6265 token)", name)
 		return
+	}
+	if strings.EqualFold(name, loginCookieName) {
+		ps.add("session.cookieName", "%q is reserved for the login cookie", name)
 	}
 	lower := strings.ToLower(name)
 	prefixed := strings.HasPrefix(lower, "__host-") || strings.HasPrefix(lower, "__secure-")

@@ -126,6 +126,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "duplicate key", mutate: func(c *Config) { c.Session.Keys = []string{testKey1, testKey2, testKey1} }, wantPath: "session.keys[2]", wantInMsg: "duplicates session.keys[0]"},
 		{name: "cookie name with separator", mutate: func(c *Config) { c.Session.CookieName = "bff;session" }, wantPath: "session.cookieName", wantInMsg: "cookie name"},
 		{name: "cookie name empty", mutate: func(c *Config) { c.Session.CookieName = "" }, wantPath: "session.cookieName", wantInMsg: "cookie name"},
+		{name: "cookie name of the login cookie", mutate: func(c *Config) { c.Session.CookieName = "__Host-bff-login" }, wantPath: "session.cookieName", wantInMsg: "reserved for the login cookie"},
 		{name: "same site none", mutate: func(c *Config) { c.Session.SameSite = "none" }, wantPath: "session.sameSite", wantInMsg: "strict, lax"},
 		{name: "same site capitalised", mutate: func(c *Config) { c.Session.SameSite = "Strict" }, wantPath: "session.sameSite", wantInMsg: "strict, lax"},
 		{name: "max pending logins zero", mutate: func(c *Config) { c.Session.MaxPendingLogins = 0 }, wantPath: "session.maxPendingLogins", wantInMsg: "1 to 20"},

@@ -14,10 +14,12 @@ import (
 // maxStateLen bounds the state parameter; ours are 43 characters.
 const maxStateLen = 256
 
-// callback is the redirect URI: GET /bff/callback?code&state&iss. It checks the state
-// against a login cookie (and that it was never used before), RFC 9207 iss, exchanges the
-// code with the PKCE verifier, verifies the ID token and its nonce, and starts a NEW
-// session: the id a browser had before is deleted, never reused (no session fixation).
+// callback is the redirect URI: GET /bff/callback?code&state&iss. It takes the pending
+// login of the state from the store (single use) and requires its handle in this browser's
+// login cookie, checks RFC 9207 iss, exchanges the code with the PKCE verifier, verifies
+// the ID token and its nonce, and starts a NEW session: the ids the browser had before
+// (the one it presented at /bff/login and the one it presents here) are deleted, never
+// reused (no session fixation).
 func (h *Handlers) callback(c echo.Context) error {
 	outcome, err := h.completeLogin(c)
 	h.d.Metrics.Login(outcome)
@@ -33,13 +35,11 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response is missing its state.", errNoLogin)
 	}
 	ls, err := h.takeLogin(c, state)
-	if err != nil {
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired or was already used.", err)
-	}
-	if fresh, err := h.d.Store.Once(r.Context(), "state:"+session.IDHash(state), h.cfg.LoginTimeout); err != nil {
+	switch {
+	case errors.Is(err, session.ErrUnavailable):
 		return metrics.LoginStoreError, storePage(err)
-	} else if !fresh {
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt was already used.", errNoLogin)
+	case err != nil:
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired, already used or was started in another browser.", err)
 	}
 	if e := q.Get("error"); e != "" {
 		if e == "access_denied" {
@@ -63,11 +63,29 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 		}
 		return metrics.LoginIdPError, exchangePage(err)
 	}
+	if err := h.endPreviousSession(c, ls.Previous); err != nil {
+		return metrics.LoginStoreError, err
+	}
 	if err := h.startSession(c, toks, ident); err != nil {
 		return metrics.LoginStoreError, err
 	}
 	h.d.Metrics.SessionCreated()
 	return metrics.LoginOK, c.Redirect(http.StatusFound, ls.ReturnTo)
+}
+
+// endPreviousSession ends the session the browser presented when it started this login
+// (recorded in the pending login: a SameSite=Strict cookie does not reach the callback),
+// unless it is the one startSession sees and ends itself.
+func (h *Handlers) endPreviousSession(c echo.Context, prev string) error {
+	r := c.Request()
+	if prev == "" || prev == h.readSessionID(r) {
+		return nil
+	}
+	if err := h.d.Store.Delete(r.Context(), prev); err != nil {
+		return storePage(err)
+	}
+	h.d.OnEnd([]string{session.IDHash(prev)})
+	return nil
 }
 
 func storePage(err error) *pageError {

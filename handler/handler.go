@@ -25,7 +25,8 @@ type Config struct {
 	IdleTimeout, AbsoluteTimeout time.Duration
 	// CookieName of the session cookie; SameSite is "strict" or "lax".
 	CookieName, SameSite string
-	// LoginTimeout bounds a login in progress; MaxPendingLogins caps its cookies.
+	// LoginTimeout bounds a login in progress; MaxPendingLogins caps how many one browser
+	// may have at once (the newest are kept).
 	LoginTimeout     time.Duration
 	MaxPendingLogins int
 	// BackchannelReplayTTL is how long a logout token's jti is remembered. Default 10m.
@@ -59,7 +60,6 @@ type Handlers struct {
 	cfg          Config
 	d            Deps
 	sessionCodec *session.CookieCodec
-	loginCodec   *session.CookieCodec
 }
 
 // New checks the dependencies and builds the handlers.
@@ -86,6 +86,5 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 		cfg:          cfg,
 		d:            d,
 		sessionCodec: session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
-		loginCodec:   session.NewCookieCodec(d.Keys, cfg.LoginTimeout),
 	}, nil
 }

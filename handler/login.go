@@ -1,15 +1,31 @@
 package handler
 
 import (
-	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/metrics"
+	"github.com/tokenward/bff/session"
 )
+
+// pendingLogin is what the store keeps of a login in progress, under its state, sealed at
+// rest, single use and expiring with LoginTimeout. The browser holds only Handle (in its
+// __Host- login cookie); the callback completes the login only for the browser that does.
+type pendingLogin struct {
+	AR       idp.AuthRequest `json:"ar"`
+	ReturnTo string          `json:"rt"`
+	Handle   string          `json:"h"`
+	// Previous is the session id the browser presented at /bff/login, if any. /bff/login is
+	// a same-origin navigation, so it sees a SameSite=Strict session cookie that the
+	// callback (a cross-site navigation from the IdP) does not: the callback ends this
+	// session, so a re-login leaves no orphaned session behind.
+	Previous string `json:"prev,omitempty"`
+}
 
 // login starts the authorization-code + PKCE flow: GET /bff/login?returnTo=/path.
 // It answers navigations, so every failure is an HTML page.
@@ -32,16 +48,29 @@ func (h *Handlers) login(c echo.Context) error {
 	if err != nil {
 		return idpPage(err)
 	}
-	sealed, err := h.loginCodec.Encode(loginCookieName(0), loginState{AR: ar, ReturnTo: returnTo})
+	handle, err := session.NewID()
 	if err != nil {
 		return err
 	}
-	slot := h.nextLoginSlot(r)
-	// The cookie name is part of securecookie's MAC input; seal under the slot-independent
-	// name so the callback can open whichever slot it finds.
-	h.setLoginCookie(c.Response(), slot, sealed)
+	pl := pendingLogin{AR: ar, ReturnTo: returnTo, Handle: handle, Previous: h.readSessionID(r)}
+	if err := h.putLogin(r, &pl); err != nil {
+		return err
+	}
+	h.setLoginHandles(c.Response(), newest(append(h.readLoginHandles(r), handle), h.cfg.MaxPendingLogins))
 	h.d.Metrics.Login(metrics.LoginStarted)
 	return c.Redirect(http.StatusFound, authURL)
+}
+
+// putLogin stores pl under its state for LoginTimeout.
+func (h *Handlers) putLogin(r *http.Request, pl *pendingLogin) error {
+	b, err := json.Marshal(pl)
+	if err != nil {
+		return fmt.Errorf("login: encode pending login: %w", err)
+	}
+	if err := h.d.Store.PutLogin(r.Context(), pl.AR.State, b, h.cfg.LoginTimeout); err != nil {
+		return storePage(err)
+	}
+	return nil
 }
 
 func idpPage(err error) *pageError {
@@ -49,30 +78,40 @@ func idpPage(err error) *pageError {
 		"The identity provider cannot be reached right now. Please try again in a moment.", err)
 }
 
-// sealName is the name login states are sealed under (see login).
-var sealName = loginCookieName(0)
+var (
+	// errNoLogin: the store holds no pending login for this state (unknown, expired or
+	// already used), or the browser has no login cookie.
+	errNoLogin = errors.New("no login in progress matches this state")
+	// errNotThisBrowser: the pending login exists but was started by another browser (its
+	// handle is not in this browser's login cookie): a planted or forwarded response.
+	errNotThisBrowser = errors.New("the login in progress was started by another browser")
+)
 
-// errNoLogin: the callback found no login cookie matching its state.
-var errNoLogin = errors.New("no login in progress matches this state")
-
-// takeLogin finds, opens and clears the login cookie whose state equals state (compared in
-// constant time by idp.SameState). Only the slots that exist are tried.
-func (h *Handlers) takeLogin(c echo.Context, state string) (*loginState, error) {
-	for _, ck := range c.Request().Cookies() {
-		if len(ck.Name) <= len(loginCookiePrefix) || ck.Name[:len(loginCookiePrefix)] != loginCookiePrefix {
-			continue
-		}
-		if len(ck.Value) > maxCookieValue {
-			continue
-		}
-		var ls loginState
-		if err := h.loginCodec.Decode(sealName, ck.Value, &ls); err != nil {
-			continue
-		}
-		if subtle.ConstantTimeCompare([]byte(ls.AR.State), []byte(state)) == 1 {
-			clearLoginCookie(c.Response(), ck.Name)
-			return &ls, nil
-		}
+// takeLogin takes the pending login of state from the store (single use: a replay finds
+// nothing) and checks that this browser's login cookie holds its handle; it then drops
+// that handle from the cookie. A store failure wraps session.ErrUnavailable; anything
+// else is errNoLogin or errNotThisBrowser.
+func (h *Handlers) takeLogin(c echo.Context, state string) (*pendingLogin, error) {
+	r := c.Request()
+	handles := h.readLoginHandles(r)
+	if len(handles) == 0 {
+		return nil, errNoLogin // no store round trip for a browser that started no login
 	}
-	return nil, errNoLogin
+	b, err := h.d.Store.TakeLogin(r.Context(), state)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		return nil, fmt.Errorf("%w: %w", errNoLogin, err)
+	case err != nil:
+		return nil, fmt.Errorf("callback: take pending login: %w", err)
+	}
+	var pl pendingLogin
+	if err := json.Unmarshal(b, &pl); err != nil {
+		return nil, fmt.Errorf("%w: pending login does not decode", errNoLogin)
+	}
+	rest, ok := withoutHandle(handles, pl.Handle)
+	if !ok || pl.Handle == "" {
+		return nil, errNotThisBrowser
+	}
+	h.setLoginHandles(c.Response(), rest)
+	return &pl, nil
 }

@@ -79,6 +79,8 @@ const (
 	OpSave       = "save"
 	OpDelete     = "delete"
 	OpOnce       = "once"
+	OpLoginPut   = "login_put"
+	OpLoginTake  = "login_take"
 	OpLock       = "lock"
 	OpWaitUnlock = "wait_unlock"
 	OpRenew      = "renew"
@@ -96,7 +98,7 @@ var (
 	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
 	rejectReasons       = []string{RejectedCookieInvalid, RejectedCookieDuplicate, RejectedRecordForged,
 		RejectedRecordKey, RejectedRecordMalformed}
-	storeOps = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLock,
+	storeOps = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
 		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath}

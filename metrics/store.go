@@ -13,8 +13,9 @@ import (
 // bff_store_errors_total{op}. The operations:
 //
 //	Get → get, Touch → touch, Save → save, Delete/DeleteBySID/DeleteBySubject → delete,
-//	Once → once, Lock → lock, WaitUnlock → wait_unlock, Lock.Renew → renew,
-//	Lock.Release → release, PublishEnded → publish, Ping → ping.
+//	Once → once, PutLogin → login_put, TakeLogin → login_take, Lock → lock,
+//	WaitUnlock → wait_unlock, Lock.Renew → renew, Lock.Release → release,
+//	PublishEnded → publish, Ping → ping.
 //
 // WatchEnded and Close pass through untimed. A failure is any error except the ones
 // that are answers rather than faults: session.ErrNotFound, session.ErrLockHeld, and the
@@ -103,6 +104,20 @@ func (s *instrumentedStore) Once(ctx context.Context, key string, ttl time.Durat
 	isNew, err := s.next.Once(ctx, key, ttl)
 	s.m.observeStore(OpOnce, start, err)
 	return isNew, err
+}
+
+func (s *instrumentedStore) PutLogin(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	start := time.Now()
+	err := s.next.PutLogin(ctx, key, value, ttl)
+	s.m.observeStore(OpLoginPut, start, err)
+	return err
+}
+
+func (s *instrumentedStore) TakeLogin(ctx context.Context, key string) ([]byte, error) {
+	start := time.Now()
+	v, err := s.next.TakeLogin(ctx, key)
+	s.m.observeStore(OpLoginTake, start, err)
+	return v, err
 }
 
 func (s *instrumentedStore) Lock(ctx context.Context, id string, lease time.Duration) (session.Lock, error) {

@@ -108,6 +108,10 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"Ping", testPing},
 		{"PublishEndedReachesEveryWatcher", testPublishEnded},
 		{"TouchSlidesAndSeesTheEnd", testTouch},
+		{"PendingLoginIsTakenOnce", testLoginTakenOnce},
+		{"PendingLoginExpires", testLoginExpires},
+		{"ConcurrentTakesOfALoginHaveOneWinner", testLoginConcurrentTakes},
+		{"PendingLoginIsSealedAndBoundToItsKey", testLoginSealed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,9 +20,10 @@
 // a cookie HMAC key, a cookie AES key, an at-rest sealing key, an index-naming key and
 // a public 4-byte key id. The newest key seals and encodes; every key opens and
 // decodes. To rotate: put a new key in front and keep the old one at least one
-// absolute session timeout (and one login-cookie lifetime); then drop it. Records
-// sealed by a dropped key no longer open (Get reports ErrNotFound); a record is
-// re-sealed with the newest key whenever it is saved (e.g. at each refresh).
+// absolute session timeout (and one login timeout: pending logins are sealed too);
+// then drop it. Records sealed by a dropped key no longer open (Get reports
+// ErrNotFound); a record is re-sealed with the newest key whenever it is saved (e.g.
+// at each refresh).
 //
 // # What the cookie holds
 //
@@ -39,6 +40,9 @@
 //	<prefix>sub:<HMAC(sub)>     set of IDHash of the records of one subject
 //	<prefix>lock:<IDHash(id)>   refresh lock: a random token, with the lease as TTL
 //	<prefix>once:<SHA-256(key)> replay marker of Store.Once (logout-token jti)
+//	<prefix>login:<IDHash(key)> a pending login (Store.PutLogin, keyed by the OAuth
+//	                            state), sealed like a record with "login:"+IDHash(key)
+//	                            as additional data, taken once (Store.TakeLogin)
 //	<prefix>unlock:<IDHash(id)> pub/sub channel (not a key) that Release publishes on
 //
 // A record is sealed with AES-256-GCM (random 96-bit nonce) as

@@ -48,6 +48,13 @@ type Store interface {
 	// Once records key for ttl and reports whether it was new: false means it was seen
 	// before within ttl (replay detection for logout-token jti values).
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// PutLogin stores value, a pending login, under key for ttl, sealed at rest like a
+	// record and named by a hash of key.
+	PutLogin(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// TakeLogin returns the value PutLogin stored under key and removes it in the same
+	// step, so a pending login is used at most once, whatever the concurrency. ErrNotFound
+	// when there is none (never stored, expired, already taken, or it does not open).
+	TakeLogin(ctx context.Context, key string) ([]byte, error)
 	// Lock obtains the cross-replica refresh lock of id with the given lease, or
 	// returns ErrLockHeld at once. See Lock for renewing and releasing.
 	Lock(ctx context.Context, id string, lease time.Duration) (Lock, error)

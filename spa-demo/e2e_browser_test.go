@@ -53,9 +53,10 @@ type browser struct {
 	ctx context.Context // the tab; no deadline (it bounds the browser's life)
 }
 
-// startBrowser starts chromium with a fresh profile in a temporary directory. The
-// browser stops at the end of the test, before the directory is removed.
-func startBrowser(t *testing.T, execPath string) *browser {
+// startBrowser starts chromium with a fresh profile in a temporary directory, with the
+// extra options given. The browser stops at the end of the test, before the directory is
+// removed.
+func startBrowser(t *testing.T, execPath string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	profile := t.TempDir() // removed after the browser has exited (cleanups run LIFO)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -71,6 +72,7 @@ func startBrowser(t *testing.T, execPath string) *browser {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(viewportWidth, viewportHeight),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc) // waits for the browser process to exit
 	ctx, cancelTab := chromedp.NewContext(allocCtx)

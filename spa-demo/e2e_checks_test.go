@@ -15,8 +15,8 @@ import (
 )
 
 const (
-	sessionCookie     = "__Host-bff"
-	loginCookiePrefix = "__Secure-bff-login-"
+	sessionCookie = "__Host-bff"
+	loginCookie   = "__Host-bff-login"
 )
 
 // call sends one DevTools command to the tab within 5 s.
@@ -48,7 +48,7 @@ func cookieFate(hops [][]*network.AssociatedCookie, match func(name string) bool
 }
 
 func isSession(name string) bool    { return name == sessionCookie }
-func isLoginState(name string) bool { return strings.HasPrefix(name, loginCookiePrefix) }
+func isLoginState(name string) bool { return name == loginCookie }
 
 // checkStrictCookieOnlyOnTheSPAsFetch is the proof DESIGN.md asks for: the navigation
 // that the OP's redirect starts (OP → /bff/callback → /) is cross-site, so the browser

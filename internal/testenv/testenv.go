@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,10 @@ type Options struct {
 	SkipReady bool
 	// OmitSID makes the OP issue tokens without a sid claim (Cognito, some Entra setups).
 	OmitSID bool
+	// PublicHost, when set, is the host name (resolving to loopback for the test's
+	// browser, e.g. app.bff.test) of the BFF's public URL and redirect URIs instead of
+	// 127.0.0.1. Go clients still reach the BFF through Server.URL.
+	PublicHost string
 }
 
 // Env is a running stack.
@@ -59,7 +64,9 @@ type Env struct {
 	Server   *httptest.Server // the BFF's public listener (TLS)
 	Config   config.Config
 	Client   *http.Client // cookie jar, does not follow redirects
-	logger   *slog.Logger
+	// PublicURL is the BFF's configured public origin (Server.URL unless PublicHost).
+	PublicURL string
+	logger    *slog.Logger
 }
 
 // Start builds and starts the stack; everything stops at the end of the test.
@@ -82,6 +89,10 @@ func (e *Env) startOP(t testing.TB, o Options) {
 		t.Fatal(err)
 	}
 	public := "https://" + bffL.Addr().String()
+	if o.PublicHost != "" {
+		public = "https://" + net.JoinHostPort(o.PublicHost, strconv.Itoa(bffL.Addr().(*net.TCPAddr).Port))
+	}
+	e.PublicURL = public
 	op, err := demoop.New(demoop.Config{
 		Issuer: "http://" + l.Addr().String(),
 		Clients: []demoop.Client{{
@@ -110,7 +121,7 @@ func (e *Env) startOP(t testing.TB, o Options) {
 func (e *Env) startBFF(t testing.TB, o Options) {
 	t.Helper()
 	cfg := config.Defaults()
-	cfg.Server.PublicURL = "https://" + e.Server.Listener.Addr().String()
+	cfg.Server.PublicURL = e.PublicURL
 	cfg.OIDC.Issuer = e.OPServer.URL
 	cfg.OIDC.AllowInsecureIssuer = true
 	cfg.OIDC.ClientID = ClientID
