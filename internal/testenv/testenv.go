@@ -46,6 +46,8 @@ type Options struct {
 	Log io.Writer
 	// SkipReady does not wait for readiness (tests of a broken store or IdP).
 	SkipReady bool
+	// WrapOP, when set, wraps the OP's handler (e.g. to alter its token responses).
+	WrapOP func(http.Handler) http.Handler
 }
 
 // Env is a running stack.
@@ -94,7 +96,11 @@ func (e *Env) startOP(t testing.TB, o Options) {
 		t.Fatalf("demoop: %v", err)
 	}
 	e.OP = op
-	e.OPServer = httptest.NewUnstartedServer(op.Handler())
+	var h http.Handler = op.Handler()
+	if o.WrapOP != nil {
+		h = o.WrapOP(h)
+	}
+	e.OPServer = httptest.NewUnstartedServer(h)
 	_ = e.OPServer.Listener.Close()
 	e.OPServer.Listener = l
 	e.OPServer.Start()
