@@ -106,6 +106,51 @@ func TestBackchannelLogoutBySubject(t *testing.T) {
 	}
 }
 
+// TestBackchannelLogoutWithSIDOfAnotherSubjectEndsNothing: a logout token naming alice's
+// sid but another sub matches no session (both must match, Back-Channel Logout 1.0
+// §2.4): alice's session survives and the answer is still 200 (§2.8: no session to end
+// is a success). The same sid with her sub ends it.
+func TestBackchannelLogoutWithSIDOfAnotherSubjectEndsNothing(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	c := e.NewClient(t)
+	sub, sid := userSID(t, e, c)
+	bob := e.NewClient(t)
+	e.Login(t, bob, "bob", "/")
+	var u struct {
+		Sub string `json:"sub"`
+	}
+	testenv.JSON(t, e.Do(t, bob, http.MethodGet, "/bff/user", nil), &u)
+	bobSub := u.Sub
+	if bobSub == "" || bobSub == sub {
+		t.Fatalf("bob's subject %q, alice's %q", bobSub, sub)
+	}
+	for _, other := range []string{bobSub, "someone-else"} {
+		tok, err := e.OP.LogoutToken(testenv.ClientID, other, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+			t.Fatalf("logout token with alice's sid and sub %q: %d, want 200", other, resp.StatusCode)
+		}
+		if got := status(t, e, c); got != http.StatusOK {
+			t.Fatalf("alice's session ended by a token for sub %q: %d", other, got)
+		}
+	}
+	tok, err := e.OP.LogoutToken(testenv.ClientID, sub, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout token with alice's sid and sub: %d", resp.StatusCode)
+	}
+	if got := status(t, e, c); got != http.StatusUnauthorized {
+		t.Fatalf("alice's session survived a token matching both: %d", got)
+	}
+	if got := status(t, e, bob); got != http.StatusOK {
+		t.Fatalf("bob's session was ended: %d", got)
+	}
+}
+
 // TestBackchannelLogoutRefusesForgeries: forged or malformed logout tokens end nothing.
 func TestBackchannelLogoutRefusesForgeries(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
@@ -129,6 +174,12 @@ func TestBackchannelLogoutRefusesForgeries(t *testing.T) {
 		{name: "no events", edit: func(m map[string]any) { delete(m, "events") }},
 		{name: "wrong issuer", edit: func(m map[string]any) { m["iss"] = "https://evil.example" }},
 		{name: "no jti", edit: func(m map[string]any) { delete(m, "jti") }},
+		{name: "iat older than oidc.maxTokenAge, exp still ahead (replay)", edit: func(m map[string]any) {
+			m["iat"] = now.Add(-e.Config.OIDC.MaxTokenAge - 2*time.Minute).Unix()
+		}},
+		{name: "iat in the future beyond the clock skew", edit: func(m map[string]any) {
+			m["iat"] = now.Add(5 * time.Minute).Unix()
+		}},
 		{name: "bad signature", forged: "flip"},
 		{name: "not a JWT", forged: "not-a-jwt"},
 	}

@@ -269,6 +269,7 @@ func IdPConfig(cfg config.Config) idp.Config {
 		RedirectURL: cfg.RedirectURL(), PostLogoutRedirectURL: cfg.PostLogoutURL(),
 		AuthParams: cfg.OIDC.AuthParams, Timeout: cfg.OIDC.HTTPTimeout,
 		AllowInsecureIssuer: cfg.AllowHTTPIssuer(), PushedAuthorization: cfg.OIDC.PushedAuthorization,
+		MaxTokenAge: cfg.OIDC.MaxTokenAge,
 	}
 }
 

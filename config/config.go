@@ -72,6 +72,10 @@ type OIDC struct {
 	AuthParams []string `yaml:"authParams"`
 	// HTTPTimeout bounds each request to the IdP. Default 10s.
 	HTTPTimeout time.Duration `yaml:"httpTimeout"`
+	// MaxTokenAge is the oldest iat accepted on an ID token (at login and at refresh) and
+	// on a back-channel logout token, beyond the 60 s clock-skew allowance: older ones are
+	// replays. Default 5m; at most 24h (a logout token's jti is remembered that long).
+	MaxTokenAge time.Duration `yaml:"maxTokenAge"`
 	// AllowInsecureIssuer permits an http:// issuer (loopback demos and tests only).
 	AllowInsecureIssuer bool `yaml:"allowInsecureIssuer"`
 	// PushedAuthorization sends the authorization request to the IdP's PAR endpoint

@@ -26,6 +26,7 @@ func Defaults() Config {
 			PostLogoutRedirect: "/",
 			AuthParams:         []string{"prompt", "login_hint", "acr_values", "ui_locales"},
 			HTTPTimeout:        10 * time.Second,
+			MaxTokenAge:        5 * time.Minute,
 
 			ForcedRefreshCooldown: 30 * time.Second,
 		},

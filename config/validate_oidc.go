@@ -3,6 +3,7 @@ package config
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // reservedAuthParams are authorization request parameters the BFF sets itself. Passing
@@ -14,6 +15,10 @@ var reservedAuthParams = []string{
 	"nonce", "redirect_uri", "registration", "request", "request_uri", "response_mode",
 	"response_type", "scope", "state",
 }
+
+// maxTokenAgeLimit caps oidc.maxTokenAge: a logout token's jti is remembered at most 24h,
+// so an older token accepted by age could be replayed once its jti is forgotten.
+const maxTokenAgeLimit = 24 * time.Hour
 
 func validateOIDC(o OIDC, ps *problems) {
 	if msg := issuerProblem(o.Issuer, o.AllowInsecureIssuer); msg != "" {
@@ -32,6 +37,9 @@ func validateOIDC(o OIDC, ps *problems) {
 	positive("oidc.refreshSkew", o.RefreshSkew, ps)
 	positive("oidc.forcedRefreshCooldown", o.ForcedRefreshCooldown, ps)
 	positive("oidc.httpTimeout", o.HTTPTimeout, ps)
+	if o.MaxTokenAge <= 0 || o.MaxTokenAge > maxTokenAgeLimit {
+		ps.add("oidc.maxTokenAge", "must be a positive duration of at most %s, e.g. 5m", maxTokenAgeLimit)
+	}
 	if msg := localPathProblem(o.PostLogoutRedirect); msg != "" {
 		ps.add("oidc.postLogoutRedirect", "%s", msg)
 	}

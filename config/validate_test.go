@@ -98,6 +98,8 @@ func TestValidateRejects(t *testing.T) {
 		{name: "token endpoint auth empty", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth = "" }, wantPath: "oidc.tokenEndpointAuth", wantInMsg: "must be one of"},
 		{name: "refresh skew zero", mutate: func(c *Config) { c.OIDC.RefreshSkew = 0 }, wantPath: "oidc.refreshSkew", wantInMsg: "positive"},
 		{name: "forced refresh cooldown zero", mutate: func(c *Config) { c.OIDC.ForcedRefreshCooldown = 0 }, wantPath: "oidc.forcedRefreshCooldown", wantInMsg: "positive"},
+		{name: "max token age zero", mutate: func(c *Config) { c.OIDC.MaxTokenAge = 0 }, wantPath: "oidc.maxTokenAge", wantInMsg: "at most 24h"},
+		{name: "max token age over a day", mutate: func(c *Config) { c.OIDC.MaxTokenAge = 25 * time.Hour }, wantPath: "oidc.maxTokenAge", wantInMsg: "at most 24h"},
 		{name: "http timeout negative", mutate: func(c *Config) { c.OIDC.HTTPTimeout = -time.Second }, wantPath: "oidc.httpTimeout", wantInMsg: "positive"},
 		{name: "post logout absolute", mutate: func(c *Config) { c.OIDC.PostLogoutRedirect = "https://evil.example" }, wantPath: "oidc.postLogoutRedirect", wantInMsg: "starting with"},
 		{name: "post logout protocol relative", mutate: func(c *Config) { c.OIDC.PostLogoutRedirect = "//evil.example" }, wantPath: "oidc.postLogoutRedirect", wantInMsg: "//"},

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -20,8 +21,10 @@ const maxReplayTTL = 24 * time.Hour
 const maxLogoutBody = 64 << 10
 
 // backchannel implements OIDC Back-Channel Logout 1.0 (POST /bff/backchannel-logout): the
-// IdP posts a logout_token; a valid, never-seen one ends every session of its sid (or, with
-// no sid, of its sub) on every replica, since they all share the store.
+// IdP posts a logout_token; a valid, never-seen one ends, on every replica (they all share
+// the store), every session of its sid and sub when it names both (§2.4: both must
+// match), of its sid alone, or of its sub alone. It answers 200 even when no session
+// matched (§2.8: the RP's state is "logged out" either way).
 func (h *Handlers) backchannel(c echo.Context) error {
 	outcome, err := h.backchannelLogout(c)
 	h.d.Metrics.BackchannelLogout(outcome)
@@ -62,12 +65,7 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	if !fresh {
 		return metrics.BackchannelReplay, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
 	}
-	var ended []string
-	if lt.SID != "" {
-		ended, err = h.d.Store.DeleteBySID(r.Context(), lt.SID)
-	} else {
-		ended, err = h.d.Store.DeleteBySubject(r.Context(), lt.Subject)
-	}
+	ended, err := h.endSessions(r.Context(), lt)
 	if err != nil {
 		return metrics.BackchannelError, storeProblem(err)
 	}
@@ -75,4 +73,18 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	h.d.OnEnd(ended)
 	h.d.Logger.Info("back-channel logout", "sessions", len(ended))
 	return metrics.BackchannelOK, c.NoContent(http.StatusOK)
+}
+
+// endSessions deletes the sessions a verified logout token names. With both sid and sub
+// a session must carry both: a sid alone would also end another subject's session that
+// happens to share it (a provider bug, or sids that are not unique across users).
+func (h *Handlers) endSessions(ctx context.Context, lt *idp.LogoutToken) ([]string, error) {
+	switch {
+	case lt.SID != "" && lt.Subject != "":
+		return h.d.Store.DeleteBySIDAndSubject(ctx, lt.SID, lt.Subject)
+	case lt.SID != "":
+		return h.d.Store.DeleteBySID(ctx, lt.SID)
+	default:
+		return h.d.Store.DeleteBySubject(ctx, lt.Subject)
+	}
 }

@@ -141,9 +141,13 @@ func providerErrorPage(code string) *pageError {
 }
 
 // exchangePage maps code-exchange failures: a bad token is the request's fault (400), an
-// unreachable token endpoint is a gateway failure (502).
+// unreachable token endpoint or an unusable token type is a gateway failure (502).
 func exchangePage(err error) *pageError {
 	switch {
+	case errors.Is(err, idp.ErrTokenType):
+		// The provider's configuration, not the browser, is at fault: retrying cannot help.
+		return page(http.StatusBadGateway, "Sign-in failed",
+			"The identity provider issued an access token that is not a Bearer token (for example a DPoP-bound one), which this application cannot use. An administrator must configure the client at the identity provider to issue Bearer tokens.", err)
 	case errors.Is(err, idp.ErrUnavailable):
 		return page(http.StatusBadGateway, "Sign-in is unavailable", "The identity provider did not answer. Please try again in a moment.", err)
 	case errors.Is(err, idp.ErrNotReady):

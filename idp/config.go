@@ -19,6 +19,12 @@ const (
 // DefaultClockSkew is the iat/exp tolerance when Config.ClockSkew is zero.
 const DefaultClockSkew = 60 * time.Second
 
+// DefaultMaxTokenAge is the oldest iat accepted (beyond ClockSkew) when
+// Config.MaxTokenAge is zero. ID tokens are minted in the token response, and logout
+// tokens are posted when the IdP session ends: a token older than this has been kept
+// somewhere and replayed, or the provider's clock is badly wrong.
+const DefaultMaxTokenAge = 5 * time.Minute
+
 // defaultScopes are requested when Config.Scopes is empty (DESIGN.md default).
 var defaultScopes = []string{"openid", "profile", "email", "offline_access"}
 
@@ -62,6 +68,10 @@ type Config struct {
 	Timeout time.Duration
 	// ClockSkew is the tolerance on iat (future) and exp (past). Default 60 s.
 	ClockSkew time.Duration
+	// MaxTokenAge is the oldest iat an ID token (at login and at refresh) or a logout
+	// token may carry: one older than MaxTokenAge + ClockSkew is refused, whatever its
+	// exp. Default DefaultMaxTokenAge (5 minutes).
+	MaxTokenAge time.Duration
 	// AllowInsecureIssuer permits http:// issuer and endpoints. Loopback demos and tests
 	// only: it MUST NOT be set in production.
 	AllowInsecureIssuer bool
@@ -88,6 +98,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ClockSkew == 0 {
 		c.ClockSkew = DefaultClockSkew
+	}
+	if c.MaxTokenAge == 0 {
+		c.MaxTokenAge = DefaultMaxTokenAge
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -136,8 +149,8 @@ func (c Config) validate() error {
 			bad("AuthParams: %q is set by the BFF itself and cannot be passed through", name)
 		}
 	}
-	if c.Timeout < 0 || c.ClockSkew < 0 {
-		bad("Timeout and ClockSkew must not be negative")
+	if c.Timeout < 0 || c.ClockSkew < 0 || c.MaxTokenAge < 0 {
+		bad("Timeout, ClockSkew and MaxTokenAge must not be negative")
 	}
 	if len(errs) == 0 {
 		return nil

@@ -18,8 +18,11 @@
 //  3. /bff/callback: the handler checks state (constant time) and calls CheckIssuer
 //     (RFC 9207 mix-up defence), then Exchange, which redeems the code with the verifier
 //     and verifies the ID token: go-oidc checks signature, iss, aud and exp; this package
-//     adds nonce (constant time), sub, iat, azp and the refusal of extra audiences, and
-//     at_hash when present.
+//     adds nonce (constant time), sub, iat (present, not in the future, no older than
+//     Config.MaxTokenAge), azp and the refusal of extra audiences, and at_hash when
+//     present. The token response itself must be of token_type Bearer (ErrTokenType
+//     otherwise); its expires_in is believed up to MaxTokenLifetime, and absent or
+//     non-positive counts as AssumedTokenLifetime.
 //  4. Transparent refresh: Refresh redeems a refresh token ONCE (the client-auth style is
 //     pinned, so x/oauth2 never retries with the other style and never replays a
 //     rotating refresh token). ErrInvalidGrant means the session is over; ErrUnavailable

@@ -49,7 +49,8 @@ type idTokenCheck struct {
 
 // verifyIDToken runs go-oidc's Verify (signature with the allowed algorithms only, iss,
 // aud contains the client id, exp with ClockSkew) and then the checks go-oidc leaves
-// out: sub present, iat present and not in the future beyond ClockSkew, no audience but
+// out: sub present, iat present, not in the future beyond ClockSkew and not older than
+// MaxTokenAge (plus ClockSkew), no audience but
 // the client id, azp equal to the client id when present (required with several
 // audiences), the nonce, and at_hash when present. Errors wrap ErrInvalidToken, or
 // ErrUnavailable when the signing keys could not be fetched.
@@ -95,14 +96,28 @@ func (p *Provider) checkIDClaims(c idClaims, want idTokenCheck) error {
 	if err != nil {
 		return fmt.Errorf("iat claim: %w", err)
 	}
-	if iat.After(p.cfg.Now().Add(p.cfg.ClockSkew)) {
-		return errors.New("iat claim is in the future")
+	if err := p.checkIssuedAt(iat); err != nil {
+		return err
 	}
 	if err := p.checkAudience(c.Audience, c.AZP); err != nil {
 		return err
 	}
 	if want.nonce != "" && subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(want.nonce)) != 1 {
 		return errors.New("nonce claim does not match the login's nonce")
+	}
+	return nil
+}
+
+// checkIssuedAt refuses an iat in the future or older than MaxTokenAge, each beyond
+// ClockSkew: a pre-minted token, or a stale one replayed from a log, a cache or a
+// captured response. ID tokens and logout tokens share it.
+func (p *Provider) checkIssuedAt(iat time.Time) error {
+	now, skew := p.cfg.Now(), p.cfg.ClockSkew
+	if iat.After(now.Add(skew)) {
+		return errors.New("iat claim is in the future")
+	}
+	if iat.Before(now.Add(-p.cfg.MaxTokenAge - skew)) {
+		return fmt.Errorf("iat claim is older than the maximum token age (%s)", p.cfg.MaxTokenAge)
 	}
 	return nil
 }

@@ -115,3 +115,58 @@ func TestExchangeRefusesBadIDTokens(t *testing.T) {
 		})
 	}
 }
+
+// An ID token's iat must be neither older than the maximum token age nor in the future,
+// each beyond the clock skew, at login AND in a refresh response: a stale ID token is a
+// replayed one (from a log, a cache, a captured response), a future one is pre-minted.
+func TestIDTokenIssuedAtIsBounded(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxAge  time.Duration // Config.MaxTokenAge; 0: the default
+		iat     time.Duration // relative to now
+		noIat   bool
+		wantErr bool
+	}{
+		{name: "fresh", iat: 0},
+		{name: "within the maximum age", iat: -DefaultMaxTokenAge + time.Second},
+		{name: "past the maximum age but within the clock skew", iat: -DefaultMaxTokenAge - 30*time.Second},
+		{name: "older than the maximum age plus skew (replayed token)", iat: -DefaultMaxTokenAge - 2*time.Minute, wantErr: true},
+		{name: "a day old (replayed token)", iat: -24 * time.Hour, wantErr: true},
+		{name: "an hour old, maximum age configured to 2h", maxAge: 2 * time.Hour, iat: -time.Hour},
+		{name: "10 minutes old, maximum age configured to 1m", maxAge: time.Minute, iat: -10 * time.Minute, wantErr: true},
+		{name: "in the future within the clock skew", iat: 30 * time.Second},
+		{name: "in the future beyond the clock skew (pre-minted)", iat: 2 * time.Minute, wantErr: true},
+		{name: "missing", noIat: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		for _, flow := range []string{"login", "refresh"} {
+			t.Run(flow+"/"+tt.name, func(t *testing.T) {
+				op := newTestOP(t)
+				op.set(func(op *testOP) {
+					op.idClaims = func(c map[string]any) {
+						c["iat"] = op.clock.Now().Add(tt.iat).Unix()
+						if tt.noIat {
+							delete(c, "iat")
+						}
+					}
+				})
+				p, _ := op.newProvider(func(c *Config) { c.MaxTokenAge = tt.maxAge })
+				var err error
+				if flow == "login" {
+					_, _, err = p.Exchange(context.Background(), testCode, op.loginAs(t))
+				} else {
+					_, _, err = p.Refresh(context.Background(), "refresh-token-1")
+				}
+				if !tt.wantErr {
+					if err != nil {
+						t.Fatalf("%s: %v, want success", flow, err)
+					}
+					return
+				}
+				if !errors.Is(err, ErrInvalidToken) || !IsSessionEnding(err) {
+					t.Fatalf("%s err = %v, want ErrInvalidToken", flow, err)
+				}
+			})
+		}
+	}
+}

@@ -16,11 +16,6 @@ import (
 // BackchannelLogoutEvent is the events member that makes a JWT a logout token.
 const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
-// MaxLogoutTokenAge bounds the life of a logout token that carries no exp: it is
-// refused once its iat is older than this (plus ClockSkew), so a replay store only has
-// to remember its jti this long.
-const MaxLogoutTokenAge = 5 * time.Minute
-
 // maxLogoutTokenLen refuses absurd tokens before any parsing.
 const maxLogoutTokenLen = 16 << 10
 
@@ -31,8 +26,9 @@ type LogoutToken struct {
 	// JTI identifies the token. The caller MUST refuse a JTI it has already seen, and
 	// remember it until Expiry (e.g. session.Store.Once).
 	JTI string
-	// IssuedAt is the iat claim. Expiry is the exp claim, or IssuedAt +
-	// MaxLogoutTokenAge when the token has none: after it, the token is refused anyway.
+	// IssuedAt is the iat claim. Expiry is the earlier of the exp claim (when present)
+	// and IssuedAt + Config.MaxTokenAge: after it (plus ClockSkew), the token is
+	// refused anyway, so a replay store only has to remember its jti this long.
 	IssuedAt, Expiry time.Time
 }
 
@@ -52,9 +48,9 @@ type logoutClaims struct {
 // VerifyLogoutToken validates a back-channel logout token (Back-Channel Logout 1.0
 // §2.6): signature with the provider's keys and allowed algorithms (never none), typ
 // absent, JWT or logout+jwt (any other explicit type is cross-JWT confusion), iss
-// exactly the issuer, aud containing the client id, iat present and not in the future,
-// exp if present not past (ClockSkew tolerated; without exp, iat no older than
-// MaxLogoutTokenAge), jti present, events holding the back-channel-logout member as a
+// exactly the issuer, aud containing the client id, iat present, not in the future and
+// no older than Config.MaxTokenAge, exp if present not past (ClockSkew tolerated on
+// each), jti present, events holding the back-channel-logout member as a
 // JSON object, sub or sid present, and NO nonce (so an ID token can never pass as a
 // logout token).
 //
@@ -108,33 +104,44 @@ func (p *Provider) checkLogoutToken(d *discovered, hdr jose.Header, payload []by
 	return &LogoutToken{Subject: c.Subject, SID: c.SID, JTI: c.JTI, IssuedAt: iat, Expiry: exp}, nil
 }
 
-// checkLogoutTyp refuses explicitly typed JWTs of another kind (e.g. at+jwt).
+// checkLogoutTyp accepts typ logout+jwt (Back-Channel Logout 1.0 §2.4), JWT (Hydra and
+// Keycloak before 25 send it) or none, compared case-insensitively and with or without
+// the "application/" prefix (RFC 7515 §4.1.9). Any other explicit type (at+jwt,
+// id_token+jwt, secevent+jwt, …) names another kind of token: refusing it stops a JWT
+// minted for another purpose from ending sessions (cross-JWT confusion).
 func checkLogoutTyp(hdr jose.Header) error {
-	typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string)
-	switch strings.ToLower(typ) {
-	case "", "jwt", "logout+jwt", "application/logout+jwt":
+	raw, present := hdr.ExtraHeaders[jose.HeaderType]
+	if !present {
+		return nil
+	}
+	typ, _ := raw.(string)
+	switch strings.TrimPrefix(strings.ToLower(typ), "application/") {
+	case "jwt", "logout+jwt":
 		return nil
 	}
 	return errors.New("typ header is neither JWT nor logout+jwt")
 }
 
-// logoutTimes checks iat and exp and returns them (exp defaulted, see LogoutToken).
+// logoutTimes checks iat and exp and returns them (exp bounded, see LogoutToken).
 func (p *Provider) logoutTimes(c logoutClaims) (iat, exp time.Time, err error) {
-	now, skew := p.cfg.Now(), p.cfg.ClockSkew
 	if iat, err = numericDate(c.IssuedAt); err != nil {
 		return iat, exp, fmt.Errorf("iat claim: %w", err)
 	}
-	if iat.After(now.Add(skew)) {
-		return iat, exp, errors.New("iat claim is in the future")
+	if err := p.checkIssuedAt(iat); err != nil {
+		return iat, exp, err
 	}
-	exp = iat.Add(MaxLogoutTokenAge)
+	exp = iat.Add(p.cfg.MaxTokenAge)
 	if c.Expiry != "" {
-		if exp, err = numericDate(c.Expiry); err != nil {
+		claimed, err := numericDate(c.Expiry)
+		if err != nil {
 			return iat, exp, fmt.Errorf("exp claim: %w", err)
 		}
+		if claimed.Before(exp) {
+			exp = claimed
+		}
 	}
-	if now.Add(-skew).After(exp) {
-		return iat, exp, errors.New("token expired (exp, or iat older than MaxLogoutTokenAge)")
+	if p.cfg.Now().Add(-p.cfg.ClockSkew).After(exp) {
+		return iat, exp, errors.New("token expired (exp passed)")
 	}
 	return iat, exp, nil
 }

@@ -1,8 +1,11 @@
 package idp
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +74,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		{name: "no exp and old iat (replay of an old token)", wantErr: ErrInvalidToken,
 			claims: func(c map[string]any, now time.Time) {
 				delete(c, "exp")
-				c["iat"] = now.Add(-MaxLogoutTokenAge - 2*time.Minute).Unix()
+				c["iat"] = now.Add(-DefaultMaxTokenAge - 2*time.Minute).Unix()
 			}},
 		{name: "oversized token", raw: strings.Repeat("a", 20<<10), wantErr: ErrInvalidToken},
 		{name: "not a JWT", raw: "not-a-jwt", wantErr: ErrInvalidToken},
@@ -130,9 +133,129 @@ func TestLogoutTokenWithoutExpExpiresAfterMaxAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := lt.IssuedAt.Add(MaxLogoutTokenAge); !lt.Expiry.Equal(want) {
-		t.Errorf("Expiry = %v, want iat + MaxLogoutTokenAge = %v (the jti store's TTL)", lt.Expiry, want)
+	if want := lt.IssuedAt.Add(DefaultMaxTokenAge); !lt.Expiry.Equal(want) {
+		t.Errorf("Expiry = %v, want iat + DefaultMaxTokenAge = %v (the jti store's TTL)", lt.Expiry, want)
 	}
+}
+
+// A stale logout token is refused by its iat even when the IdP gave it a far exp: the
+// maximum age, not the sender's exp, bounds how long a captured token can be replayed
+// (and so how long its jti must be remembered).
+func TestStaleLogoutTokenIsRefusedWhateverItsExp(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxAge  time.Duration // Config.MaxTokenAge; 0: the default
+		iat     time.Duration // relative to now
+		noIat   bool
+		wantErr bool
+	}{
+		{name: "fresh", iat: 0},
+		{name: "within the maximum age", iat: -DefaultMaxTokenAge + time.Second},
+		{name: "past the maximum age but within the clock skew", iat: -DefaultMaxTokenAge - 30*time.Second},
+		{name: "older than the maximum age plus skew (replay)", iat: -DefaultMaxTokenAge - 2*time.Minute, wantErr: true},
+		{name: "an hour old (replay of a captured token)", iat: -time.Hour, wantErr: true},
+		{name: "an hour old, maximum age configured to 2h", maxAge: 2 * time.Hour, iat: -time.Hour},
+		{name: "10 minutes old, maximum age configured to 1m", maxAge: time.Minute, iat: -10 * time.Minute, wantErr: true},
+		{name: "in the future within the clock skew", iat: 30 * time.Second},
+		{name: "in the future beyond the clock skew (pre-minted)", iat: 2 * time.Minute, wantErr: true},
+		{name: "missing", noIat: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := newTestOP(t)
+			p, _ := op.newProvider(func(c *Config) { c.MaxTokenAge = tt.maxAge })
+			c := op.goodLogoutClaims()
+			now := op.clock.Now()
+			c["iat"], c["exp"] = now.Add(tt.iat).Unix(), now.Add(24*time.Hour).Unix()
+			if tt.noIat {
+				delete(c, "iat")
+			}
+			lt, err := p.VerifyLogoutToken(context.Background(), op.sign(c))
+			if tt.wantErr {
+				if !errors.Is(err, ErrInvalidToken) {
+					t.Fatalf("VerifyLogoutToken = %+v, %v; want ErrInvalidToken", lt, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("VerifyLogoutToken: %v", err)
+			}
+			maxAge := cmp.Or(tt.maxAge, DefaultMaxTokenAge)
+			if want := lt.IssuedAt.Add(maxAge); !lt.Expiry.Equal(want) {
+				t.Errorf("Expiry = %v, want iat + maximum age = %v (earlier than exp)", lt.Expiry, want)
+			}
+		})
+	}
+}
+
+// The typ header (RFC 7515 §4.1.9: case-insensitive, "application/" optional) must say
+// logout+jwt or JWT, or be absent; any other explicit type is another kind of JWT.
+func TestLogoutTokenTypHeader(t *testing.T) {
+	tests := []struct {
+		typ     string
+		absent  bool
+		wantErr bool
+	}{
+		{absent: true},
+		{typ: "logout+jwt"},
+		{typ: "LOGOUT+JWT"},
+		{typ: "application/logout+jwt"},
+		{typ: "Application/Logout+JWT"},
+		{typ: "JWT"},
+		{typ: "jwt"},
+		{typ: "application/jwt"},
+		{typ: "at+jwt", wantErr: true},
+		{typ: "application/at+jwt", wantErr: true},
+		{typ: "id_token+jwt", wantErr: true},
+		{typ: "secevent+jwt", wantErr: true},
+		{typ: "JOSE", wantErr: true},
+		{typ: "logout+jwt; charset=utf-8", wantErr: true},
+		{typ: " logout+jwt", wantErr: true},
+		{typ: "application/application/logout+jwt", wantErr: true},
+		{typ: "", wantErr: true},
+	}
+	for _, tt := range tests {
+		name := "typ " + strconv.Quote(tt.typ)
+		if tt.absent {
+			name = "no typ"
+		}
+		t.Run(name, func(t *testing.T) {
+			op := newTestOP(t)
+			p, _ := op.newProvider(nil)
+			raw := signWithTyp(t, op, op.goodLogoutClaims(), tt.typ, tt.absent)
+			_, err := p.VerifyLogoutToken(context.Background(), raw)
+			if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, ErrInvalidToken)) {
+				t.Fatalf("VerifyLogoutToken err = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// signWithTyp signs claims with the OP's key and exactly the typ header given (even an
+// empty one), or none when absent.
+func signWithTyp(t *testing.T, op *testOP, claims map[string]any, typ string, absent bool) string {
+	t.Helper()
+	opts := &jose.SignerOptions{}
+	if !absent {
+		opts = opts.WithHeader(jose.HeaderType, typ)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: op.key, KeyID: op.kid}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // An ID token (which has a nonce and no events) must never pass as a logout token.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -20,13 +21,14 @@ type Tokens struct {
 	// IDToken is the raw, verified ID token ("" if a refresh returned none); keep it
 	// for EndSessionURL's id_token_hint.
 	IDToken string
-	// TokenType is the access token type, "Bearer" when the provider omitted it.
+	// TokenType is always "Bearer": a response of any other token_type is refused
+	// (see checkTokenType), and the provider's spelling ("bearer", absent) is normalised.
 	TokenType string
-	// Expiry is when the access token expires, computed from expires_in with
-	// Config.Now; zero when the provider did not say.
+	// Expiry is when the access token expires: Config.Now + Lifetime.
 	Expiry time.Time
-	// Lifetime is the access token's whole life as the provider stated it (expires_in),
-	// zero when it did not; the refresher caps its skew at half of it.
+	// Lifetime is the access token's whole life (see tokenLifetime): expires_in when it
+	// is sane, AssumedTokenLifetime when it is absent or not positive, at most
+	// MaxTokenLifetime. Never zero; the refresher caps its skew at half of it.
 	Lifetime time.Duration
 }
 
@@ -55,7 +57,10 @@ func (p *Provider) Exchange(ctx context.Context, code string, ar AuthRequest) (*
 	if err != nil {
 		return nil, nil, classifyTokenErr("exchange", err)
 	}
-	out := p.newTokens(tok)
+	out, err := p.newTokens(tok)
+	if err != nil {
+		return nil, nil, fmt.Errorf("exchange: %w", err)
+	}
 	id, err := p.verifyIDToken(ctx, d, out.IDToken, idTokenCheck{nonce: ar.Nonce, accessToken: out.AccessToken})
 	if err != nil {
 		return nil, nil, fmt.Errorf("exchange: %w", err)
@@ -76,7 +81,10 @@ func (p *Provider) Exchange(ctx context.Context, code string, ar AuthRequest) (*
 //
 // Errors: ErrNotReady; ErrInvalidGrant (the refresh token is dead: end the session);
 // ErrUnavailable (keep the session, retry later); ErrInvalidToken (the returned ID
-// token failed a check: end the session).
+// token failed a check, or the new access token is not a Bearer token, ErrTokenType:
+// end the session). A non-Bearer answer ends the session rather than being retried:
+// the provider has already spent (and may have rotated) the refresh token, so another
+// attempt would replay a dead refresh token or repeat a grant on every request.
 func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *Identity, error) {
 	d, err := p.ready()
 	if err != nil {
@@ -92,7 +100,10 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *
 	if err != nil {
 		return nil, nil, classifyTokenErr("refresh", err)
 	}
-	out := p.newTokens(tok)
+	out, err := p.newTokens(tok)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh: %w", err)
+	}
 	if out.RefreshToken == "" {
 		out.RefreshToken = refreshToken
 	}
@@ -106,29 +117,92 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *
 	return out, id, nil
 }
 
-// newTokens converts an x/oauth2 token, computing Expiry with the injected clock.
-func (p *Provider) newTokens(tok *oauth2.Token) *Tokens {
-	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.Type()}
+// ErrTokenType: the token endpoint issued an access token whose token_type is not
+// Bearer (e.g. DPoP, RFC 9449, or MAC). The BFF can only send tokens as
+// "Authorization: Bearer"; a sender-constrained token sent so would be refused by the
+// API, or worse, accepted by one that does not check the binding. It wraps
+// ErrInvalidToken: the login fails, a refresh ends the session.
+var ErrTokenType = fmt.Errorf("%w: token_type is not Bearer", ErrInvalidToken)
+
+// Access token lifetimes the BFF assumes or allows (see tokenLifetime).
+const (
+	// AssumedTokenLifetime is the access token's life when the token endpoint gives no
+	// usable expires_in (absent, zero or negative).
+	AssumedTokenLifetime = 5 * time.Minute
+	// MaxTokenLifetime caps expires_in: the BFF refreshes at least this often, so a
+	// session riding on a very long-lived access token still learns within a day that
+	// the provider revoked its refresh token (the refresh answers invalid_grant).
+	MaxTokenLifetime = 24 * time.Hour
+)
+
+// newTokens converts an x/oauth2 token: it refuses a token_type other than Bearer,
+// normalises the type, and computes Lifetime and Expiry with the injected clock.
+func (p *Provider) newTokens(tok *oauth2.Token) (*Tokens, error) {
+	if err := checkTokenType(tok.TokenType); err != nil {
+		return nil, err
+	}
+	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: "Bearer"}
 	if raw, ok := tok.Extra("id_token").(string); ok {
 		out.IDToken = raw
 	}
-	switch {
-	case tok.ExpiresIn > 0:
-		out.Lifetime = time.Duration(tok.ExpiresIn) * time.Second
-		out.Expiry = p.cfg.Now().Add(out.Lifetime)
-	case !tok.Expiry.IsZero():
-		out.Expiry = tok.Expiry // form-encoded answers: x/oauth2 computed it
-		out.Lifetime = tok.Expiry.Sub(p.cfg.Now())
-	default:
-		// No expires_in (it is only RECOMMENDED, RFC 6749 §5.1): assume a short life rather
-		// than refreshing before every request; an upstream 401 forces a refresh anyway.
-		out.Expiry = p.cfg.Now().Add(AssumedTokenLifetime)
+	secs, given := expiresIn(tok)
+	if given && secs <= 0 {
+		p.cfg.Logger.Warn("token response has a non-positive expires_in; assuming the default lifetime",
+			"expires_in", secs, "assumed", AssumedTokenLifetime)
 	}
-	return out
+	out.Lifetime = tokenLifetime(secs)
+	out.Expiry = p.cfg.Now().Add(out.Lifetime)
+	return out, nil
 }
 
-// AssumedTokenLifetime is the access token's life when the token endpoint gives none.
-const AssumedTokenLifetime = 5 * time.Minute
+// checkTokenType accepts token_type Bearer in any case (RFC 6749 §5.1: the value is
+// case-insensitive). An absent token_type (REQUIRED by RFC 6749 §5.1, yet omitted by a
+// few providers) counts as Bearer, as x/oauth2 and most clients read it: a provider
+// issuing sender-constrained tokens always says so (RFC 9449 §5: token_type DPoP).
+func checkTokenType(typ string) error {
+	if typ == "" || strings.EqualFold(typ, "Bearer") {
+		return nil
+	}
+	// The value is the provider's: logged only when it looks like a type name.
+	return fmt.Errorf("token response: %w (token_type %q)", ErrTokenType, sanitizeErrorCode(typ))
+}
+
+// expiresIn is the raw expires_in of the token response and whether it had one.
+// x/oauth2 keeps it in ExpiresIn for JSON answers (0 when absent) and only in the raw
+// form values for form-encoded ones.
+func expiresIn(tok *oauth2.Token) (secs int64, given bool) {
+	if tok.ExpiresIn != 0 {
+		return tok.ExpiresIn, true
+	}
+	switch v := tok.Extra("expires_in").(type) {
+	case int64:
+		return v, true
+	case float64:
+		if v > -1<<62 && v < 1<<62 { // NaN and infinities fail both
+			return int64(v), true
+		}
+		return 0, true
+	case string:
+		return 0, v != ""
+	}
+	return 0, false
+}
+
+// tokenLifetime applies the one rule for expires_in: a positive value is believed up
+// to MaxTokenLifetime; absent, zero or negative means "unknown" and
+// AssumedTokenLifetime is used. A token cannot already be expired when it is issued,
+// and believing so would refresh before every request (a grant each time); if the
+// token really dies sooner, the upstream's 401 triggers one forced refresh and a retry.
+func tokenLifetime(secs int64) time.Duration {
+	switch {
+	case secs <= 0:
+		return AssumedTokenLifetime
+	case secs >= int64(MaxTokenLifetime/time.Second): // compared in seconds: no overflow
+		return MaxTokenLifetime
+	default:
+		return time.Duration(secs) * time.Second
+	}
+}
 
 // IsSessionEnding reports whether err means the session MUST end (the refresh token
 // is dead, or the provider returned an ID token that failed verification), as

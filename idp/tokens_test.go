@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -332,4 +333,107 @@ func TestTokenCallsBeforeDiscovery(t *testing.T) {
 	if _, ok := p.EndSessionURL("", ""); ok {
 		t.Error("EndSessionURL before discovery must report false")
 	}
+}
+
+// The token response is checked before use, at login and at refresh: token_type must be
+// Bearer (case-insensitive; absent counts as Bearer) or the response is refused and no
+// token is returned, so a DPoP- or MAC-bound token is never sent as a bearer; expires_in
+// follows one rule (absent, zero or negative: AssumedTokenLifetime; above
+// MaxTokenLifetime: clamped), so no value makes every request refresh.
+func TestTokenResponseTypeAndLifetimeAreChecked(t *testing.T) {
+	const absent = "(absent)"
+	tests := []struct {
+		name      string
+		form      bool // answer application/x-www-form-urlencoded instead of JSON
+		tokenType any  // absent: not in the response
+		expiresIn any  // absent: not in the response
+		wantErr   error
+		wantLife  time.Duration
+	}{
+		{name: "Bearer", tokenType: "Bearer", expiresIn: 300, wantLife: 300 * time.Second},
+		{name: "bearer lower case", tokenType: "bearer", expiresIn: 300, wantLife: 300 * time.Second},
+		{name: "BEARER upper case", tokenType: "BEARER", expiresIn: 300, wantLife: 300 * time.Second},
+		{name: "token_type absent counts as Bearer", tokenType: absent, expiresIn: 300, wantLife: 300 * time.Second},
+		{name: "DPoP (sender-constrained) is refused", tokenType: "DPoP", expiresIn: 300, wantErr: ErrTokenType},
+		{name: "dpop lower case is refused", tokenType: "dpop", expiresIn: 300, wantErr: ErrTokenType},
+		{name: "mac is refused", tokenType: "mac", expiresIn: 300, wantErr: ErrTokenType},
+		{name: "N_A (token exchange) is refused", tokenType: "N_A", expiresIn: 300, wantErr: ErrTokenType},
+		{name: "Bearer with a trailing space is refused", tokenType: "Bearer ", expiresIn: 300, wantErr: ErrTokenType},
+		{name: "DPoP form-encoded is refused", form: true, tokenType: "DPoP", expiresIn: "300", wantErr: ErrTokenType},
+		{name: "expires_in absent", tokenType: "Bearer", expiresIn: absent, wantLife: AssumedTokenLifetime},
+		{name: "expires_in null", tokenType: "Bearer", expiresIn: nil, wantLife: AssumedTokenLifetime},
+		{name: "expires_in zero", tokenType: "Bearer", expiresIn: 0, wantLife: AssumedTokenLifetime},
+		{name: "expires_in negative", tokenType: "Bearer", expiresIn: -1, wantLife: AssumedTokenLifetime},
+		{name: "expires_in very negative", tokenType: "Bearer", expiresIn: -86400, wantLife: AssumedTokenLifetime},
+		{name: "expires_in one second", tokenType: "Bearer", expiresIn: 1, wantLife: time.Second},
+		{name: "expires_in as a string (PayPal)", tokenType: "Bearer", expiresIn: "3600", wantLife: time.Hour},
+		{name: "expires_in exactly the maximum", tokenType: "Bearer", expiresIn: 86400, wantLife: MaxTokenLifetime},
+		{name: "expires_in a year is clamped", tokenType: "Bearer", expiresIn: 365 * 86400, wantLife: MaxTokenLifetime},
+		{name: "expires_in past int32 is clamped", tokenType: "Bearer", expiresIn: int64(1) << 40, wantLife: MaxTokenLifetime},
+		{name: "expires_in below int32 (wraps in x/oauth2) is clamped", tokenType: "Bearer", expiresIn: -3000000000, wantLife: MaxTokenLifetime},
+		{name: "form-encoded expires_in", form: true, tokenType: "bearer", expiresIn: "600", wantLife: 10 * time.Minute},
+		{name: "form-encoded expires_in negative", form: true, tokenType: "bearer", expiresIn: "-5", wantLife: AssumedTokenLifetime},
+		{name: "form-encoded expires_in not a number", form: true, tokenType: "bearer", expiresIn: "soon", wantLife: AssumedTokenLifetime},
+		{name: "form-encoded expires_in absent", form: true, tokenType: "bearer", expiresIn: absent, wantLife: AssumedTokenLifetime},
+		{name: "form-encoded expires_in huge", form: true, tokenType: "bearer", expiresIn: "99999999999999999999", wantLife: AssumedTokenLifetime},
+	}
+	for _, tt := range tests {
+		for _, flow := range []string{"login", "refresh"} {
+			t.Run(flow+"/"+tt.name, func(t *testing.T) {
+				op := newTestOP(t)
+				op.set(func(op *testOP) {
+					op.token = func(w http.ResponseWriter, r *http.Request) {
+						resp := op.tokenResponse()
+						for k, v := range map[string]any{"token_type": tt.tokenType, "expires_in": tt.expiresIn} {
+							resp[k] = v
+							if v == absent {
+								delete(resp, k)
+							}
+						}
+						writeTokenResponse(w, resp, tt.form)
+					}
+				})
+				p, logs := op.newProvider(nil)
+				ar := op.loginAs(t)
+				var tok *Tokens
+				var err error
+				if flow == "login" {
+					tok, _, err = p.Exchange(context.Background(), testCode, ar)
+				} else {
+					tok, _, err = p.Refresh(context.Background(), "refresh-token-1")
+				}
+				if tt.wantErr != nil {
+					if !errors.Is(err, tt.wantErr) || !errors.Is(err, ErrInvalidToken) || !IsSessionEnding(err) || tok != nil {
+						t.Fatalf("%s = %+v, %v; want no tokens and %v (an ErrInvalidToken)", flow, tok, err, tt.wantErr)
+					}
+					assertNoSecrets(t, err.Error(), ar)
+					assertNoSecrets(t, logs.String(), ar)
+					return
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", flow, err)
+				}
+				if tok.TokenType != "Bearer" {
+					t.Errorf("TokenType = %q, want it normalised to Bearer", tok.TokenType)
+				}
+				if tok.Lifetime != tt.wantLife || !tok.Expiry.Equal(op.clock.Now().Add(tt.wantLife)) {
+					t.Errorf("Lifetime %v, Expiry %v; want %v from now (%v)", tok.Lifetime, tok.Expiry, tt.wantLife, op.clock.Now())
+				}
+			})
+		}
+	}
+}
+
+// writeTokenResponse answers resp as JSON, or form-encoded (some older providers).
+func writeTokenResponse(w http.ResponseWriter, resp map[string]any, form bool) {
+	if !form {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	v := url.Values{}
+	for k, x := range resp {
+		v.Set(k, fmt.Sprint(x))
+	}
+	w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+	_, _ = w.Write([]byte(v.Encode()))
 }

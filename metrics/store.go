@@ -12,7 +12,8 @@ import (
 // bff_store_operation_duration_seconds{op} and its failures counted in
 // bff_store_errors_total{op}. The operations:
 //
-//	Get → get, Touch → touch, Save → save, Delete/DeleteBySID/DeleteBySubject → delete,
+//	Get → get, Touch → touch, Save → save,
+//	Delete/DeleteBySID/DeleteBySubject/DeleteBySIDAndSubject → delete,
 //	Once → once, PutLogin → login_put, TakeLogin → login_take, Lock → lock,
 //	WaitUnlock → wait_unlock, Lock.Renew → renew, Lock.Release → release,
 //	PublishEnded → publish, Ping → ping.
@@ -95,6 +96,13 @@ func (s *instrumentedStore) DeleteBySID(ctx context.Context, sid string) ([]stri
 func (s *instrumentedStore) DeleteBySubject(ctx context.Context, sub string) ([]string, error) {
 	start := time.Now()
 	hashes, err := s.next.DeleteBySubject(ctx, sub)
+	s.m.observeStore(OpDelete, start, err)
+	return hashes, err
+}
+
+func (s *instrumentedStore) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error) {
+	start := time.Now()
+	hashes, err := s.next.DeleteBySIDAndSubject(ctx, sid, sub)
 	s.m.observeStore(OpDelete, start, err)
 	return hashes, err
 }

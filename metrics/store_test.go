@@ -71,6 +71,7 @@ func TestInstrumentStoreTimesEveryOperation(t *testing.T) {
 		{name: "Delete", call: func() error { return st.Delete(ctx, id) }, want: map[string]uint64{OpDelete: 1}},
 		{name: "DeleteBySID", call: func() error { _, err := st.DeleteBySID(ctx, "sid-1"); return err }, want: map[string]uint64{OpDelete: 2}},
 		{name: "DeleteBySubject", call: func() error { _, err := st.DeleteBySubject(ctx, "alice"); return err }, want: map[string]uint64{OpDelete: 3}},
+		{name: "DeleteBySIDAndSubject", call: func() error { _, err := st.DeleteBySIDAndSubject(ctx, "sid-1", "alice"); return err }, want: map[string]uint64{OpDelete: 4}},
 	}
 	for _, tc := range tests {
 		if err := tc.call(); err != nil {

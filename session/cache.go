@@ -167,6 +167,13 @@ func (c *Cached) DeleteBySubject(ctx context.Context, sub string) ([]string, err
 	return hs, err
 }
 
+// DeleteBySIDAndSubject implements Store.
+func (c *Cached) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error) {
+	hs, err := c.Store.DeleteBySIDAndSubject(ctx, sid, sub)
+	c.evict(hs...)
+	return hs, err
+}
+
 // WatchEnded implements Store: sessions ended on any replica leave this cache first.
 func (c *Cached) WatchEnded(ctx context.Context, fn func(idHash string)) {
 	c.Store.WatchEnded(ctx, func(h string) {

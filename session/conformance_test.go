@@ -92,6 +92,8 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"Delete", testDelete},
 		{"DeleteBySIDAndSubjectRemoveAllAndOnlyThose", testDeleteByIndexes},
 		{"DeleteBySubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteByIndexAfterRotation},
+		{"DeleteBySIDAndSubjectEndsOnlySessionsMatchingBoth", testDeleteBySIDAndSubject},
+		{"DeleteBySIDAndSubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteBySIDAndSubjectAfterRotation},
 		{"OnceDetectsReplay", testOnceDetectsReplay},
 		{"LockIsExclusive", testLockIsExclusive},
 		{"RenewExtendsLease", testRenewExtendsLease},
@@ -347,6 +349,82 @@ func testDeleteByIndexAfterRotation(t *testing.T, newStore newStoreFunc) {
 	}
 	if _, err := st.Get(ctx, id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("record survived DeleteBySubject: %v", err)
+	}
+}
+
+// A logout token naming a sid AND a sub ends only the sessions that have both: a sid
+// shared with another subject's session (an IdP bug, or a forged pairing) ends nothing
+// of that other subject. More members than one index batch prove the scan goes on; as
+// the suite's idle timeout is short, that part is checked through the index.
+func testDeleteBySIDAndSubject(t *testing.T, newStore newStoreFunc) {
+	st, clock, _ := newStore(t)
+	ctx := t.Context()
+	save := func(sid, sub string) string {
+		t.Helper()
+		id := mustID(t)
+		rec := sampleRecord(clock.Now(), sub)
+		rec.SID, rec.Subject = sid, sub
+		if err := st.Save(ctx, id, rec); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// A small set, checked record by record.
+	a1, b1, a2 := save("sid-1", "alice"), save("sid-1", "bob"), save("sid-2", "alice")
+	for _, pair := range [][2]string{{"sid-1", "carol"}, {"sid-2", "bob"}, {"", "alice"}, {"sid-1", ""}} {
+		if got, err := st.DeleteBySIDAndSubject(ctx, pair[0], pair[1]); err != nil || len(got) != 0 {
+			t.Fatalf("DeleteBySIDAndSubject(%q, %q) = %d ended, %v; want none", pair[0], pair[1], len(got), err)
+		}
+	}
+	got, err := st.DeleteBySIDAndSubject(ctx, "sid-1", "alice")
+	if err != nil || !slices.Equal(got, []string{IDHash(a1)}) {
+		t.Fatalf("DeleteBySIDAndSubject(sid-1, alice) = %v, %v; want alice's sid-1 session only", got, err)
+	}
+	if _, err := st.Get(ctx, a1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("alice's sid-1 session survived: %v", err)
+	}
+	for _, id := range []string{b1, a2} {
+		if _, err := st.Get(ctx, id); err != nil {
+			t.Fatalf("a session of another subject or sid was ended: %v", err)
+		}
+	}
+
+	// More than one batch of each subject under one sid.
+	var alice, bob []string
+	for range indexBatch + 20 {
+		alice = append(alice, save("sid-3", "alice"))
+		bob = append(bob, save("sid-3", "bob"))
+	}
+	got, err = st.DeleteBySIDAndSubject(ctx, "sid-3", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sortedHashes(alice...); !slices.Equal(got, want) {
+		t.Fatalf("DeleteBySIDAndSubject(sid-3, alice) ended %d sessions, want alice's %d", len(got), len(want))
+	}
+	// bob's members are all still in the sid index (DeleteBySID returns stale ones too).
+	if got, err := st.DeleteBySID(ctx, "sid-3"); err != nil || !slices.Equal(got, sortedHashes(bob...)) {
+		t.Fatalf("DeleteBySID(sid-3) after = %d ended, %v; want bob's %d", len(got), err, len(bob))
+	}
+}
+
+func testDeleteBySIDAndSubjectAfterRotation(t *testing.T, newStore newStoreFunc) {
+	st, clock, _ := newStore(t)
+	ctx := t.Context()
+	id := mustID(t)
+	if err := st.Save(ctx, id, sampleRecord(clock.Now(), "rot")); err != nil {
+		t.Fatal(err)
+	}
+	rotated := withRing(t, st.(*redisStore), prependKey(t, st.(*redisStore).keys))
+	got, err := rotated.DeleteBySIDAndSubject(ctx, "sid-rot", "sub-rot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{IDHash(id)}) {
+		t.Fatalf("DeleteBySIDAndSubject after rotation = %v, want the record indexed under the old key", got)
+	}
+	if _, err := st.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("record survived: %v", err)
 	}
 }
 

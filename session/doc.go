@@ -74,7 +74,9 @@
 // members are harmless, and DeleteBySID/DeleteBySubject return them too. Those read
 // an index in batches of 256 (every read bounded), delete the records, and only then
 // remove the members, under every ring key, so records indexed before a rotation are
-// found. A Save racing with a DeleteBy* of the same subject may survive it: the
+// found. DeleteBySIDAndSubject scans the sid index (SSCAN, same batches) and deletes
+// only the members the subject's index also holds, leaving the others in place. A
+// Save racing with a DeleteBy* of the same subject may survive it: the
 // record and its index live on different Cluster slots and are not written together.
 //
 // # The refresh lock

@@ -22,6 +22,100 @@ func (s *redisStore) DeleteBySubject(ctx context.Context, sub string) ([]string,
 	return s.deleteByIndex(ctx, "sub", sub)
 }
 
+// DeleteBySIDAndSubject implements Store. It walks the sid index (SSCAN, bounded
+// batches) under every ring key and deletes the members that the subject's index also
+// holds, under any ring key (a record re-saved after a key rotation is indexed under
+// both). Members of the sid index with another subject stay, so the set cannot be
+// drained like DeleteBySID's: the whole index is scanned first and the matches deleted
+// after, since removing members mid-scan makes miniredis's cursor skip some.
+func (s *redisStore) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error) {
+	if sid == "" || sub == "" {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	for i := range s.keys.keys {
+		key := s.indexKey(&s.keys.keys[i], "sid", sid)
+		if err := s.deleteMatching(ctx, key, sub, seen); err != nil {
+			return sortedKeys(seen), s.fail(ctx, "delete by sid and subject", err)
+		}
+	}
+	return sortedKeys(seen), nil
+}
+
+// deleteMatching deletes the members of the sid index key that belong to subject sub,
+// batch by batch once the scan is complete.
+func (s *redisStore) deleteMatching(ctx context.Context, key, sub string, seen map[string]bool) error {
+	match, err := s.scanMatching(ctx, key, sub)
+	if err != nil {
+		return err
+	}
+	for batch := range slices.Chunk(match, indexBatch) {
+		if err := s.deleteRecordsThenMembers(ctx, key, batch); err != nil {
+			return err
+		}
+		for _, m := range batch {
+			seen[m] = true
+		}
+	}
+	return nil
+}
+
+// scanMatching lists the members of the sid index key that belong to subject sub,
+// reading the index in bounded batches (SSCAN) without changing it.
+func (s *redisStore) scanMatching(ctx context.Context, key, sub string) ([]string, error) {
+	var match []string
+	var cursor uint64
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		octx, cancel := s.op(ctx)
+		members, next, err := s.client.SScan(octx, key, cursor, "", indexBatch).Result()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("scan index: %w", err)
+		}
+		found, err := s.ofSubject(ctx, sub, members)
+		if err != nil {
+			return nil, err
+		}
+		match = append(match, found...)
+		if cursor = next; cursor == 0 {
+			return match, nil
+		}
+	}
+}
+
+// ofSubject returns the members that the index of subject sub holds under some ring
+// key: one pipelined SISMEMBER per member and key.
+func (s *redisStore) ofSubject(ctx context.Context, sub string, members []string) ([]string, error) {
+	if len(members) == 0 {
+		return nil, nil
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	checks := make([][]*redis.BoolCmd, len(members))
+	_, err := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
+		for i := range s.keys.keys {
+			key := s.indexKey(&s.keys.keys[i], "sub", sub)
+			for j, m := range members {
+				checks[j] = append(checks[j], p.SIsMember(octx, key, m))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check subject index: %w", err)
+	}
+	var out []string
+	for j, m := range members {
+		if slices.ContainsFunc(checks[j], func(c *redis.BoolCmd) bool { return c.Val() }) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // deleteByIndex empties the index of value under every ring key (records saved before
 // a key rotation are indexed under the older key): for each batch of members it
 // deletes their records, and only then removes them from the index, so a failure

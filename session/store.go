@@ -45,6 +45,11 @@ type Store interface {
 	DeleteBySID(ctx context.Context, sid string) ([]string, error)
 	// DeleteBySubject removes every record of the subject ("log out everywhere").
 	DeleteBySubject(ctx context.Context, sub string) ([]string, error)
+	// DeleteBySIDAndSubject removes every record whose SID is sid AND whose Subject is
+	// sub, and returns their ids' hashes: a back-channel logout token naming both must
+	// match both. Records of that sid with another subject are kept. Nothing is removed
+	// when either value is empty.
+	DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error)
 	// Once records key for ttl and reports whether it was new: false means it was seen
 	// before within ttl (replay detection for logout-token jti values).
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)

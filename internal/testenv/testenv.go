@@ -53,6 +53,8 @@ type Options struct {
 	// browser, e.g. app.bff.test) of the BFF's public URL and redirect URIs instead of
 	// 127.0.0.1. Go clients still reach the BFF through Server.URL.
 	PublicHost string
+	// WrapOP, when set, wraps the OP's handler (e.g. to alter its token responses).
+	WrapOP func(http.Handler) http.Handler
 }
 
 // Env is a running stack.
@@ -108,7 +110,11 @@ func (e *Env) startOP(t testing.TB, o Options) {
 		t.Fatalf("demoop: %v", err)
 	}
 	e.OP = op
-	e.OPServer = httptest.NewUnstartedServer(op.Handler())
+	var h http.Handler = op.Handler()
+	if o.WrapOP != nil {
+		h = o.WrapOP(h)
+	}
+	e.OPServer = httptest.NewUnstartedServer(h)
 	_ = e.OPServer.Listener.Close()
 	e.OPServer.Listener = l
 	e.OPServer.Start()
