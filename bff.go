@@ -143,7 +143,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	s.public = s.tracing.Middleware(s.publicHandler(spa))
+	s.public = guardFraming(s.tracing.Middleware(s.publicHandler(spa)))
 	s.admin = s.adminHandler()
 	return nil
 }
