@@ -69,7 +69,9 @@ func TestConnReportsItsVerdict(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	c := NewConn(server, 0)
-	go func() { _, _ = client.Write([]byte("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")) }()
+	go func() {
+		_, _ = client.Write([]byte("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"))
+	}()
 	buf := make([]byte, 256)
 	for v, _ := c.Verdict(); v == OK; v, _ = c.Verdict() {
 		if _, err := c.Read(buf); err != nil {
