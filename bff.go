@@ -292,7 +292,9 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 	}
 }
 
-// Handler is the public listener's handler.
+// Handler is the public listener's handler. Serve and Run also watch the request framing
+// of every public connection (internal/framing) and apply server.maxHeaderBytes; an
+// http.Server of the caller's own that serves Handler does neither.
 func (s *Server) Handler() http.Handler { return s.public }
 
 // AdminHandler serves /healthz, /readyz and /metrics.
