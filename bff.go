@@ -143,7 +143,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	s.public = s.tracing.Middleware(s.publicHandler(spa))
+	s.public = guardFraming(s.tracing.Middleware(s.publicHandler(spa)))
 	s.admin = s.adminHandler()
 	return nil
 }
@@ -293,7 +293,9 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 	}
 }
 
-// Handler is the public listener's handler.
+// Handler is the public listener's handler. Serve and Run also watch the request framing
+// of every public connection (internal/framing) and apply server.maxHeaderBytes; an
+// http.Server of the caller's own that serves Handler does neither.
 func (s *Server) Handler() http.Handler { return s.public }
 
 // AdminHandler serves /healthz, /readyz and /metrics.

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/tokenward/bff/internal/framing"
 )
 
 // Run serves the public and admin listeners of the configuration until ctx ends, then
@@ -27,8 +29,13 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve is Run on listeners the caller opened (tests, socket activation).
 func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
 	defer s.Close()
-	psrv := newHTTPServer(s.public)
-	asrv := newHTTPServer(s.admin)
+	maxHeader := s.cfg.Server.MaxHeaderBytes
+	psrv := newHTTPServer(s.public, maxHeader)
+	// Every public connection is watched for ambiguous request framing, which Go's
+	// server lets through (see internal/framing); guardFraming answers it.
+	psrv.ConnContext = framing.ConnContext
+	pub = framing.Listener{Listener: pub, MaxHeaderBytes: maxHeader}
+	asrv := newHTTPServer(s.admin, maxHeader)
 	errc := make(chan error, 2)
 	go func() { errc <- psrv.Serve(pub) }()
 	go func() { errc <- asrv.Serve(adm) }()
@@ -59,11 +66,13 @@ func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
 	return nil
 }
 
-func newHTTPServer(h http.Handler) *http.Server {
+// newHTTPServer returns a server with bounded header reads. A request head over
+// maxHeaderBytes (server.maxHeaderBytes; Go allows 4 KiB more) gets 431.
+func newHTTPServer(h http.Handler, maxHeaderBytes int) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 }

@@ -40,6 +40,9 @@ type Server struct {
 	// its answer carries the access token, so it answers only trustedProxies, and only
 	// when an operator asked for it. Default false.
 	ForwardAuth bool `yaml:"forwardAuth"`
+	// MaxHeaderBytes bounds a request's head (request line and header fields, cookies
+	// included) on both listeners; a longer one gets 431. Default 64 KiB.
+	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
 }
 
 // OIDC configures the relying party.
@@ -144,6 +147,12 @@ type Route struct {
 	// RetryOn401 allows one forced refresh and one retry when the upstream answers 401
 	// to a replayable request. Default true.
 	RetryOn401 *bool `yaml:"retryOn401"`
+	// MaxRequestBody bounds the request body in bytes, enforced while it streams: more
+	// gets 413 and the upstream sees an aborted request. Default 10 MiB; 0 means no bound.
+	MaxRequestBody *int `yaml:"maxRequestBody"`
+	// AllowInsecureUpstream permits a plain http:// upstream on a non-loopback host,
+	// where the bearer would cross the network in clear text. Default false.
+	AllowInsecureUpstream bool `yaml:"allowInsecureUpstream"`
 }
 
 // SPA configures what serves everything that is not /bff/* or a route.

@@ -6,6 +6,9 @@ import "time"
 const (
 	defaultRouteAuth    = "required"
 	defaultRouteTimeout = 30 * time.Second
+	// defaultMaxRequestBody bounds a proxied request body: generous for API payloads and
+	// small uploads, small enough that a replica is not made to stream gigabytes.
+	defaultMaxRequestBody = 10 << 20
 )
 
 // Defaults returns the configuration every other source overlays: each default stated
@@ -18,6 +21,7 @@ func Defaults() Config {
 			Listen:          ":8080",
 			AdminListen:     ":9090",
 			ShutdownTimeout: 15 * time.Second,
+			MaxHeaderBytes:  64 << 10,
 		},
 		OIDC: OIDC{
 			Scopes:             []string{"openid", "profile", "email", "offline_access"},
@@ -46,8 +50,8 @@ func Defaults() Config {
 }
 
 // WithDefaults returns r with its unset fields defaulted: Name = Path, Auth =
-// "required", Timeout = 30s, RetryOn401 = true. An explicit `retryOn401: false` stays
-// false. Load applies it to every route; callers that build a Config in code should too.
+// "required", Timeout = 30s, RetryOn401 = true, MaxRequestBody = 10 MiB. An explicit
+// `retryOn401: false` stays false, an explicit `maxRequestBody: 0` (no bound) stays 0. Load applies it to every route; callers that build a Config in code should too.
 func (r Route) WithDefaults() Route {
 	if r.Name == "" {
 		r.Name = r.Path
@@ -61,6 +65,10 @@ func (r Route) WithDefaults() Route {
 	if r.RetryOn401 == nil {
 		retry := true
 		r.RetryOn401 = &retry
+	}
+	if r.MaxRequestBody == nil {
+		limit := defaultMaxRequestBody
+		r.MaxRequestBody = &limit
 	}
 	return r
 }

@@ -120,6 +120,19 @@ func TestEnvOverlay(t *testing.T) {
 			env:   []string{`BFF_ROUTES=[{"path": "/api/", "upstream": "http://127.0.0.1:9000"}]`},
 			check: func(c Config) bool { return len(c.Routes) == 1 && c.Routes[0].Auth == "required" },
 		},
+		{
+			name: "routes with the body bound off and an opted-in plain-http upstream",
+			env:  []string{`BFF_ROUTES=[{path: /api/, upstream: "http://api:9000", maxRequestBody: 0, allowInsecureUpstream: true}]`},
+			check: func(c Config) bool {
+				r := c.Routes[0]
+				return r.MaxRequestBody != nil && *r.MaxRequestBody == 0 && r.AllowInsecureUpstream
+			},
+		},
+		{
+			name:  "header bound from the environment",
+			env:   []string{"BFF_SERVER_MAX_HEADER_BYTES=32768"},
+			check: func(c Config) bool { return c.Server.MaxHeaderBytes == 32<<10 },
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

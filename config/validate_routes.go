@@ -37,8 +37,11 @@ func validateRoute(r Route, p string, ps *problems) {
 	}
 	if r.Upstream == "" {
 		ps.add(p+".upstream", "is required")
-	} else if _, msg := webURLProblem(r.Upstream); msg != "" {
+	} else if u, msg := webURLProblem(r.Upstream); msg != "" {
 		ps.add(p+".upstream", "%s", msg)
+	} else if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !r.AllowInsecureUpstream {
+		ps.add(p+".upstream", "plain http to the non-loopback host %q would carry the bearer in clear text: use https, "+
+			"or set %s.allowInsecureUpstream: true if this hop is protected otherwise (same pod, a mesh with mTLS)", u.Hostname(), p)
 	}
 	if msg := stripPrefixProblem(r.StripPrefix, r.Path); msg != "" {
 		ps.add(p+".stripPrefix", "%q: %s", r.StripPrefix, msg)
@@ -47,6 +50,9 @@ func validateRoute(r Route, p string, ps *problems) {
 		ps.add(p+".auth", "%q %s", r.Auth, oneOf(routeAuths...))
 	}
 	positive(p+".timeout", r.Timeout, ps)
+	if r.MaxRequestBody != nil && *r.MaxRequestBody < 0 {
+		ps.add(p+".maxRequestBody", "must not be negative (bytes; 0 means no bound)")
+	}
 	for i, m := range r.Methods {
 		if !isToken(m) || m != strings.ToUpper(m) {
 			ps.add(indexPath(p+".methods", i), "%q is not an upper-case HTTP method", m)

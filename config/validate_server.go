@@ -7,6 +7,14 @@ import (
 	"strconv"
 )
 
+// Bounds of server.maxHeaderBytes: below 8 KiB ordinary browsers with a few cookies
+// start getting 431s; above 1 MiB (Go's default) one request head could pin that much
+// memory per connection.
+const (
+	minHeaderBytes = 8 << 10
+	maxHeaderBytes = 1 << 20
+)
+
 func validateServer(s Server, ps *problems) {
 	if msg := publicURLProblem(s.PublicURL); msg != "" {
 		ps.add("server.publicURL", "%s", msg)
@@ -23,6 +31,9 @@ func validateServer(s Server, ps *problems) {
 	positive("server.shutdownTimeout", s.ShutdownTimeout, ps)
 	if s.ForwardAuth && len(s.TrustedProxies) == 0 {
 		ps.add("server.forwardAuth", "needs server.trustedProxies: /bff/auth answers only the ingress")
+	}
+	if s.MaxHeaderBytes < minHeaderBytes || s.MaxHeaderBytes > maxHeaderBytes {
+		ps.add("server.maxHeaderBytes", "must be from %d (8 KiB) to %d (1 MiB)", minHeaderBytes, maxHeaderBytes)
 	}
 	for i, p := range s.TrustedProxies {
 		if !isPrefixOrAddr(p) {

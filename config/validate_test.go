@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -304,5 +305,89 @@ func TestProblemsNeverContainSecretValues(t *testing.T) {
 	bad.Session.Store, bad.Session.RedisURL = "redis", "redis://u:SECRETPW@[::1" // unparsable
 	if msg := Validate(bad).Error(); strings.Contains(msg, "SECRETPW") {
 		t.Errorf("URL parse error leaks the Redis password:\n%s", msg)
+	}
+}
+
+// TestValidateRejectsBearerInClearTextToARemoteUpstream: a route to plain http on a host
+// that is not loopback would send every user's bearer across the network readable; it is
+// refused, with the key path and the fix, unless the route opts in. Host names other than
+// localhost count as remote: validation resolves nothing.
+func TestValidateRejectsBearerInClearTextToARemoteUpstream(t *testing.T) {
+	tests := []struct {
+		upstream string
+		optIn    bool
+		refused  bool
+	}{
+		{upstream: "http://api:9000", refused: true},
+		{upstream: "http://api.app.svc.cluster.local:8080/v1", refused: true},
+		{upstream: "http://10.0.0.5:8080", refused: true},
+		{upstream: "http://[fd00::1]:8080", refused: true},
+		{upstream: "http://localhost.evil.com", refused: true},
+		{upstream: "http://127.0.0.1.nip.io", refused: true},
+		{upstream: "http://0.0.0.0:9000", refused: true},
+		{upstream: "HTTP://api:9000", refused: true},
+		{upstream: "http://api:9000", optIn: true},
+		{upstream: "http://10.0.0.5:8080", optIn: true},
+		{upstream: "https://api:9443"},
+		{upstream: "http://127.0.0.1:9000"},
+		{upstream: "http://127.8.9.10:9000"},
+		{upstream: "http://localhost:9000"},
+		{upstream: "http://LOCALHOST:9000"},
+		{upstream: "http://[::1]:9000"},
+		{upstream: "http://[::ffff:127.0.0.1]:9000"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s opt-in=%v", tt.upstream, tt.optIn), func(t *testing.T) {
+			c := validConfig()
+			c.Routes[0].Upstream, c.Routes[0].AllowInsecureUpstream = tt.upstream, tt.optIn
+			err := Validate(c)
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			p, ok := findProblem(problemsOf(t, err), "routes[0].upstream", "clear text")
+			if !ok {
+				t.Fatalf("accepted a bearer in clear text to %s: %v", tt.upstream, err)
+			}
+			if !strings.Contains(p.Message, "routes[0].allowInsecureUpstream: true") || !strings.Contains(p.Message, "https") {
+				t.Errorf("the problem does not say the fix: %s", p.Message)
+			}
+		})
+	}
+}
+
+// TestValidateBoundsBodyAndHeaderSizes: routes[].maxRequestBody is a byte count (0: no
+// bound), server.maxHeaderBytes stays within 8 KiB..1 MiB.
+func TestValidateBoundsBodyAndHeaderSizes(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		mutate   func(c *Config)
+		wantPath string // "": valid
+	}{
+		{name: "no body bound", mutate: func(c *Config) { zero := 0; c.Routes[0].MaxRequestBody = &zero }},
+		{name: "1 GiB body", mutate: func(c *Config) { n := 1 << 30; c.Routes[0].MaxRequestBody = &n }},
+		{name: "negative body bound", mutate: func(c *Config) { n := -1; c.Routes[0].MaxRequestBody = &n }, wantPath: "routes[0].maxRequestBody"},
+		{name: "8 KiB heads", mutate: func(c *Config) { c.Server.MaxHeaderBytes = 8 << 10 }},
+		{name: "1 MiB heads", mutate: func(c *Config) { c.Server.MaxHeaderBytes = 1 << 20 }},
+		{name: "heads below 8 KiB", mutate: func(c *Config) { c.Server.MaxHeaderBytes = 4 << 10 }, wantPath: "server.maxHeaderBytes"},
+		{name: "heads above 1 MiB", mutate: func(c *Config) { c.Server.MaxHeaderBytes = 1<<20 + 1 }, wantPath: "server.maxHeaderBytes"},
+		{name: "heads 0", mutate: func(c *Config) { c.Server.MaxHeaderBytes = 0 }, wantPath: "server.maxHeaderBytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.mutate(&c)
+			err := Validate(c)
+			if tt.wantPath == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if _, ok := findProblem(problemsOf(t, err), tt.wantPath, ""); !ok {
+				t.Fatalf("want a problem at %s, got %v", tt.wantPath, err)
+			}
+		})
 	}
 }

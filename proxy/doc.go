@@ -12,7 +12,10 @@
 //     raw, decoded or cleaned path), else false. A clean path goes to the route with the
 //     longest prefix it starts with, case-sensitively.
 //  2. The route's handler (route.go) refuses a method the route does not allow (405 with
-//     Allow) and any Upgrade other than a websocket handshake (400: h2c smuggling), then
+//     Allow), any Upgrade other than a websocket handshake (400: h2c smuggling) and a
+//     declared Content-Length over the route's maxRequestBody (413, before any token or
+//     upstream work; a longer chunked body fails its read as it streams, the transport
+//     abandons the upstream request mid-body and the ErrorHandler answers 413), then
 //     asks Options.Token for the access token: "required" answers 401 unauthenticated
 //     without a session (never a redirect), "optional" forwards anonymously without one,
 //     "none" never asks. Any other Token error ends the request on both "required" and
@@ -35,7 +38,8 @@
 //     cancelling the exchange: ReverseProxy then closes the upgraded backend connection,
 //     or the SSE body read fails and the client connection is aborted.
 //  7. ErrorHandler (errors.go) maps failures to problem+json without the error text: a
-//     header timeout is 504 upstream_timeout, the client gone is 499 without a body,
+//     header timeout is 504 upstream_timeout, the client gone is 499 without a body, a
+//     body past maxRequestBody is 413 bad_request,
 //     anything else is 502 upstream_unavailable; the error is logged without the URL's
 //     query and without headers.
 //

@@ -12,16 +12,22 @@ import (
 
 // handleError is every route's ErrorHandler (the shape of caddy's reverse proxy error
 // mapping): a *problem.Error (a failed forced refresh) is rendered as it is; the client
-// gone is 499 without a body; a response-header timeout is 504 upstream_unavailable; anything
+// gone is 499 without a body; a body past the route's maxRequestBody is 413 bad_request;
+// a response-header timeout is 504 upstream_unavailable; anything
 // else (dial, TLS, reset, bad upstream response) is 502 upstream_unavailable. The error
 // text never reaches the client; the log line names route, method and path, never the
 // query or a header.
 func (p *Proxy) handleError(w http.ResponseWriter, out *http.Request, err error) {
 	x := exchangeFrom(out.Context())
 	var pe *problem.Error
+	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &pe):
 		problem.Write(w, pe)
+	case errors.As(err, &tooBig):
+		// routes[].maxRequestBody cut a streaming body: the client's fault, not the
+		// upstream's, and the upstream saw the request aborted.
+		writeTooLarge(w)
 	case clientGone(x, err):
 		w.WriteHeader(statusClientClosedRequest)
 	case timedOut(x, err):

@@ -26,6 +26,9 @@ const (
 // defaultTimeout applies when a route's Timeout is zero (config defaults it already).
 const defaultTimeout = 30 * time.Second
 
+// defaultMaxBody applies when a route's MaxRequestBody is nil (config defaults it already).
+const defaultMaxBody = 10 << 20
+
 // statusClientClosedRequest is the de-facto status (nginx, caddy) for a client that went
 // away before the response; it is logged and never seen by the client.
 const statusClientClosedRequest = 499
@@ -41,6 +44,7 @@ type route struct {
 	auth        string
 	retry       bool
 	timeout     time.Duration
+	maxBody     int64    // request body bound in bytes; 0: none
 	methods     []string // empty: all
 	allow       string   // Allow header for 405
 	rp          *httputil.ReverseProxy
@@ -67,6 +71,10 @@ func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool
 	}
 	if r.timeout == 0 {
 		r.timeout = defaultTimeout
+	}
+	r.maxBody = defaultMaxBody
+	if rc.MaxRequestBody != nil {
+		r.maxBody = int64(*rc.MaxRequestBody)
 	}
 	if err := r.setUpstream(rc.Upstream); err != nil {
 		return nil, fmt.Errorf("proxy: route %q: %w", rc.Path, err)
@@ -107,6 +115,9 @@ func (r *route) validate() error {
 	if r.timeout < 0 {
 		errs = append(errs, errors.New("timeout must not be negative"))
 	}
+	if r.maxBody < 0 {
+		errs = append(errs, errors.New("maxRequestBody must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -128,6 +139,10 @@ func (r *route) ServeHTTP(w http.ResponseWriter, in *http.Request) {
 		problem.Write(w, problem.New(http.StatusBadRequest, problem.BadRequest, "protocol upgrade not allowed", nil))
 		return
 	}
+	if r.maxBody > 0 && in.ContentLength > r.maxBody {
+		writeTooLarge(w) // before the token: a doomed request costs no refresh
+		return
+	}
 	x := &exchange{route: r, in: in}
 	if !r.authorize(w, x) {
 		return
@@ -135,11 +150,29 @@ func (r *route) ServeHTTP(w http.ResponseWriter, in *http.Request) {
 	x.begin(in.Context())
 	defer x.end()
 	out := in.WithContext(x)
+	r.limitBody(w, out)
 	if err := x.bufferBody(out); err != nil {
 		r.p.writeBodyError(w, in, err)
 		return
 	}
 	r.rp.ServeHTTP(w, out)
+}
+
+// limitBody bounds out's body to the route's maxRequestBody while it streams. A body of
+// unknown length (chunked) that grows past it fails its next read with
+// *http.MaxBytesError: the transport then abandons the upstream request mid-body (the
+// upstream sees a broken connection or a reset stream, never a clean end) and
+// handleError answers 413.
+func (r *route) limitBody(w http.ResponseWriter, out *http.Request) {
+	if r.maxBody > 0 && out.Body != nil && out.Body != http.NoBody {
+		out.Body = http.MaxBytesReader(w, out.Body, r.maxBody)
+	}
+}
+
+// writeTooLarge answers 413 and closes the connection: the rest of the body is never read.
+func writeTooLarge(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	problem.Write(w, problem.New(http.StatusRequestEntityTooLarge, problem.BadRequest, "request body too large", nil))
 }
 
 func (r *route) allows(method string) bool {
@@ -205,7 +238,7 @@ func (p *Proxy) writeBodyError(w http.ResponseWriter, in *http.Request, err erro
 	case in.Context().Err() != nil || errors.Is(err, context.Canceled):
 		w.WriteHeader(statusClientClosedRequest)
 	case errors.As(err, &tooBig):
-		problem.Write(w, problem.New(http.StatusRequestEntityTooLarge, problem.BadRequest, "request body too large", nil))
+		writeTooLarge(w)
 	default:
 		problem.Write(w, problem.New(http.StatusBadRequest, problem.BadRequest, "the request body could not be read", nil))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tokenward/bff"
@@ -55,6 +56,12 @@ func (a *app) printNotes(cfg config.Config) {
 	}
 	if cfg.OIDC.AllowInsecureIssuer {
 		fmt.Fprintln(a.stderr, "warning: oidc.allowInsecureIssuer is set: for loopback demos and tests only")
+	}
+	for i, r := range cfg.Routes {
+		if r.AllowInsecureUpstream && strings.HasPrefix(strings.ToLower(r.Upstream), "http:") {
+			fmt.Fprintf(a.stderr, "warning: routes[%d].allowInsecureUpstream is set: %s gets the bearer over plain http; "+
+				"make sure a same-pod hop or a mesh with mTLS protects it\n", i, r.Name)
+		}
 	}
 }
 

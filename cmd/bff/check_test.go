@@ -178,3 +178,31 @@ func newFakeIssuer(t *testing.T) string {
 	})
 	return srv.URL
 }
+
+// TestCheckAndServeRefuseABearerInClearText: a route to plain http on a remote host makes
+// both check and serve exit 2 with the route's key path and the fix; with the opt-in,
+// check passes and warns.
+func TestCheckAndServeRefuseABearerInClearText(t *testing.T) {
+	route := `BFF_ROUTES=[{name: api, path: /api/, upstream: "http://api.internal:9000"}]`
+	for _, args := range [][]string{{"check", "--offline"}, {"serve"}} {
+		cmd := args[0]
+		a := newTestApp(append(validEnv(), route))
+		if code := a.run(context.Background(), args); code != exitUsage {
+			t.Fatalf("%s: exit code = %d, want %d; stderr: %s", cmd, code, exitUsage, a.stderr)
+		}
+		if out := a.stderr.String(); !strings.Contains(out, "routes[0].upstream: plain http") || !strings.Contains(out, "routes[0].allowInsecureUpstream: true") {
+			t.Errorf("%s: stderr lacks the problem and its fix:\n%s", cmd, out)
+		}
+		if a.served != nil {
+			t.Errorf("serve started with a bearer in clear text")
+		}
+	}
+	optIn := `BFF_ROUTES=[{name: api, path: /api/, upstream: "http://api.internal:9000", allowInsecureUpstream: true}]`
+	a := newTestApp(append(validEnv(), optIn))
+	if code := a.run(context.Background(), []string{"check", "--offline"}); code != exitOK {
+		t.Fatalf("exit code = %d with the opt-in; stderr: %s", code, a.stderr)
+	}
+	if !strings.Contains(a.stderr.String(), "warning: routes[0].allowInsecureUpstream is set") {
+		t.Errorf("no warning for the opt-in: %s", a.stderr)
+	}
+}

@@ -1,0 +1,60 @@
+package bff
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tokenward/bff/internal/framing"
+	"github.com/tokenward/bff/problem"
+)
+
+// maxBFFBody bounds the body of any /bff/* request. The largest legitimate one is a
+// back-channel logout form holding one logout token; the JSON endpoints take none.
+const maxBFFBody = 64 << 10
+
+// guardFraming is the public handler's outermost layer. It answers 400 bad_request and
+// closes the connection when the connection's framing watch (internal/framing, set up by
+// Serve) saw a request framed two ways: Content-Length with Transfer-Encoding, two
+// Content-Lengths, or Transfer-Encoding in HTTP/1.0 (RFC 9112 §6.1, §6.3: a front proxy
+// may have framed it by the other field, and the rest of the connection may be a request
+// it never saw). It closes, after answering, a connection whose framing the watch lost.
+// It also bounds /bff/* request bodies.
+func guardFraming(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fc := framing.FromContext(r.Context()); fc != nil {
+			switch v, why := fc.Verdict(); v {
+			case framing.Refused:
+				w.Header().Set("Connection", "close")
+				problem.Write(w, problem.New(http.StatusBadRequest, problem.BadRequest,
+					"ambiguous message framing: "+why.String(), nil))
+				return
+			case framing.Unframed:
+				if r.Header.Get("Upgrade") == "" { // a 101 must not say close
+					w.Header().Set("Connection", "close")
+				}
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, "/bff/") && !limitBody(w, r, maxBFFBody) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody bounds r's body to limit bytes: a declared Content-Length over it is answered
+// 413 at once (false: the request must not go on), a longer body of unknown length fails
+// its read with *http.MaxBytesError. The connection is closed after a 413, so the unread
+// rest of the body is never parsed as a request.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	if r.ContentLength > limit {
+		w.Header().Set("Connection", "close")
+		problem.Write(w, problem.New(http.StatusRequestEntityTooLarge, problem.BadRequest,
+			"request body larger than "+strconv.FormatInt(limit, 10)+" bytes", nil))
+		return false
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	return true
+}
