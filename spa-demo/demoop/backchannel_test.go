@@ -115,7 +115,7 @@ func TestForgedLogoutTokenFailsVerification_KeySubstitution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := &signingKey{id: e.op.key.id, key: other} // same kid, wrong key
+	forged := &signingKey{id: e.op.keys.signing().id, key: other} // same kid, wrong key
 	raw, err := forged.sign(claimSet, "logout+jwt")
 	if err != nil {
 		t.Fatal(err)
