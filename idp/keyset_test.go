@@ -355,7 +355,12 @@ func TestWaitingForTheFetchBudgetEndsWithTheCallersContext(t *testing.T) {
 	op := newTestOP(t)
 	clock := newGateClock(t)
 	p := op.pacedProvider(clock)
-	mustRefuseAll(t, p, forgedLogoutTokens(t, op, JWKSFetchBurst-1)) // the budget is spent
+	for range JWKSFetchBurst - 1 { // one at a time: each needs a fetch of its own
+		mustRefuseAll(t, p, forgedLogoutTokens(t, op, 1))
+	}
+	if got := op.count("jwks"); got != JWKSFetchBurst {
+		t.Fatalf("%d JWKS fetches, want %d: the budget is spent", got, JWKSFetchBurst)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	raw := forgedLogoutTokens(t, op, 1)[0]
