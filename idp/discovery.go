@@ -130,7 +130,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("discovery: %w: %w", ErrUnavailable, err)
 	}
 	p.warnUnadvertised(meta)
-	keys := newKeySet(meta.JWKSURI, p.client, algs, p.cfg)
+	keys := newKeySet(meta.JWKSURI, p.client, algs, p.cfg, p.fetchClock)
 	if err := keys.prime(ctx); err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}

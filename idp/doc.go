@@ -38,9 +38,11 @@
 // Config.HTTPClient hardened the same way): redirects are never followed (a 307 from a
 // token endpoint would re-send the code and the client secret elsewhere), every
 // response body is capped at MaxResponseBytes, and every request is bounded in time.
-// The JWKS is cached; an unknown key id triggers at most one refetch per
-// MinJWKSRefetchInterval, shared by all concurrent callers, so a flood of forged tokens
-// never becomes a flood on the IdP.
+// The JWKS is cached; a token with an unknown key id is checked against a JWKS fetched
+// after it arrived, so a key rotation is honoured on the first token that uses the new
+// key. Fetches are shared by concurrent callers and paced (JWKSFetchBurst, then one per
+// JWKSFetchInterval; a caller waits for the next allowed fetch rather than being
+// refused), so a flood of forged tokens never becomes a flood on the IdP.
 //
 // # Secrets
 //

@@ -27,6 +27,8 @@ type Provider struct {
 	loopDone chan struct{}
 	// backoffMin and backoffMax bound Start's retry delay.
 	backoffMin, backoffMax time.Duration
+	// fetchClock paces JWKS fetches; nil is real time (tests set a virtual clock).
+	fetchClock fetchClock
 
 	mu      sync.Mutex
 	lastErr error // the last discovery attempt's error; guarded by mu

@@ -31,7 +31,7 @@ var (
 // SignJWT signs claims as they are with the OP's key (RS256, its kid, typ "JWT"): tests
 // use it to forge ID tokens and logout tokens that verify against the OP's JWKS.
 func (o *OP) SignJWT(claims map[string]any) (string, error) {
-	tok, err := o.key.sign(claims, "JWT")
+	tok, err := o.keys.signing().sign(claims, "JWT")
 	if err != nil {
 		return "", fmt.Errorf("demoop: sign JWT: %w", err)
 	}
@@ -64,7 +64,7 @@ func (o *OP) LogoutToken(clientID, sub, sid string) (string, error) {
 	if sid != "" {
 		claims["sid"] = sid
 	}
-	tok, err := o.key.sign(claims, "logout+jwt")
+	tok, err := o.keys.signing().sign(claims, "logout+jwt")
 	if err != nil {
 		return "", fmt.Errorf("demoop: logout token: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -115,7 +116,7 @@ func TestForgedLogoutTokenFailsVerification_KeySubstitution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := &signingKey{id: e.op.key.id, key: other} // same kid, wrong key
+	forged := &signingKey{id: e.op.keys.signing().id, key: other} // same kid, wrong key
 	raw, err := forged.sign(claimSet, "logout+jwt")
 	if err != nil {
 		t.Fatal(err)
@@ -219,5 +220,49 @@ func TestBackchannelLogoutHonoursContext(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// TestRotateSigningKeyPublishesAndSignsAtOnce: after RotateSigningKey the JWKS lists the
+// new key and the previous one, and every new token carries the new kid and verifies.
+func TestRotateSigningKeyPublishesAndSignsAtOnce(t *testing.T) {
+	e := newTestEnv(t)
+	old := e.op.keys.signing().id
+	kid, err := e.op.RotateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid == old {
+		t.Fatal("the rotated-in key has the old kid")
+	}
+	resp, err := e.srv.Client().Get(e.issuer + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jwks struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil {
+		t.Fatal(err)
+	}
+	if len(jwks.Keys) != 2 || jwks.Keys[0].Kid != kid || jwks.Keys[1].Kid != old {
+		t.Fatalf("JWKS kids %+v, want [%s %s]", jwks.Keys, kid, old)
+	}
+	raw, err := e.op.LogoutToken(testClientID, "u1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := jws.Signatures[0].Header.KeyID; got != kid {
+		t.Fatalf("logout token kid %q, want %q", got, kid)
+	}
+	if _, err := e.verifier(t, testClientID).VerifyLogout(e.ctx(t), raw); err != nil {
+		t.Fatalf("token signed by the rotated-in key: %v", err)
 	}
 }

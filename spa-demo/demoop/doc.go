@@ -35,6 +35,7 @@
 //
 // Test hooks: Stats counts grants, reuse, revocations and logouts; SetTokenEndpointStatus
 // simulates an outage; SignJWT and LogoutToken mint tokens signed by the OP's key;
+// RotateSigningKey switches to a new key at once (published the same instant);
 // BackchannelLogout logs a user out everywhere and notifies the clients; LoginHeadless
 // signs in without a browser.
 //

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -66,3 +67,52 @@ func (p publicKey) ID() string                         { return p.k.id }
 func (p publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
 func (p publicKey) Use() string                        { return "sig" }
 func (p publicKey) Key() any                           { return &p.k.key.PublicKey }
+
+// keyRing is the OP's signing key and the keys its JWKS publishes: the current one and,
+// after a rotation, the one before it (so that tokens it signed still verify). Safe for
+// concurrent use.
+type keyRing struct {
+	mu       sync.RWMutex
+	current  *signingKey
+	previous *signingKey // nil until the first rotation
+}
+
+func newKeyRing(k *signingKey) *keyRing { return &keyRing{current: k} }
+
+// signing is the key new tokens are signed with.
+func (r *keyRing) signing() *signingKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.current
+}
+
+// published is the JWKS: the current key first.
+func (r *keyRing) published() []op.Key {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	keys := []op.Key{r.current.public()}
+	if r.previous != nil {
+		keys = append(keys, r.previous.public())
+	}
+	return keys
+}
+
+// rotate makes next the signing key, published from the same instant on.
+func (r *keyRing) rotate(next *signingKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.previous, r.current = r.current, next
+}
+
+// RotateSigningKey generates a new signing key and signs every later token with it. The
+// JWKS publishes it from the same instant (with the previous key, so that tokens signed
+// before still verify): the harshest rotation a relying party can meet, with no
+// pre-publication. It returns the new key id.
+func (o *OP) RotateSigningKey() (string, error) {
+	next, err := newSigningKey()
+	if err != nil {
+		return "", fmt.Errorf("demoop: rotate signing key: %w", err)
+	}
+	o.keys.rotate(next)
+	return next.id, nil
+}

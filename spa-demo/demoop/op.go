@@ -30,7 +30,7 @@ type OP struct {
 	cfg       Config
 	issuer    string
 	secure    bool // https issuer: cookies are Secure
-	key       *signingKey
+	keys      *keyRing
 	clients   map[string]*opClient
 	redirects map[string]bool // scheme://host/path of every registered redirect URI
 	store     *storage
@@ -79,12 +79,12 @@ func newOP(cfg Config, makeKey func() (*signingKey, error)) (*OP, error) {
 		cfg:      cfg,
 		issuer:   cfg.Issuer,
 		secure:   issuer.Scheme == "https",
-		key:      key,
+		keys:     newKeyRing(key),
 		backHTTP: withoutRedirects(cfg.HTTPClient),
 		log:      cfg.Logger,
 	}
 	o.clients, o.redirects = indexClients(cfg.Clients)
-	o.store = newStorage(cfg, key, o.clients, &o.stats)
+	o.store = newStorage(cfg, o.keys, o.clients, &o.stats)
 	if o.provider, err = o.newProvider(); err != nil {
 		return nil, fmt.Errorf("demoop: provider: %w", err)
 	}

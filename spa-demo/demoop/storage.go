@@ -81,7 +81,7 @@ type storage struct {
 	now       func() time.Time
 	accessTTL time.Duration
 	refreshTT time.Duration
-	key       *signingKey
+	keys      *keyRing
 	clients   map[string]*opClient
 	users     map[string]User // by subject
 	byName    map[string]User // by username
@@ -106,12 +106,12 @@ var (
 	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
 )
 
-func newStorage(cfg Config, key *signingKey, clients map[string]*opClient, stats *counters) *storage {
+func newStorage(cfg Config, keys *keyRing, clients map[string]*opClient, stats *counters) *storage {
 	s := &storage{
 		now:           cfg.Now,
 		accessTTL:     cfg.AccessTokenLifetime,
 		refreshTT:     cfg.RefreshTokenLifetime,
-		key:           key,
+		keys:          keys,
 		clients:       clients,
 		users:         make(map[string]User, len(cfg.Users)),
 		byName:        make(map[string]User, len(cfg.Users)),
@@ -179,16 +179,17 @@ func (s *storage) AuthorizeClientIDSecret(_ context.Context, clientID, secret st
 }
 
 // SigningKey implements op.AuthStorage.
-func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.key, nil }
+func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.keys.signing(), nil }
 
 // SignatureAlgorithms implements op.AuthStorage.
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
-// KeySet implements op.AuthStorage: the JWKS holds the one public signing key.
+// KeySet implements op.AuthStorage: the JWKS holds the public signing key (and, after
+// RotateSigningKey, the one before it).
 func (s *storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{s.key.public()}, nil
+	return s.keys.published(), nil
 }
 
 // GetKeyByIDAndClientID implements op.OPStorage; the JWT profile grant is not offered.
