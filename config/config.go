@@ -1,7 +1,7 @@
 // Package config holds Tokenward's typed configuration: the YAML file, the BFF_*
 // environment overlay, the defaults and a validation that lists every problem at once.
 //
-// The struct below IS the external contract of DESIGN.md: each field's yaml tag is the
+// The struct below IS the external contract (docs/configuration.md): each field's yaml tag is the
 // key path users write (`oidc.clientSecret`), and its env name is derived mechanically
 // (`BFF_OIDC_CLIENT_SECRET`). docs/configuration.md documents every key; a test keeps
 // the two in step.

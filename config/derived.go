@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// callbackPath is the redirect URI's path (DESIGN.md: GET /bff/callback).
+// callbackPath is the redirect URI's path (GET /bff/callback).
 const callbackPath = "/bff/callback"
 
 // RedirectURL is the OAuth redirect URI to register at the IdP: server.publicURL +

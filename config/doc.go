@@ -22,7 +22,7 @@
 //
 // [Validate] checks the values, without side effects, and reports every problem at once,
 // sorted by key path, as a [*ValidationError]: `bff check` prints them. Validation is
-// where the security rules of DESIGN.md live: https origins (http only on loopback),
+// where the configuration's security rules live: https origins (http only on loopback),
 // session keys of 32 random bytes, routes that cannot shadow /bff/ or escape with "..",
 // authorization parameters that cannot override the protocol's own, a CSRF header that
 // forces a CORS preflight.

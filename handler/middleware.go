@@ -10,7 +10,7 @@ import (
 )
 
 // RejectH2C refuses `Upgrade: h2c` on every request: a cleartext HTTP/2 upgrade through a
-// proxy is a request-smuggling vector (DESIGN.md "Known traps").
+// proxy is a request-smuggling vector (docs/security.md, "request smuggling").
 func RejectH2C(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		for _, v := range c.Request().Header.Values("Upgrade") {

@@ -4,7 +4,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// The public endpoints of the external contract (DESIGN.md); nothing else under /bff/.
+// The public endpoints of the external contract (README, docs/spa.md); nothing else under /bff/.
 const (
 	pathLogin       = "/bff/login"
 	pathCallback    = "/bff/callback"

@@ -25,7 +25,7 @@ const DefaultClockSkew = 60 * time.Second
 // somewhere and replayed, or the provider's clock is badly wrong.
 const DefaultMaxTokenAge = 5 * time.Minute
 
-// defaultScopes are requested when Config.Scopes is empty (DESIGN.md default).
+// defaultScopes are requested when Config.Scopes is empty (docs/configuration.md, oidc.scopes).
 var defaultScopes = []string{"openid", "profile", "email", "offline_access"}
 
 // reservedAuthParams are authorization request parameters the BFF sets itself: they

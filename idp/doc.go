@@ -1,7 +1,7 @@
 // Package idp is the BFF's relying party: everything Tokenward says to the OpenID
 // provider (IdP). It is built on github.com/coreos/go-oidc/v3 (ID-token verification)
 // and golang.org/x/oauth2 (authorization URL, PKCE, code exchange, refresh), with the
-// gaps of both closed here (see DESIGN.md, "Known traps").
+// gaps of both closed here (docs/security.md lists them).
 //
 // # Flow
 //

@@ -13,7 +13,7 @@ import (
 // Type is a stable, documented problem type. Clients switch on it.
 type Type string
 
-// The problem types of the external contract (DESIGN.md, docs/security.md).
+// The problem types of the external contract (docs/spa.md, docs/security.md).
 const (
 	Unauthenticated     Type = "unauthenticated"
 	SessionExpired      Type = "session_expired"

@@ -198,7 +198,7 @@ func (r *Refresher) backoff(n int) time.Duration {
 	return half + time.Duration(r.cfg.Rand()*float64(span-half))
 }
 
-// fallback keeps serving a still-valid token while the IdP is down (DESIGN.md), and
+// fallback keeps serving a still-valid token while the IdP is down (docs/operations.md), and
 // likewise while the store cannot take or watch the refresh lock: a refresh that could
 // not happen must not fail a request whose token the upstream still accepts.
 func (r *Refresher) fallback(rec *session.Record, err error) (*session.Record, error) {

@@ -50,7 +50,7 @@ func cookieFate(hops [][]*network.AssociatedCookie, match func(name string) bool
 func isSession(name string) bool    { return name == sessionCookie }
 func isLoginState(name string) bool { return name == loginCookie }
 
-// checkStrictCookieOnlyOnTheSPAsFetch is the proof DESIGN.md asks for: the navigation
+// checkStrictCookieOnlyOnTheSPAsFetch is the proof docs/security.md promises: the navigation
 // that the OP's redirect starts (OP → /bff/callback → /) is cross-site, so the browser
 // sends the SameSite=Lax login cookie to the callback but withholds the SameSite=Strict
 // session cookie from the SPA page it lands on; the SPA's own fetch of /bff/user is
