@@ -38,10 +38,10 @@ func testLoginTakenOnce(t *testing.T, newStore newStoreFunc) {
 func testLoginExpires(t *testing.T, newStore newStoreFunc) {
 	st, _, advance := newStore(t)
 	ctx := t.Context()
-	if err := st.PutLogin(ctx, "state", []byte("pending"), 300*time.Millisecond); err != nil {
+	if err := st.PutLogin(ctx, "state", []byte("pending"), ms(300)); err != nil {
 		t.Fatal(err)
 	}
-	advance(400 * time.Millisecond)
+	advance(ms(400))
 	if _, err := st.TakeLogin(ctx, "state"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("TakeLogin after the ttl = %v, want ErrNotFound", err)
 	}

@@ -17,9 +17,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// suiteIdle is the idle timeout of every suite store. The suite's durations are short
-// enough to run in real time on a real Redis, where advance sleeps.
-const suiteIdle = 500 * time.Millisecond
+// suiteUnit scales every duration of the suite (see ms). On a real Redis, advance sleeps
+// and Redis expires keys in real time, so each "still alive" check has a margin of a few
+// hundred units against a stalled test process; at 3 ms a unit that margin is 300–600 ms,
+// which a loaded CI runner (race detector, parallel packages) has been seen to need. The
+// embedded store fast-forwards and pays nothing for it.
+const suiteUnit = 3 * time.Millisecond
+
+// ms is n suite units: the suite's durations are written as the milliseconds they were
+// designed in, so their ratios stay readable.
+func ms(n int) time.Duration { return time.Duration(n) * suiteUnit }
+
+// suiteIdle is the idle timeout of every suite store.
+const suiteIdle = 500 * suiteUnit
 
 // newStoreFunc builds a fresh, empty store for one test, its injected clock, and a hook
 // that moves both the clock and the backend's TTLs forward.
@@ -164,13 +174,13 @@ func testIdleExpirySlidesOnGet(t *testing.T, newStore newStoreFunc) {
 	if err := st.Save(ctx, id, sampleRecord(clock.Now(), "idle")); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 { // 2 x 300ms > idle: alive only because each Get slides it
-		advance(300 * time.Millisecond)
+	for i := range 2 { // 2 x 300 > idle: alive only because each Get slides it
+		advance(ms(300))
 		if _, err := st.Get(ctx, id); err != nil {
 			t.Fatalf("Get %d within idle timeout: %v", i, err)
 		}
 	}
-	advance(suiteIdle + 200*time.Millisecond)
+	advance(suiteIdle + ms(200))
 	if _, err := st.Get(ctx, id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get after idle timeout = %v, want ErrNotFound", err)
 	}
@@ -181,18 +191,18 @@ func testAbsoluteExpiryWinsOverSliding(t *testing.T, newStore newStoreFunc) {
 	ctx := t.Context()
 	id := mustID(t)
 	rec := sampleRecord(clock.Now(), "abs")
-	rec.AbsoluteExpiry = clock.Now().Add(800 * time.Millisecond)
+	rec.AbsoluteExpiry = clock.Now().Add(ms(800))
 	if err := st.Save(ctx, id, rec); err != nil {
 		t.Fatal(err)
 	}
-	for _, step := range []time.Duration{400 * time.Millisecond, 300 * time.Millisecond} {
+	for _, step := range []time.Duration{ms(400), ms(300)} {
 		advance(step)
 		if _, err := st.Get(ctx, id); err != nil {
 			t.Fatalf("Get before absolute expiry: %v", err)
 		}
 	}
-	// Used 100ms ago, so well within the idle timeout, but past the absolute expiry.
-	advance(200 * time.Millisecond)
+	// Used 200 units ago, so well within the idle timeout, but past the absolute expiry.
+	advance(ms(200))
 	if _, err := st.Get(ctx, id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get after absolute expiry = %v, want ErrNotFound", err)
 	}
@@ -440,12 +450,12 @@ func testOnceDetectsReplay(t *testing.T, newStore newStoreFunc) {
 		{name: "first sight", key: "jti-1", want: true},
 		{name: "replay", key: "jti-1", want: false},
 		{name: "other key", key: "jti-2", want: true},
-		{name: "replay after ttl", key: "jti-1", advance: 400 * time.Millisecond, want: true},
+		{name: "replay after ttl", key: "jti-1", advance: ms(400), want: true},
 		{name: "replay of the renewed key", key: "jti-1", want: false},
 	}
 	for _, s := range steps {
 		advance(s.advance)
-		got, err := st.Once(ctx, s.key, 300*time.Millisecond)
+		got, err := st.Once(ctx, s.key, ms(300))
 		if err != nil || got != s.want {
 			t.Fatalf("%s: Once = %v, %v; want %v", s.name, got, err, s.want)
 		}
@@ -485,20 +495,20 @@ func testRenewExtendsLease(t *testing.T, newStore newStoreFunc) {
 	st, _, advance := newStore(t)
 	ctx := t.Context()
 	id := mustID(t)
-	const lease = 300 * time.Millisecond
+	lease := ms(300)
 	l, err := st.Lock(ctx, id, lease)
 	if err != nil {
 		t.Fatal(err)
 	}
-	advance(200 * time.Millisecond)
+	advance(ms(200))
 	if err := l.Renew(ctx, lease); err != nil {
 		t.Fatal(err)
 	}
-	advance(200 * time.Millisecond) // 400ms after Lock: held only thanks to Renew
+	advance(ms(200)) // 400 after Lock: held only thanks to Renew
 	if _, err := st.Lock(ctx, id, lease); !errors.Is(err, ErrLockHeld) {
 		t.Fatalf("Lock after Renew = %v, want ErrLockHeld", err)
 	}
-	advance(250 * time.Millisecond)
+	advance(ms(250))
 	l2, err := st.Lock(ctx, id, lease)
 	if err != nil {
 		t.Fatalf("Lock after the renewed lease ended: %v", err)
@@ -545,7 +555,7 @@ func testLeaseExpiryEndsWait(t *testing.T, newStore newStoreFunc) {
 	rs := st.(*redisStore)
 	rs.pollMin, rs.pollMax = 20*time.Millisecond, 50*time.Millisecond
 	id := mustID(t)
-	if _, err := st.Lock(ctx, id, 300*time.Millisecond); err != nil { // never released
+	if _, err := st.Lock(ctx, id, ms(300)); err != nil { // never released
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -553,9 +563,9 @@ func testLeaseExpiryEndsWait(t *testing.T, newStore newStoreFunc) {
 	select {
 	case err := <-done:
 		t.Fatalf("WaitUnlock returned while the lease was live: %v", err)
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(ms(100)):
 	}
-	advance(400 * time.Millisecond)
+	advance(ms(400))
 	select {
 	case err := <-done:
 		if err != nil {
@@ -590,11 +600,11 @@ func testLockLost(t *testing.T, newStore newStoreFunc) {
 	st, _, advance := newStore(t)
 	ctx := t.Context()
 	id := mustID(t)
-	l, err := st.Lock(ctx, id, 200*time.Millisecond)
+	l, err := st.Lock(ctx, id, ms(200))
 	if err != nil {
 		t.Fatal(err)
 	}
-	advance(300 * time.Millisecond)
+	advance(ms(300))
 	next, err := st.Lock(ctx, id, time.Minute)
 	if err != nil {
 		t.Fatalf("Lock after the lease expired: %v", err)
