@@ -43,6 +43,7 @@ const (
 	RefreshStoreError   = "store_error"
 	RefreshCooldown     = "cooldown" // a forced refresh (upstream 401) declined: one happened within oidc.forcedRefreshCooldown
 	RefreshBackoff      = "backoff"  // no IdP call: the session is in its back-off after IdP failures
+	RefreshEnded        = "ended"    // the IdP answered, but the session had ended meanwhile (logout): not written back
 )
 
 // Reasons a session ended (bff_sessions_ended_total{reason}).
@@ -93,7 +94,7 @@ var (
 	loginOutcomes = []string{LoginStarted, LoginOK, LoginDenied, LoginBadState,
 		LoginIdPError, LoginInvalidToken, LoginStoreError}
 	refreshOutcomes = []string{RefreshOK, RefreshInvalidGrant, RefreshTransient,
-		RefreshCoalesced, RefreshStoreError, RefreshCooldown, RefreshBackoff}
+		RefreshCoalesced, RefreshStoreError, RefreshCooldown, RefreshBackoff, RefreshEnded}
 	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
 	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
 	rejectReasons       = []string{RejectedCookieInvalid, RejectedCookieDuplicate, RejectedRecordForged,

@@ -12,7 +12,7 @@ import (
 // bff_store_operation_duration_seconds{op} and its failures counted in
 // bff_store_errors_total{op}. The operations:
 //
-//	Get → get, Touch → touch, Save → save,
+//	Get → get, Touch → touch, Save/Update → save,
 //	Delete/DeleteBySID/DeleteBySubject/DeleteBySIDAndSubject → delete,
 //	Once → once, PutLogin → login_put, TakeLogin → login_take, Lock → lock,
 //	WaitUnlock → wait_unlock, Lock.Renew → renew, Lock.Release → release,
@@ -75,6 +75,14 @@ func (s *instrumentedStore) Touch(ctx context.Context, idHash string) (bool, err
 func (s *instrumentedStore) Save(ctx context.Context, id string, rec *session.Record) error {
 	start := time.Now()
 	err := s.next.Save(ctx, id, rec)
+	s.m.observeStore(OpSave, start, err)
+	return err
+}
+
+// Update implements session.Store; it counts as a save.
+func (s *instrumentedStore) Update(ctx context.Context, id string, rec *session.Record) error {
+	start := time.Now()
+	err := s.next.Update(ctx, id, rec)
 	s.m.observeStore(OpSave, start, err)
 	return err
 }

@@ -67,7 +67,8 @@ type Config struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Observe, when set, is told the outcome of every refresh attempt
-	// ("ok", "invalid_grant", "transient", "coalesced", "store_error"), and of every
+	// ("ok", "invalid_grant", "transient", "coalesced", "store_error", "ended": the session
+	// was ended while the IdP call ran, its new tokens are dropped), and of every
 	// refresh not attempted: "cooldown" (a forced refresh declined), "backoff" (the IdP
 	// failed recently; no call made).
 	Observe func(outcome string)
@@ -355,7 +356,12 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 	if force {
 		next.ForcedRefreshAt = r.cfg.Now()
 	}
-	if err := r.cfg.Store.Save(ctx, id, &next); err != nil {
+	// Update, not Save: a logout that ended the session while the IdP call ran must not
+	// be undone by writing the refreshed record back.
+	if err := r.cfg.Store.Update(ctx, id, &next); errors.Is(err, session.ErrNotFound) {
+		r.cfg.Observe("ended")
+		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+	} else if err != nil {
 		r.cfg.Observe("store_error")
 		return nil, storeOrContext("saving the refreshed session", err)
 	}
@@ -373,7 +379,7 @@ func (r *Refresher) failed(ctx context.Context, id string, n int, cause error) e
 	if err == nil {
 		next := *rec
 		next.RefreshFailures, next.RefreshRetryAt = n, r.cfg.Now().Add(delay)
-		err = r.cfg.Store.Save(ctx, id, &next)
+		err = r.cfg.Store.Update(ctx, id, &next)
 	}
 	if err != nil && !errors.Is(err, session.ErrNotFound) {
 		// The next request will call the IdP again: no worse than without a back-off.

@@ -145,6 +145,17 @@ func (c *Cached) Save(ctx context.Context, id string, rec *Record) error {
 	return nil
 }
 
+// Update implements Store, caching the record only when the store took it.
+func (c *Cached) Update(ctx context.Context, id string, rec *Record) error {
+	h := IDHash(id)
+	c.evict(h)
+	if err := c.Store.Update(ctx, id, rec); err != nil {
+		return err
+	}
+	c.put(h, rec)
+	return nil
+}
+
 // Delete implements Store. It evicts again once the store is done: a read that began
 // before the delete must not put the record back.
 func (c *Cached) Delete(ctx context.Context, id string) error {

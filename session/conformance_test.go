@@ -100,6 +100,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"AbsoluteExpiryFollowsInjectedClock", testAbsoluteExpiryFollowsInjectedClock},
 		{"SavePastAbsoluteExpiryDeletes", testSavePastAbsoluteExpiryDeletes},
 		{"Delete", testDelete},
+		{"UpdateNeverBringsAnEndedSessionBack", testUpdateOfAnEndedSession},
 		{"DeleteBySIDAndSubjectRemoveAllAndOnlyThose", testDeleteByIndexes},
 		{"DeleteBySubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteByIndexAfterRotation},
 		{"DeleteBySIDAndSubjectEndsOnlySessionsMatchingBoth", testDeleteBySIDAndSubject},
@@ -267,6 +268,35 @@ func testDelete(t *testing.T, newStore newStoreFunc) {
 	}
 	if err := st.Delete(ctx, id); err != nil {
 		t.Fatalf("Delete of an absent record = %v, want nil", err)
+	}
+}
+
+// testUpdateOfAnEndedSession: Update replaces a live record, and writes nothing for one
+// that was deleted (a logout racing a refresh) or never stored.
+func testUpdateOfAnEndedSession(t *testing.T, newStore newStoreFunc) {
+	st, clock, _ := newStore(t)
+	ctx := t.Context()
+	id := mustID(t)
+	if err := st.Save(ctx, id, sampleRecord(clock.Now(), "v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, id, sampleRecord(clock.Now(), "v2")); err != nil {
+		t.Fatalf("Update of a live record: %v", err)
+	}
+	if got, err := st.Get(ctx, id); err != nil || got.Subject != "sub-v2" {
+		t.Fatalf("Get after Update = %v, %v; want the updated record", got, err)
+	}
+	if err := st.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, id, sampleRecord(clock.Now(), "v3")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Update after Delete = %v, want ErrNotFound", err)
+	}
+	if _, err := st.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get after Delete and Update = %v, want ErrNotFound: Update brought the session back", err)
+	}
+	if err := st.Update(ctx, mustID(t), sampleRecord(clock.Now(), "new")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Update of a record never stored = %v, want ErrNotFound", err)
 	}
 }
 

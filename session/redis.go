@@ -200,8 +200,9 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	}
 	if !s.keys.sealedByNewest([]byte(sealed)) {
 		// Key rotation: re-seal with the newest key on use, so the old key can be
-		// retired. Once per session; a failure only means trying again next time.
-		_ = s.Save(ctx, id, rec)
+		// retired. Once per session; a failure only means trying again next time. Update,
+		// not Save: a logout between this read and the write must not be undone.
+		_ = s.Update(ctx, id, rec)
 	}
 	return rec, nil
 }
@@ -221,36 +222,83 @@ func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
 // Save implements Store: one pipeline of single-key scripts (record, sid index,
 // subject index). A record already past its absolute expiry is deleted instead.
 func (s *redisStore) Save(ctx context.Context, id string, rec *Record) error {
-	if rec == nil || rec.AbsoluteExpiry.IsZero() {
-		return errors.New("session: save: record without AbsoluteExpiry")
-	}
-	idHash := IDHash(id)
-	left := rec.AbsoluteExpiry.Sub(s.now())
-	if left < time.Millisecond {
-		return s.Delete(ctx, id)
-	}
-	sealed, err := sealRecord(s.keys, idHash, rec)
-	if err != nil {
-		return fmt.Errorf("session: save: %w", err)
-	}
-	if len(sealed) > MaxSealedRecord {
-		return fmt.Errorf("session: save: sealed record is %d bytes, more than %d", len(sealed), MaxSealedRecord)
-	}
-	calls := []scriptCall{{saveScript, s.recordKey(idHash),
-		[]any{sealed, rec.AbsoluteExpiry.UnixMilli(), min(s.idle, left).Milliseconds()}}}
-	newest, _ := s.keys.newest() // validated by withDefaults
-	for _, ix := range []struct{ kind, value string }{{"sid", rec.SID}, {"sub", rec.Subject}} {
-		if ix.value != "" {
-			calls = append(calls, scriptCall{indexScript, s.indexKey(newest, ix.kind, ix.value),
-				[]any{idHash, left.Milliseconds()}})
-		}
+	w, err := s.prepareWrite(ctx, id, rec)
+	if err != nil || w == nil {
+		return err
 	}
 	octx, cancel := s.op(ctx)
 	defer cancel()
+	calls := append([]scriptCall{{saveScript, w.key, w.args}}, w.indexes...)
 	if err := runScripts(octx, s.client, calls); err != nil {
 		return s.fail(ctx, "save", err)
 	}
 	return nil
+}
+
+// Update implements Store: the record is replaced by one script that first checks it is
+// still there (atomic against a concurrent Delete), then the indexes are refreshed in a
+// second round trip, only when it was.
+func (s *redisStore) Update(ctx context.Context, id string, rec *Record) error {
+	w, err := s.prepareWrite(ctx, id, rec)
+	if err != nil {
+		return err
+	}
+	if w == nil { // past its absolute expiry: deleted, so the session is over
+		return fmt.Errorf("session: update: %w", ErrNotFound)
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	n, err := runScript(octx, s.client, scriptCall{updateScript, w.key, w.args}).Int()
+	if err != nil {
+		return s.fail(ctx, "update", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("session: update: %w: the session ended meanwhile", ErrNotFound)
+	}
+	if len(w.indexes) > 0 {
+		if err := runScripts(octx, s.client, w.indexes); err != nil {
+			return s.fail(ctx, "update", err)
+		}
+	}
+	return nil
+}
+
+// recordWrite is a sealed record ready to be written: its key, the save/update script's
+// arguments and the index scripts that go with it.
+type recordWrite struct {
+	key     string
+	args    []any
+	indexes []scriptCall
+}
+
+// prepareWrite seals rec for id. It returns (nil, nil) when rec is already past its
+// absolute expiry, after deleting whatever is stored under id.
+func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (*recordWrite, error) {
+	if rec == nil || rec.AbsoluteExpiry.IsZero() {
+		return nil, errors.New("session: save: record without AbsoluteExpiry")
+	}
+	idHash := IDHash(id)
+	left := rec.AbsoluteExpiry.Sub(s.now())
+	if left < time.Millisecond {
+		return nil, s.Delete(ctx, id)
+	}
+	sealed, err := sealRecord(s.keys, idHash, rec)
+	if err != nil {
+		return nil, fmt.Errorf("session: save: %w", err)
+	}
+	if len(sealed) > MaxSealedRecord {
+		return nil, fmt.Errorf("session: save: sealed record is %d bytes, more than %d", len(sealed), MaxSealedRecord)
+	}
+	w := &recordWrite{key: s.recordKey(idHash),
+		args: []any{sealed, rec.AbsoluteExpiry.UnixMilli(), min(s.idle, left).Milliseconds()}}
+	newest, _ := s.keys.newest() // validated by withDefaults
+	for _, ix := range []struct{ kind, value string }{{"sid", rec.SID}, {"sub", rec.Subject}} {
+		if ix.value != "" {
+			w.indexes = append(w.indexes, scriptCall{indexScript, s.indexKey(newest, ix.kind, ix.value),
+				[]any{idHash, left.Milliseconds()}})
+		}
+	}
+	return w, nil
 }
 
 // Delete implements Store.

@@ -62,6 +62,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `)
 
+	// updateScript: saveScript for a record that must still exist: 0, and nothing
+	// written, when it does not (ended by a logout or expiry meanwhile); else 1.
+	updateScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'a', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
 	// indexScript: ARGV = member (an id hash), TTL. Adds the member to the index set
 	// and extends the set's TTL to at least TTL (never shortens it).
 	indexScript = redis.NewScript(`

@@ -38,6 +38,12 @@ type Store interface {
 	// Save writes rec under id (creating or replacing it), indexes it by rec.SID and
 	// rec.Subject, and sets its lifetime to min(idle timeout, rec.AbsoluteExpiry - now).
 	Save(ctx context.Context, id string, rec *Record) error
+	// Update is Save for a record that must still exist: it replaces the record of id
+	// only if one is stored, atomically against a concurrent Delete, and returns
+	// ErrNotFound when there is none (a logout, back-channel logout or expiry ended the
+	// session meanwhile). Refreshes and re-sealing use it, so that a session ended while
+	// they ran is never written back to life.
+	Update(ctx context.Context, id string, rec *Record) error
 	// Delete removes the record of id; deleting an absent record is not an error.
 	Delete(ctx context.Context, id string) error
 	// DeleteBySID removes every record whose SID is sid and returns their ids' hashes
