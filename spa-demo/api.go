@@ -89,13 +89,39 @@ func (a *API) me(w http.ResponseWriter, tok *oidc.IDToken, claims map[string]any
 	delete(claims, "_fingerprint")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	left, _ := secondsLeft(tok.Expiry, a.now())
 	_ = json.NewEncoder(w).Encode(me{
 		Subject: tok.Subject, Claims: claims, ExpiresAt: tok.Expiry,
-		SecondsLeft: int64(tok.Expiry.Sub(a.now()) / time.Second), TokenFingerprint: fp,
+		SecondsLeft: left, TokenFingerprint: fp,
 	})
 }
 
-// clock streams the time and the token's remaining life until the client leaves.
+// tick is one event of GET /clock.
+//
+// A stream is one long request: the bearer it carries is the token the BFF injected when
+// the stream opened, checked once, then. After the BFF refreshes the session's token, new
+// requests carry the new one while the stream still runs on the old one, now expired. So
+// an event describes the stream's own token, says plainly when it has expired, and never
+// counts below zero (a negative "time left" is the symptom that this explains).
+type tick struct {
+	Time             time.Time `json:"time"`
+	TokenExpiresAt   time.Time `json:"tokenExpiresAt"`
+	TokenSecondsLeft int64     `json:"tokenSecondsLeft"`
+	TokenExpired     bool      `json:"tokenExpired"`
+}
+
+// secondsLeft is the whole seconds until exp, rounded up so that 0 means expired (a token
+// with half a second to live has 1 s left, not 0), and never negative.
+func secondsLeft(exp, now time.Time) (left int64, expired bool) {
+	d := exp.Sub(now)
+	if d <= 0 {
+		return 0, true
+	}
+	return int64((d + time.Second - 1) / time.Second), false
+}
+
+// clock streams the time and the remaining life of the token that this stream was opened
+// with, until the client leaves.
 func (a *API) clock(w http.ResponseWriter, r *http.Request, tok *oidc.IDToken) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -108,7 +134,17 @@ func (a *API) clock(w http.ResponseWriter, r *http.Request, tok *oidc.IDToken) {
 	defer t.Stop()
 	for {
 		now := a.now()
-		fmt.Fprintf(w, "data: {\"time\":%q,\"tokenSecondsLeft\":%d}\n\n", now.UTC().Format(time.RFC3339), int64(tok.Expiry.Sub(now)/time.Second))
+		left, expired := secondsLeft(tok.Expiry, now)
+		data, err := json.Marshal(tick{
+			Time: now.UTC().Truncate(time.Second), TokenExpiresAt: tok.Expiry.UTC(),
+			TokenSecondsLeft: left, TokenExpired: expired,
+		})
+		if err != nil {
+			return // cannot happen: times and numbers always marshal
+		}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
+			return // the client left
+		}
 		fl.Flush()
 		select {
 		case <-r.Context().Done():

@@ -223,7 +223,11 @@ func streamEvents(b *browser, n int) {
 	b.do("Start stream", 5*time.Second, chromedp.Click(chromedp.ID("stream-start")))
 	b.waitFor(fmt.Sprintf("%d stream events", n), 10*time.Second,
 		fmt.Sprintf(`Number(document.getElementById('stream').dataset.events || 0) >= %d`, n))
-	if got := eval[string](b, "read #stream", `document.getElementById('stream').textContent`); !strings.Contains(got, "tokenSecondsLeft") {
+	// Each event shows as a short line; the event's data, as the API sent it, is the line's
+	// data-raw (and title).
+	got := eval[[]string](b, "read #stream", `[document.getElementById('stream').textContent,
+		...[...document.querySelectorAll('#stream [data-raw]')].map((l) => l.dataset.raw)]`)
+	if len(got) < 1+n || !strings.Contains(got[0], "stream token:") || !strings.Contains(got[1], "tokenSecondsLeft") {
 		b.t.Errorf("#stream shows %q, want the API's clock events", got)
 	}
 }

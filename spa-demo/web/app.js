@@ -30,29 +30,85 @@ function renderUser(user) {
   $('user').append(dl);
 }
 
+// The "token refreshed" badge describes the answer shown under it: this answer came with
+// another access token than the previous one (the BFF refreshed it; the session is the
+// same). So it is hidden while a call is under way and shown again only if the new answer
+// carries a new token: the next call without a refresh clears it. (Not a timer: the
+// answer stays on screen, and so does what the badge says about it.)
 async function callAPI() {
-  const resp = await bff.fetch('/api/me');
-  const body = await resp.json().catch(() => ({}));
-  $('api-result').textContent = JSON.stringify(body, null, 2);
-  $('api-result').dataset.status = String(resp.status);
-  if (resp.ok && lastFingerprint && body.tokenFingerprint !== lastFingerprint) {
-    show($('refreshed'), true); // a new access token, the same session
+  show($('refreshed'), false);
+  try {
+    const resp = await bff.fetch('/api/me');
+    const body = await resp.json().catch(() => ({}));
+    $('api-result').textContent = JSON.stringify(body, null, 2);
+    $('api-result').dataset.status = String(resp.status);
+    if (resp.ok && lastFingerprint && body.tokenFingerprint !== lastFingerprint) {
+      show($('refreshed'), true); // a new access token, the same session
+    }
+    if (resp.ok) { lastExpiry = body.expiresAt; lastFingerprint = body.tokenFingerprint; }
+    $('api-result').dataset.fingerprint = lastFingerprint || '';
+  } finally {
+    // Counts finished calls, refreshed or not, so that a test can wait for the next one.
+    $('api-result').dataset.calls = String(Number($('api-result').dataset.calls || 0) + 1);
   }
-  if (resp.ok) { lastExpiry = body.expiresAt; lastFingerprint = body.tokenFingerprint; }
-  $('api-result').dataset.fingerprint = lastFingerprint || '';
+}
+
+const time = (iso) => new Date(iso).toLocaleTimeString();
+
+// explainStreamToken says what the stream's events mean. A stream is one long request:
+// it carries the access token the BFF injected when it opened, which the API checked then.
+// After the BFF refreshes the session's token that one expires while the stream goes on,
+// and the events say so (the API never counts below zero); new requests get the new token.
+function explainStreamToken(tick, openedAt) {
+  const note = $('stream-token');
+  const opened = `This stream opened at ${openedAt.toLocaleTimeString()} with the access token of that moment`;
+  if (!tick.tokenExpired) {
+    note.textContent = `${opened}, which expires at ${time(tick.tokenExpiresAt)}.`;
+  } else {
+    let now = 'New requests, like Call API, carry the token the BFF refreshed';
+    const last = lastExpiry && new Date(lastExpiry);
+    if (last && last > new Date(tick.tokenExpiresAt)) {
+      now += ` (the last call got one that ${last > new Date() ? 'expires' : 'expired'} at ${time(lastExpiry)})`;
+    }
+    note.textContent = `${opened}, which expired at ${time(tick.tokenExpiresAt)}. ` +
+      `The API checked that token when the stream opened, so the stream goes on. ${now}.`;
+  }
+  note.dataset.expired = String(!!tick.tokenExpired);
+  show(note, true);
+}
+
+// streamLine is one event as a short line that fits a phone; its title holds the event's
+// data as the API sent it.
+function streamLine(ev) {
+  const line = document.createElement('span');
+  line.title = ev.data;
+  line.dataset.raw = ev.data;
+  try {
+    const tick = JSON.parse(ev.data);
+    const left = tick.tokenExpired ? 'expired' : `${tick.tokenSecondsLeft} s left`;
+    line.textContent = `${time(tick.time)}  stream token: ${left}\n`;
+  } catch {
+    line.textContent = ev.data + '\n'; // not a clock event: as it came
+  }
+  return line;
 }
 
 function startStream() {
-  $('stream').textContent = '';
+  const openedAt = new Date();
+  const out = $('stream');
+  out.textContent = '';
+  show($('stream-token'), false);
   $('stream-stop').disabled = false;
   $('stream-start').disabled = true;
   stopStream = bff.stream('/api/clock', (ev) => {
-    const lines = ($('stream').textContent + ev.data + '\n').split('\n').slice(-12);
-    $('stream').textContent = lines.join('\n');
-    $('stream').dataset.events = String(Number($('stream').dataset.events || 0) + 1);
+    out.append(streamLine(ev));
+    while (out.childElementCount > 12) out.firstElementChild.remove();
+    out.scrollTop = out.scrollHeight; // the newest event stays in sight
+    out.dataset.events = String(Number(out.dataset.events || 0) + 1);
+    try { explainStreamToken(JSON.parse(ev.data), openedAt); } catch { /* not a clock event */ }
   }, (err) => {
-    $('stream').textContent += err ? `stream ended: ${err.message}\n` : 'stream closed\n';
-    $('stream').dataset.closed = 'true';
+    out.append(err ? `stream ended: ${err.message}\n` : 'stream closed\n');
+    out.dataset.closed = 'true';
     $('stream-stop').disabled = true;
     $('stream-start').disabled = false;
   });
