@@ -95,6 +95,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"DeleteBySIDAndSubjectEndsOnlySessionsMatchingBoth", testDeleteBySIDAndSubject},
 		{"DeleteBySIDAndSubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteBySIDAndSubjectAfterRotation},
 		{"DeleteByIndexReturnsOnlySessionsItEnded", testDeleteByIndexReturnsOnlyWhatItDeleted},
+		{"TakeTokenIsOneSharedBucketPerClient", testTakeToken},
 		{"OnceDetectsReplay", testOnceDetectsReplay},
 		{"LockIsExclusive", testLockIsExclusive},
 		{"RenewExtendsLease", testRenewExtendsLease},
@@ -915,4 +916,42 @@ func dumpStore(t *testing.T, s *redisStore) string {
 		fmt.Fprintf(&b, "%s = %v\n", k, v)
 	}
 	return b.String()
+}
+
+// TakeToken is the login rate limit's shared budget (GCRA): burst at once, then one per
+// interval, per scope and client; a long pause refills only up to the burst; the key
+// names no client address. Only the injected clock moves (keys live minutes here).
+func testTakeToken(t *testing.T, newStore newStoreFunc) {
+	st, clock, _ := newStore(t)
+	rs := st.(*redisStore)
+	ctx := t.Context()
+	const every, burst = time.Minute, 3
+	take := func(scope, client string, want bool, wantWait time.Duration) {
+		t.Helper()
+		ok, wait, err := rs.TakeToken(ctx, scope, client, every, burst)
+		if err != nil || ok != want || wait != wantWait {
+			t.Fatalf("TakeToken(%s, %s) = %v, %v, %v; want %v, %v", scope, client, ok, wait, err, want, wantWait)
+		}
+	}
+	for range burst {
+		take("app-a", "203.0.113.7", true, 0)
+	}
+	take("app-a", "203.0.113.7", false, every)
+	take("app-a", "203.0.113.8", true, 0) // another client
+	take("app-b", "203.0.113.7", true, 0) // another deployment on the same Redis
+	clock.Advance(every - time.Second)
+	take("app-a", "203.0.113.7", false, time.Second)
+	clock.Advance(time.Second)
+	take("app-a", "203.0.113.7", true, 0)
+	take("app-a", "203.0.113.7", false, every)
+	clock.Advance(time.Hour)
+	for range burst {
+		take("app-a", "203.0.113.7", true, 0)
+	}
+	take("app-a", "203.0.113.7", false, every)
+	for _, k := range rawKeys(t, rs) {
+		if strings.Contains(k, "203.0.113") || strings.Contains(k, "app-a") {
+			t.Fatalf("a rate-limit key names the client or scope: %s", k)
+		}
+	}
 }
