@@ -212,3 +212,57 @@ func TestBackchannelLogoutRefusesForgeries(t *testing.T) {
 		})
 	}
 }
+
+// metricOr0 is metricValue for a series that may not exist yet (a counter never
+// incremented is not exposed).
+func metricOr0(t *testing.T, text, series string) string {
+	t.Helper()
+	if !strings.Contains(text, series+" ") {
+		return "0"
+	}
+	return metricValue(t, text, series)
+}
+
+// TestBackchannelLogoutOfAnEndedSessionIsNotCountedAgain: the IdP sends a back-channel
+// logout after an RP-initiated logout (the usual order), and may send one twice; the
+// ended-sessions metric counts each session once, only when a logout really ended it,
+// not for every logout that names a session already gone.
+func TestBackchannelLogoutOfAnEndedSessionIsNotCountedAgain(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	backchannel := func(sub, sid string) {
+		t.Helper()
+		tok, err := e.OP.LogoutToken(testenv.ClientID, sub, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := postLogoutToken(t, e, tok); r.StatusCode != http.StatusOK {
+			t.Fatalf("back-channel logout: %d", r.StatusCode)
+		}
+	}
+	ended := func() (logout, bc string) {
+		text := scrape(t, e)
+		return metricOr0(t, text, `bff_sessions_ended_total{reason="logout"}`),
+			metricOr0(t, text, `bff_sessions_ended_total{reason="backchannel"}`)
+	}
+
+	// Logged out at the BFF first, then told by the IdP.
+	c1 := e.NewClient(t)
+	sub1, sid1 := userSID(t, e, c1)
+	if r := e.Do(t, c1, http.MethodPost, "/bff/logout", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("logout: %d", r.StatusCode)
+	}
+	backchannel(sub1, sid1)
+	if lo, bc := ended(); lo != "1" || bc != "0" {
+		t.Fatalf("after a logout and a back-channel logout of the same session: logout=%s backchannel=%s, want 1 and 0", lo, bc)
+	}
+
+	// Two back-channel logouts (two tokens) for one live session.
+	c2 := e.NewClient(t)
+	sub2, sid2 := userSID(t, e, c2)
+	backchannel(sub2, sid2)
+	backchannel(sub2, sid2)
+	backchannel("", sid2)
+	if _, bc := ended(); bc != "1" {
+		t.Fatalf("three back-channel logouts of one session counted %s ended sessions, want 1", bc)
+	}
+}

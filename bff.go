@@ -72,6 +72,7 @@ type Server struct {
 	handlers *handler.Handlers
 	public   http.Handler
 	admin    http.Handler
+	limits   ratelimit.Shared
 	draining atomic.Bool
 	cancel   context.CancelFunc
 }
@@ -120,6 +121,9 @@ func (s *Server) build(ctx context.Context, o options) error {
 	// The metrics see the real store operations; the cache in front of them serves
 	// repeated reads of one session (session.cacheTTL).
 	s.store = session.NewCached(metrics.InstrumentStore(st, s.metrics), cfg.Session.CacheTTL, 0, o.now)
+	// The login rate limit keeps its budgets in the same Redis (or embedded miniredis),
+	// so that every replica shares one budget per client.
+	s.limits, _ = st.(ratelimit.Shared)
 	if o.httpClient == nil && s.tracing.Enabled() {
 		o.httpClient = idp.NewHTTPClient(cfg.OIDC.HTTPTimeout)
 		o.httpClient.Transport = s.tracing.Transport(o.httpClient.Transport)
@@ -180,7 +184,7 @@ func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL
 	if hc.TrustedProxies, err = handler.ParseTrustedProxies(cfg.Server.TrustedProxies); err != nil {
 		return fmt.Errorf("bff: server.trustedProxies: %w", err)
 	}
-	lim, err := newLimiter(cfg.RateLimit, hc.TrustedProxies, o.now)
+	lim, err := s.newLimiter(hc.TrustedProxies, public, o.now)
 	if err != nil {
 		return err
 	}
@@ -193,13 +197,16 @@ func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL
 	return err
 }
 
-// newLimiter is the per-client-IP login limit, or nil when rateLimit.perMinute is 0.
-func newLimiter(c config.RateLimit, trusted []netip.Prefix, now func() time.Time) (*ratelimit.Limiter, error) {
+// newLimiter is the per-client-IP login limit, or nil when rateLimit.perMinute is 0. Its
+// budgets live in the session store (shared by the replicas of this public URL).
+func (s *Server) newLimiter(trusted []netip.Prefix, public *url.URL, now func() time.Time) (*ratelimit.Limiter, error) {
+	c := s.cfg.RateLimit
 	if c.PerMinute == 0 {
 		return nil, nil
 	}
 	lim, err := ratelimit.New(ratelimit.Config{
 		Rate: rate.Limit(float64(c.PerMinute) / 60), Burst: c.Burst, TrustedProxies: trusted, Now: now,
+		Shared: s.limits, Scope: public.String(), Logger: s.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bff: rateLimit: %w", err)

@@ -168,9 +168,11 @@ type SPA struct {
 // the peer's address, or the X-Forwarded-For entry a trusted proxy
 // (server.trustedProxies) vouches for.
 type RateLimit struct {
-	// PerMinute is the sustained rate per client IP. Default 30; 0 turns the limit off.
+	// PerMinute is the sustained rate per client IP, shared by all replicas (the budgets
+	// live in the session store). Default 300 (an office of hundreds behind one NAT
+	// signing in at 9 a.m., see docs/operations.md); 0 turns the limit off.
 	PerMinute int `yaml:"perMinute"`
-	// Burst is how many requests one client IP may make at once. Default 20.
+	// Burst is how many requests one client IP may make at once. Default 150.
 	Burst int `yaml:"burst"`
 }
 

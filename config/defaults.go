@@ -45,7 +45,7 @@ func Defaults() Config {
 		},
 		CSRF:      CSRF{HeaderName: "X-CSRF"},
 		Log:       Log{Format: "json", Level: "info"},
-		RateLimit: RateLimit{PerMinute: 30, Burst: 20},
+		RateLimit: RateLimit{PerMinute: 300, Burst: 150},
 	}
 }
 

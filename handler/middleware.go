@@ -2,7 +2,9 @@ package handler
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -56,11 +58,19 @@ func notFound(echo.Context) error {
 // navigations). Each login costs the IdP work and a login cookie slot.
 func (h *Handlers) rateLimited(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if h.d.Limiter != nil && !h.d.Limiter.Allow(c.Request()) {
-			c.Response().Header().Set("Retry-After", "60")
+		if h.d.Limiter == nil {
+			return next(c)
+		}
+		if ok, wait := h.d.Limiter.Take(c.Request()); !ok {
+			c.Response().Header().Set("Retry-After", retryAfter(wait))
 			return page(http.StatusTooManyRequests, "Too many sign-in attempts",
 				"Please wait a minute before trying again.", nil)
 		}
 		return next(c)
 	}
+}
+
+// retryAfter is wait in whole seconds, rounded up, at least 1 (Retry-After's unit).
+func retryAfter(wait time.Duration) string {
+	return strconv.FormatInt(max(int64((wait+time.Second-1)/time.Second), 1), 10)
 }

@@ -1,10 +1,12 @@
 package handler
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -52,6 +54,13 @@ type Observer func(route, method string, status int, d time.Duration)
 // Observe is the outermost middleware: request id, one access log line per request and
 // the Observer. The line never holds the query string (codes, states), a header value or
 // a cookie; the session appears only as a 12-hex-digit prefix of its id hash.
+//
+// A request that ends in a panic is logged and observed too, then the panic goes on:
+// httputil.ReverseProxy panics with http.ErrAbortHandler when copying a response body
+// fails, which is how every SSE stream the browser closes ends (and a stream the BFF
+// cuts). Its line keeps the status that was sent and says client_closed=true when the
+// client had gone, aborted=true otherwise. A websocket, once switched, is logged with 101
+// when it closes.
 func Observe(log *slog.Logger, observe Observer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -62,32 +71,90 @@ func Observe(log *slog.Logger, observe Observer) echo.MiddlewareFunc {
 			c.Response().Header().Set(HeaderRequestID, id)
 			ri := &reqInfo{route: routeOf(c)}
 			c.SetRequest(r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri)))
-			err := next(c)
-			if err != nil {
+			hj := noteHijack(c.Response(), r)
+			done := false
+			defer func() {
+				if done {
+					return
+				}
+				v := recover()
+				finish(log, observe, c, r, ri, hj, start, true)
+				if v != nil { // nil: runtime.Goexit, which goes on by itself
+					panic(v) // as it was: net/http aborts the response (ErrAbortHandler is silent)
+				}
+			}()
+			if err := next(c); err != nil {
 				c.Error(err) // render now, so the status below is the one sent
 			}
-			status, d := c.Response().Status, time.Since(start)
-			if observe != nil {
-				od := d
-				if isStream(status, c.Response().Header()) {
-					od = -1 // a stream's life is not a latency
-				}
-				observe(ri.route, r.Method, status, od)
-			}
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelWarn
-			}
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", id), slog.String("method", r.Method),
-				slog.String("route", ri.route), slog.String("path", r.URL.Path),
-				slog.Int("status", status), slog.Int64("bytes", c.Response().Size),
-				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-				slog.String("session", ri.session))
+			done = true
+			finish(log, observe, c, r, ri, hj, start, false)
 			return nil
 		}
 	}
 }
+
+// finish observes and logs one request. aborted: it ended in a panic (the response cut
+// short).
+func finish(log *slog.Logger, observe Observer, c echo.Context, r *http.Request, ri *reqInfo, hj *hijackNoter, start time.Time, aborted bool) {
+	resp := c.Response()
+	status, d := resp.Status, time.Since(start)
+	if hj != nil && hj.hijacked {
+		// ReverseProxy writes the 101 on the hijacked connection, not through resp.
+		status = http.StatusSwitchingProtocols
+	}
+	if observe != nil {
+		od := d
+		if isStream(status, resp.Header()) {
+			od = -1 // a stream's life is not a latency
+		}
+		observe(ri.route, r.Method, status, od)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", r.Header.Get(HeaderRequestID)), slog.String("method", r.Method),
+		slog.String("route", ri.route), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Int64("bytes", resp.Size),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("session", ri.session),
+	}
+	switch {
+	case aborted && r.Context().Err() != nil:
+		attrs = append(attrs, slog.Bool("client_closed", true))
+	case aborted:
+		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// hijackNoter wraps the response writer of a protocol upgrade to learn whether the
+// handler took the connection over (a websocket switched): the 101 then never passes
+// through echo's Response, whose Status would still say 200.
+type hijackNoter struct {
+	http.ResponseWriter
+	hijacked bool
+}
+
+// noteHijack wraps resp's writer when r asks for an upgrade (other requests cannot be
+// hijacked by the proxy, and pay nothing); it returns nil otherwise.
+func noteHijack(resp *echo.Response, r *http.Request) *hijackNoter {
+	if r.Header.Get("Upgrade") == "" {
+		return nil
+	}
+	hj := &hijackNoter{ResponseWriter: resp.Writer}
+	resp.Writer = hj
+	return hj
+}
+
+func (h *hijackNoter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.hijacked = err == nil
+	return conn, brw, err
+}
+
+func (h *hijackNoter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 func isStream(status int, h http.Header) bool {
 	return status == http.StatusSwitchingProtocols || strings.HasPrefix(h.Get("Content-Type"), "text/event-stream")

@@ -1,5 +1,9 @@
 // Package ratelimit limits how often one client may start a login (/bff/login) or
-// complete one (/bff/callback): a token bucket (golang.org/x/time/rate) per client.
+// complete one (/bff/callback): a token bucket per client, kept in a store every replica
+// shares (Config.Shared: the session store's Redis, GCRA in one script) so that N
+// replicas allow one budget, not N. The in-memory buckets (golang.org/x/time/rate) serve
+// when no shared store is given and while it fails: a store outage must not refuse the
+// logins the budget allows (fail open, per replica, with a warning at most once a minute).
 //
 // # Flow
 //
@@ -9,11 +13,13 @@
 //     in X-Forwarded-For that is not itself a trusted proxy. IPv6 clients are grouped by
 //     their /64 (one subscriber usually holds a whole /64, so per-address buckets would
 //     be free to multiply).
-//  3. Allow takes one token from that client's bucket; false means answer 429.
+//  3. Take (or Allow) takes one token from that client's budget; false means answer 429,
+//     with Retry-After from the wait Take returns.
 //
 // # Memory
 //
-// At most Config.MaxClients buckets are kept. A bucket unused for Config.IdleTimeout
+// In the shared store a client's key lives only until its budget is full again. In
+// memory, at most Config.MaxClients buckets are kept. A bucket unused for Config.IdleTimeout
 // (default: the time it takes to refill completely, when it is indistinguishable from a
 // new one) is dropped on the next Allow; when the table is full the least recently used
 // bucket is dropped. A flood from more addresses than MaxClients therefore costs bounded

@@ -2,12 +2,15 @@ package ratelimit
 
 import (
 	"container/list"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -36,7 +39,28 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Shared, when set, holds the budgets in a store every replica uses (the session
+	// store's Redis), so that N replicas allow one budget per client, not N. The
+	// in-memory buckets then serve only while Shared fails (fail open: a store outage
+	// must not become a login outage; each replica still limits on its own).
+	Shared Shared
+	// Scope names this deployment's budgets in Shared (e.g. the public URL): BFFs of
+	// different apps on one Redis do not share budgets, replicas of one app do.
+	Scope string
+	// Logger receives the warning that Shared failed (at most one a minute). Default
+	// slog.Default().
+	Logger *slog.Logger
 }
+
+// Shared is a budget store shared by every replica. TakeToken takes one request from
+// the budget of client in scope (at most burst at once, then one per every) and reports
+// whether it is allowed and, if not, how long until one would be.
+type Shared interface {
+	TakeToken(ctx context.Context, scope, client string, every time.Duration, burst int) (bool, time.Duration, error)
+}
+
+// sharedTimeout bounds one Shared call: a login must not hang on a slow store.
+const sharedTimeout = time.Second
 
 // Limiter holds one token bucket per client. It is safe for concurrent use.
 type Limiter struct {
@@ -47,6 +71,10 @@ type Limiter struct {
 	idle      time.Duration
 	now       func() time.Time
 	unlimited bool
+	shared    Shared
+	scope     string
+	log       *slog.Logger
+	warned    atomic.Int64 // Unix seconds of the last "Shared failed" warning
 
 	mu      sync.Mutex
 	clients map[netip.Addr]*list.Element // of *bucket
@@ -74,6 +102,12 @@ func New(cfg Config) (*Limiter, error) {
 		now:       cfg.Now,
 		unlimited: cfg.Rate == rate.Inf,
 		clients:   make(map[netip.Addr]*list.Element),
+		shared:    cfg.Shared,
+		scope:     cfg.Scope,
+		log:       cfg.Logger,
+	}
+	if l.log == nil {
+		l.log = slog.Default()
 	}
 	for _, p := range cfg.TrustedProxies {
 		l.trusted = append(l.trusted, normalizePrefix(p.Masked()))
@@ -121,14 +155,58 @@ func refillTime(r rate.Limit, burst int) time.Duration {
 // Allow takes one token from the bucket of r's client (see ClientIP; IPv6 by /64) and
 // reports whether there was one. false means: answer 429 Too Many Requests.
 func (l *Limiter) Allow(r *http.Request) bool {
+	ok, _ := l.Take(r)
+	return ok
+}
+
+// Take is Allow that also says, when it refuses, how long until the client's next
+// request would be allowed (for Retry-After). With Config.Shared the budget is the one
+// every replica shares; when that store fails, this replica's own bucket decides.
+func (l *Limiter) Take(r *http.Request) (bool, time.Duration) {
 	if l.unlimited {
-		return true
+		return true, 0
 	}
 	key := bucketKey(ClientIP(r, l.trusted))
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), sharedTimeout)
+		ok, wait, err := l.shared.TakeToken(ctx, l.scope, key.String(), l.every(), l.burst)
+		cancel()
+		if err == nil {
+			return ok, wait
+		}
+		l.warnShared(err)
+	}
+	return l.takeLocal(key)
+}
+
+// takeLocal takes a token from key's in-memory bucket.
+func (l *Limiter) takeLocal(key netip.Addr) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.bucketFor(key, now).lim.AllowN(now, 1)
+	b := l.bucketFor(key, now)
+	if b.lim.AllowN(now, 1) {
+		return true, 0
+	}
+	missing := 1 - b.lim.TokensAt(now)
+	return false, time.Duration(missing / float64(l.limit) * float64(time.Second))
+}
+
+// every is the time one token takes to come back.
+func (l *Limiter) every() time.Duration {
+	return time.Duration(float64(time.Second) / float64(l.limit))
+}
+
+// warnShared logs that the shared store failed, at most once a minute (an outage would
+// otherwise log on every login).
+func (l *Limiter) warnShared(err error) {
+	now := l.now().Unix()
+	last := l.warned.Load()
+	if now-last < 60 || !l.warned.CompareAndSwap(last, now) {
+		return
+	}
+	l.log.Warn("rate limit: the shared store failed; this replica limits logins on its own meanwhile",
+		"event", "ratelimit_store_unavailable", "err", err)
 }
 
 // Len is how many client buckets are held (a gauge; tests).

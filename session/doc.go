@@ -71,7 +71,9 @@
 // Save adds the IDHash to the sid and subject sets (under the newest key's HMAC) and
 // extends each set's TTL to at least the record's absolute expiry, never shortening
 // it. Members are never removed when a record expires or is deleted by id: such stale
-// members are harmless, and DeleteBySID/DeleteBySubject return them too. Those read
+// members are harmless; DeleteBySID/DeleteBySubject remove them but do not return
+// them (they return only the records they deleted, so an ended session is counted
+// once, however many logouts name it). Those read
 // an index in batches of 256 (every read bounded), delete the records, and only then
 // remove the members, under every ring key, so records indexed before a rotation are
 // found. DeleteBySIDAndSubject scans the sid index (SSCAN, same batches) and deletes

@@ -50,11 +50,12 @@ func (s *redisStore) deleteMatching(ctx context.Context, key, sub string, seen m
 		return err
 	}
 	for batch := range slices.Chunk(match, indexBatch) {
-		if err := s.deleteRecordsThenMembers(ctx, key, batch); err != nil {
-			return err
-		}
-		for _, m := range batch {
+		deleted, err := s.deleteRecordsThenMembers(ctx, key, batch)
+		for _, m := range deleted {
 			seen[m] = true
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -119,8 +120,10 @@ func (s *redisStore) ofSubject(ctx context.Context, sub string, members []string
 // deleteByIndex empties the index of value under every ring key (records saved before
 // a key rotation are indexed under the older key): for each batch of members it
 // deletes their records, and only then removes them from the index, so a failure
-// half-way leaves the index able to find what is left. It returns the id hashes it
-// removed, sorted, including members whose record had already expired.
+// half-way leaves the index able to find what is left. It returns, sorted, the id
+// hashes of the records it deleted: not the members whose record had already gone
+// (expired, or ended by a logout, which leaves the index alone), so that a caller
+// counting ended sessions counts each session once.
 func (s *redisStore) deleteByIndex(ctx context.Context, kind, value string) ([]string, error) {
 	if value == "" {
 		return nil, nil
@@ -146,11 +149,12 @@ func (s *redisStore) drainIndex(ctx context.Context, key string, seen map[string
 		if err != nil || len(members) == 0 {
 			return err
 		}
-		if err := s.deleteRecordsThenMembers(ctx, key, members); err != nil {
-			return err
-		}
-		for _, m := range members {
+		deleted, err := s.deleteRecordsThenMembers(ctx, key, members)
+		for _, m := range deleted {
 			seen[m] = true
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -166,29 +170,35 @@ func (s *redisStore) indexMembers(ctx context.Context, key string) ([]string, er
 }
 
 // deleteRecordsThenMembers deletes the records (one DEL each: they live on different
-// slots), then removes the members from the index (one key).
-func (s *redisStore) deleteRecordsThenMembers(ctx context.Context, key string, members []string) error {
+// slots), then removes the members from the index (one key). It returns the members
+// whose record it deleted (DEL answered 1), even when trimming the index then failed.
+func (s *redisStore) deleteRecordsThenMembers(ctx context.Context, key string, members []string) ([]string, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
+	dels := make([]*redis.IntCmd, len(members))
 	_, err := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
-		for _, m := range members {
+		for i, m := range members {
 			if isIDHash(m) {
-				p.Del(octx, s.recordKey(m))
+				dels[i] = p.Del(octx, s.recordKey(m))
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("delete records: %w", err)
+		return nil, fmt.Errorf("delete records: %w", err)
 	}
+	var deleted []string
 	args := make([]any, len(members))
 	for i, m := range members {
 		args[i] = m
+		if dels[i] != nil && dels[i].Val() > 0 {
+			deleted = append(deleted, m)
+		}
 	}
 	if err := s.client.SRem(octx, key, args...).Err(); err != nil {
-		return fmt.Errorf("trim index: %w", err)
+		return deleted, fmt.Errorf("trim index: %w", err)
 	}
-	return nil
+	return deleted, nil
 }
 
 // isIDHash reports whether m looks like IDHash's output (64 lower-case hex digits):

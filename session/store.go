@@ -47,7 +47,10 @@ type Store interface {
 	// Delete removes the record of id; deleting an absent record is not an error.
 	Delete(ctx context.Context, id string) error
 	// DeleteBySID removes every record whose SID is sid and returns their ids' hashes
-	// (see IDHash), which is all a caller needs to cut live streams.
+	// (see IDHash), which is all a caller needs to cut live streams. Only records it
+	// actually deleted are returned: one that had already expired or been deleted is
+	// not, so callers can count ended sessions from the result. The DeleteBy* methods
+	// all return this way.
 	DeleteBySID(ctx context.Context, sid string) ([]string, error)
 	// DeleteBySubject removes every record of the subject ("log out everywhere").
 	DeleteBySubject(ctx context.Context, sub string) ([]string, error)

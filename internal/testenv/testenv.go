@@ -188,12 +188,19 @@ func (e *Env) AddReplica(t testing.TB) *Replica {
 // rotated key ring).
 func (e *Env) AddReplicaWith(t testing.TB, edit func(*config.Config)) *Replica {
 	t.Helper()
+	return e.AddReplicaOpts(t, edit)
+}
+
+// AddReplicaOpts is AddReplicaWith with options for bff.New (e.g. the first replica's
+// injected clock).
+func (e *Env) AddReplicaOpts(t testing.TB, edit func(*config.Config), opts ...bff.Option) *Replica {
+	t.Helper()
 	cfg := e.Config
 	cfg.Session.Keys = append([]string(nil), cfg.Session.Keys...)
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(e.logger.With("replica", 2)))
+	srv, err := bff.New(context.Background(), cfg, append([]bff.Option{bff.WithLogger(e.logger.With("replica", 2))}, opts...)...)
 	if err != nil {
 		t.Fatalf("replica: %v", err)
 	}
