@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tokenward/bff/clientip"
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/handler"
@@ -208,10 +209,14 @@ func newLimiter(c config.RateLimit, trusted []netip.Prefix, now func() time.Time
 }
 
 func (s *Server) buildProxy(o options, public *url.URL) error {
-	var err error
+	trusted, err := clientip.ParsePrefixes(s.cfg.Server.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("bff: server.trustedProxies: %w", err)
+	}
 	s.proxy, err = proxy.New(proxy.Options{
 		Routes: s.cfg.Routes, PublicURL: public, Token: s.handlers.AccessToken,
-		SessionKey: s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
+		TrustedProxies: trusted,
+		SessionKey:     s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
 		Logger: s.log, Transport: o.transport,
 		WrapTransport:   s.tracing.Transport,
 		ObserveUpstream: s.metrics.ObserveUpstream,

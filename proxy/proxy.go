@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenward/bff/clientip"
 	"github.com/tokenward/bff/config"
 )
 
@@ -38,8 +39,13 @@ type Options struct {
 	// would make the proxy unsafe (bad upstream URL, prefix that is not a clean path, ...).
 	Routes []config.Route
 	// PublicURL is the origin browsers use: X-Forwarded-Host and X-Forwarded-Proto are
-	// taken from it, never from the client. Required.
+	// taken from it, never from the client (unless a trusted proxy sent them, see
+	// TrustedProxies). Required.
 	PublicURL *url.URL
+	// TrustedProxies are the peers (server.trustedProxies) whose X-Forwarded-For chain,
+	// X-Forwarded-Proto and X-Forwarded-Host are passed on to the upstream. From any
+	// other peer the client's values are dropped and the upstream sees only the peer.
+	TrustedProxies clientip.Trusted
 	// Token supplies the bearer. Required when any route's auth is not "none".
 	Token TokenFunc
 	// SessionKey returns a stable key of the request's session ("" for none). Websocket
@@ -72,6 +78,7 @@ type Proxy struct {
 	log        *slog.Logger
 	fwdHost    string // X-Forwarded-Host: the public URL's host[:port]
 	fwdProto   string // X-Forwarded-Proto: the public URL's scheme
+	trusted    clientip.Trusted
 	streams    streamSet
 	owned      []*http.Transport // built here; their idle connections close on CloseAll
 	wrap       func(http.RoundTripper) http.RoundTripper
@@ -94,6 +101,7 @@ func New(opts Options) (*Proxy, error) {
 		log:        opts.Logger,
 		fwdHost:    opts.PublicURL.Host,
 		fwdProto:   strings.ToLower(opts.PublicURL.Scheme),
+		trusted:    opts.TrustedProxies,
 	}
 	if p.log == nil {
 		p.log = slog.Default()
