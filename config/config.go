@@ -153,6 +153,11 @@ type Route struct {
 	// AllowInsecureUpstream permits a plain http:// upstream on a non-loopback host,
 	// where the bearer would cross the network in clear text. Default false.
 	AllowInsecureUpstream bool `yaml:"allowInsecureUpstream"`
+	// PassEncodedSlashes routes paths holding an encoded slash (%2F) and passes them to
+	// the upstream unchanged (GitLab's /projects/group%2Fproject, object-store keys);
+	// "..", "//" and "\\" stay refused in the decoded path, "%5C" in the escaped one.
+	// Default false: an encoded slash gets 400.
+	PassEncodedSlashes bool `yaml:"passEncodedSlashes"`
 }
 
 // SPA configures what serves everything that is not /bff/* or a route.

@@ -181,24 +181,45 @@ func upstreamKey(upstream string) string {
 
 // Match returns the handler of the route r's path belongs to, or false when no route
 // claims it (the caller serves the SPA). For a path that is not clean and looks aimed at a
-// route it returns a handler answering 400 bad_request. Match MUST see r.URL as the
+// route it returns a handler answering 400 bad_request; a path with an encoded slash (%2F)
+// counts as unclean unless its route has passEncodedSlashes. Match MUST see r.URL as the
 // server parsed it (nothing before it may clean, unescape or rewrite the path), so that
 // what is checked is what is forwarded; the returned handler MUST get the same r (a
 // WithContext copy is fine). It does no I/O and allocates nothing for a clean path.
 func (p *Proxy) Match(r *http.Request) (http.Handler, bool) {
 	escaped := r.URL.EscapedPath()
-	if !isCleanRequestPath(r.URL, escaped) {
-		if p.aimsAtRoute(r.URL.Path, escaped) {
-			return badPath{}, true
-		}
-		return nil, false
-	}
-	for _, rt := range p.routes {
-		if strings.HasPrefix(escaped, rt.prefix) {
+	clean, encodedSlash := checkRequestPath(r.URL, escaped)
+	if clean {
+		if rt := p.routeFor(escaped); rt != nil && (!encodedSlash || p.passesEncodedSlashes(rt, r.URL.Path)) {
 			return rt, true
 		}
+		if !encodedSlash {
+			return nil, false
+		}
+	}
+	if p.aimsAtRoute(r.URL.Path, escaped) {
+		return badPath{}, true
 	}
 	return nil, false
+}
+
+// routeFor is the route with the longest prefix p starts with, or nil.
+func (p *Proxy) routeFor(path string) *route {
+	for _, rt := range p.routes {
+		if strings.HasPrefix(path, rt.prefix) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// passesEncodedSlashes reports whether rt, matched on the escaped path, may receive a
+// path with encoded slashes: it opted in (passEncodedSlashes), and the decoded path,
+// where every %2F is a "/", belongs to rt too. So "/api/admin%2Fx" never reaches /api/'s
+// upstream when /api/admin/ is another route, and "/api%2Fadmin" matches no route at all
+// (no prefix holds a "%").
+func (p *Proxy) passesEncodedSlashes(rt *route, decoded string) bool {
+	return rt.passEncodedSlashes && p.routeFor(decoded) == rt
 }
 
 // CloseSession cuts every live websocket and SSE stream carrying key's bearer and returns

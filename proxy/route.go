@@ -48,6 +48,10 @@ type route struct {
 	methods     []string // empty: all
 	allow       string   // Allow header for 405
 	rp          *httputil.ReverseProxy
+
+	// passEncodedSlashes: a path with %2F may be routed here and reaches the upstream
+	// with its %2F intact (RawPath), see Proxy.Match.
+	passEncodedSlashes bool
 }
 
 func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool) (*route, error) {
@@ -62,6 +66,8 @@ func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool
 		timeout:     rc.Timeout,
 		methods:     rc.Methods,
 		allow:       strings.Join(rc.Methods, ", "),
+
+		passEncodedSlashes: rc.PassEncodedSlashes,
 	}
 	if r.name == "" {
 		r.name = rc.Path
