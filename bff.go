@@ -294,7 +294,9 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
 		CookieName: cfg.Session.CookieName, SameSite: cfg.Session.SameSite,
 		LoginTimeout: cfg.Session.LoginTimeout, MaxPendingLogins: cfg.Session.MaxPendingLogins,
-		ForwardAuth: cfg.Server.ForwardAuth,
+		ForwardAuth:     cfg.Server.ForwardAuth,
+		ForwardAuthUser: cfg.Server.ForwardAuthHeaders.User, ForwardAuthEmail: cfg.Server.ForwardAuthHeaders.Email,
+		ForwardAuthUsername: cfg.Server.ForwardAuthHeaders.PreferredUsername,
 	}
 }
 

@@ -62,7 +62,7 @@ func matchTable(t testing.TB) *Proxy {
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none"},
 		},
 		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (string, error) { return "", ErrNoSession },
+		Token:     func(*http.Request, bool) (Credential, error) { return Credential{}, ErrNoSession },
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -239,7 +239,7 @@ func encodedSlashTable(t testing.TB) *Proxy {
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none", PassEncodedSlashes: true},
 		},
 		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (string, error) { return "", ErrNoSession },
+		Token:     func(*http.Request, bool) (Credential, error) { return Credential{}, ErrNoSession },
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

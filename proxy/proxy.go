@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,8 +23,17 @@ var ErrNoSession = errors.New("proxy: no session")
 // without a retry, and logged at debug level only, as it may happen on every request.
 var ErrNoRetry = errors.New("proxy: forced refresh declined")
 
-// TokenFunc returns the access token for the request's session, refreshing it first if it
-// expires soon; force=true demands a refresh (after an upstream 401).
+// Credential is what a TokenFunc answers for a session: the access token, and who the
+// user is, for routes with identityHeaders (config.Route.IdentityHeaders).
+type Credential struct {
+	AccessToken string
+	// Subject is the ID token's sub; Email and PreferredUsername the claims of those
+	// names, "" when the IdP gave none.
+	Subject, Email, PreferredUsername string
+}
+
+// TokenFunc returns the credential for the request's session, refreshing its access
+// token first if it expires soon; force=true demands a refresh (after an upstream 401).
 //
 // Errors other than ErrNoSession SHOULD be *problem.Error values (session_expired 401,
 // idp_unavailable 503, store_unavailable 503): they are rendered as they are. Anything
@@ -31,7 +41,7 @@ var ErrNoRetry = errors.New("proxy: forced refresh declined")
 // NOT carry a token or a secret. A TokenFunc is called concurrently from many requests and
 // MUST be safe for that; it is called on the request's goroutine with the inbound request,
 // so it may read the request's context.
-type TokenFunc func(r *http.Request, force bool) (string, error)
+type TokenFunc func(r *http.Request, force bool) (Credential, error)
 
 // Options configures New.
 type Options struct {
@@ -79,10 +89,13 @@ type Proxy struct {
 	fwdHost    string // X-Forwarded-Host: the public URL's host[:port]
 	fwdProto   string // X-Forwarded-Proto: the public URL's scheme
 	trusted    clientip.Trusted
-	streams    streamSet
-	owned      []*http.Transport // built here; their idle connections close on CloseAll
-	wrap       func(http.RoundTripper) http.RoundTripper
-	observe    func(route string, d time.Duration)
+	// identityNames are the identity header names of every route, lower case with "-"
+	// (see headerNameEqual): a client's headers of these names are dropped on every route.
+	identityNames []string
+	streams       streamSet
+	owned         []*http.Transport // built here; their idle connections close on CloseAll
+	wrap          func(http.RoundTripper) http.RoundTripper
+	observe       func(route string, d time.Duration)
 }
 
 // New builds the proxy: one httputil.ReverseProxy per route and one transport per upstream
@@ -146,9 +159,19 @@ func (p *Proxy) buildRoutes(opts Options) error {
 			continue
 		}
 		p.routes = append(p.routes, rt)
+		p.addIdentityNames(rc.IdentityHeaders.Names())
 	}
 	sort.SliceStable(p.routes, func(i, j int) bool { return len(p.routes[i].prefix) > len(p.routes[j].prefix) })
 	return errors.Join(errs...)
+}
+
+func (p *Proxy) addIdentityNames(names []string) {
+	for _, n := range names {
+		n = strings.ReplaceAll(strings.ToLower(n), "_", "-")
+		if !slices.Contains(p.identityNames, n) {
+			p.identityNames = append(p.identityNames, n)
+		}
+	}
 }
 
 // transportFor returns the round tripper for upstream: the caller's base transport, or one

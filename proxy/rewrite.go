@@ -31,13 +31,58 @@ func (p *Proxy) newReverseProxy(r *route, rt http.RoundTripper, pool *bufferPool
 func (r *route) rewrite(pr *httputil.ProxyRequest) {
 	out := pr.Out
 	dropClientCredentials(out.Header)
+	r.p.dropIdentity(out.Header)
 	r.stripPrefix(out.URL)
 	out.URL.Opaque = "" // Match refuses opaque URLs; never let one pick the request line
 	pr.SetURL(r.upstream)
 	r.p.setForwarded(pr)
 	if x := exchangeFrom(pr.In.Context()); x != nil && x.bearer != "" {
 		out.Header.Set("Authorization", x.bearer)
+		r.setIdentity(out.Header, x.cred)
 	}
+}
+
+// dropIdentity deletes the client's headers that are named like any route's identity
+// headers (ignoring case, "_" read as "-"), on every route: an upstream shared by two
+// routes must never take a client's X-Auth-Request-User for the BFF's.
+func (p *Proxy) dropIdentity(h http.Header) {
+	if len(p.identityNames) == 0 {
+		return
+	}
+	for k := range h {
+		for _, name := range p.identityNames {
+			if headerNameEqual(k, name) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+}
+
+// setIdentity sets the route's identity headers from c, the session's credential. A
+// value that could not be a header value (a control character in a claim) is left out
+// rather than failing the request.
+func (r *route) setIdentity(h http.Header, c Credential) {
+	for _, f := range [...]struct{ name, value string }{
+		{r.identity.User, c.Subject},
+		{r.identity.Email, c.Email},
+		{r.identity.PreferredUsername, c.PreferredUsername},
+	} {
+		if f.name != "" && f.value != "" && isHeaderValue(f.value) {
+			h.Set(f.name, f.value)
+		}
+	}
+}
+
+// isHeaderValue reports whether v holds no control character but horizontal tab
+// (RFC 9110 field-value; bytes beyond ASCII pass as obs-text).
+func isHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // setForwarded sets X-Forwarded-For/-Host/-Proto on the upstream request. From a peer in
