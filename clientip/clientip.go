@@ -82,6 +82,9 @@ func (t Trusted) IsTrusted(a netip.Addr) bool {
 // IsTrustedPeer reports whether r came directly from a trusted proxy (its TCP peer,
 // r.RemoteAddr, is in t). Only then do its X-Forwarded-* headers say anything true.
 func (t Trusted) IsTrustedPeer(r *http.Request) bool {
+	if t.Empty() {
+		return false // the common case: no parsing on every proxied request
+	}
 	return t.IsTrusted(Peer(r))
 }
 
