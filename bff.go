@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tokenward/bff/clientip"
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/handler"
@@ -215,10 +216,14 @@ func (s *Server) newLimiter(trusted []netip.Prefix, public *url.URL, now func() 
 }
 
 func (s *Server) buildProxy(o options, public *url.URL) error {
-	var err error
+	trusted, err := clientip.ParsePrefixes(s.cfg.Server.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("bff: server.trustedProxies: %w", err)
+	}
 	s.proxy, err = proxy.New(proxy.Options{
 		Routes: s.cfg.Routes, PublicURL: public, Token: s.handlers.AccessToken,
-		SessionKey: s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
+		TrustedProxies: trusted,
+		SessionKey:     s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
 		Logger: s.log, Transport: o.transport,
 		WrapTransport:   s.tracing.Transport,
 		ObserveUpstream: s.metrics.ObserveUpstream,
@@ -296,7 +301,9 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
 		CookieName: cfg.Session.CookieName, SameSite: cfg.Session.SameSite,
 		LoginTimeout: cfg.Session.LoginTimeout, MaxPendingLogins: cfg.Session.MaxPendingLogins,
-		ForwardAuth: cfg.Server.ForwardAuth,
+		ForwardAuth:     cfg.Server.ForwardAuth,
+		ForwardAuthUser: cfg.Server.ForwardAuthHeaders.User, ForwardAuthEmail: cfg.Server.ForwardAuthHeaders.Email,
+		ForwardAuthUsername: cfg.Server.ForwardAuthHeaders.PreferredUsername,
 	}
 }
 

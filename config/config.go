@@ -40,6 +40,10 @@ type Server struct {
 	// its answer carries the access token, so it answers only trustedProxies, and only
 	// when an operator asked for it. Default false.
 	ForwardAuth bool `yaml:"forwardAuth"`
+	// ForwardAuthHeaders names the headers of forward-auth's 200 that carry the user's
+	// identity for the ingress to copy upstream. Default user X-Auth-Request-User, email
+	// X-Auth-Request-Email, preferredUsername none.
+	ForwardAuthHeaders IdentityHeaders `yaml:"forwardAuthHeaders"`
 	// MaxHeaderBytes bounds a request's head (request line and header fields, cookies
 	// included) on both listeners; a longer one gets 431. Default 64 KiB.
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
@@ -153,6 +157,15 @@ type Route struct {
 	// AllowInsecureUpstream permits a plain http:// upstream on a non-loopback host,
 	// where the bearer would cross the network in clear text. Default false.
 	AllowInsecureUpstream bool `yaml:"allowInsecureUpstream"`
+	// PassEncodedSlashes routes paths holding an encoded slash (%2F) and passes them to
+	// the upstream unchanged (GitLab's /projects/group%2Fproject, object-store keys);
+	// "..", "//" and "\\" stay refused in the decoded path, "%5C" in the escaped one.
+	// Default false: an encoded slash gets 400.
+	PassEncodedSlashes bool `yaml:"passEncodedSlashes"`
+	// IdentityHeaders sends the user's identity to the upstream in these headers (with a
+	// session only); a client's own headers of these names are always dropped. Default:
+	// none.
+	IdentityHeaders IdentityHeaders `yaml:"identityHeaders"`
 }
 
 // SPA configures what serves everything that is not /bff/* or a route.

@@ -22,6 +22,9 @@ func Defaults() Config {
 			AdminListen:     ":9090",
 			ShutdownTimeout: 15 * time.Second,
 			MaxHeaderBytes:  64 << 10,
+			ForwardAuthHeaders: IdentityHeaders{
+				User: "X-Auth-Request-User", Email: "X-Auth-Request-Email",
+			},
 		},
 		OIDC: OIDC{
 			Scopes:             []string{"openid", "profile", "email", "offline_access"},

@@ -27,6 +27,7 @@ func Validate(c Config) error {
 	validateSession(c.Session, c.Server.PublicURL, &ps)
 	validateCSRF(c.CSRF, &ps)
 	validateRoutes(c.Routes, &ps)
+	validateIdentity(c, &ps)
 	validateSPA(c.SPA, &ps)
 	validateLog(c.Log, &ps)
 	validateRateLimit(c.RateLimit, &ps)

@@ -109,10 +109,11 @@ func WithTokenHolder(w http.ResponseWriter, r *http.Request) *http.Request {
 }
 
 // AccessToken is the proxy's TokenFunc: a fresh access token for r's session, refreshed
-// first when it expires within the skew, or (force) because the upstream rejected it. A
-// cookie that names no live session, or a session that the refresh found ended
-// (session_expired), is cleared on the response (cookie hygiene).
-func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
+// first when it expires within the skew, or (force) because the upstream rejected it,
+// with the session's identity for routes with identityHeaders. A cookie that names no
+// live session, or a session that the refresh found ended (session_expired), is cleared
+// on the response (cookie hygiene).
+func (h *Handlers) AccessToken(r *http.Request, force bool) (proxy.Credential, error) {
 	holder, _ := r.Context().Value(tokenHolderKey{}).(*tokenHolder)
 	var setCookie func(*http.Cookie)
 	if holder != nil {
@@ -125,22 +126,22 @@ func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 		var state cookieState
 		var err error
 		if cur, state, err = h.lookup(r); err != nil {
-			return "", err
+			return proxy.Credential{}, err
 		}
 		h.clearBadCookie(setCookie, r, state)
 	}
 	if cur == nil {
-		return "", proxy.ErrNoSession
+		return proxy.Credential{}, proxy.ErrNoSession
 	}
 	rec, err := h.d.Refresher.Fresh(r.Context(), cur.id, cur.rec, force)
 	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
-		return "", fmt.Errorf("handler: fresh token: %w: %w", proxy.ErrNoRetry, err)
+		return proxy.Credential{}, fmt.Errorf("handler: fresh token: %w: %w", proxy.ErrNoRetry, err)
 	}
 	if err != nil {
 		if sessionEnded(err) {
 			h.clearBadCookie(setCookie, r, cookieBad)
 		}
-		return "", fmt.Errorf("handler: fresh token: %w", err)
+		return proxy.Credential{}, fmt.Errorf("handler: fresh token: %w", err)
 	}
 	if holder != nil {
 		if holder.cur == nil {
@@ -148,7 +149,14 @@ func (h *Handlers) AccessToken(r *http.Request, force bool) (string, error) {
 		}
 		holder.cur = &current{id: cur.id, rec: rec}
 	}
-	return rec.AccessToken, nil
+	return credential(rec), nil
+}
+
+// credential is what the proxy gets for rec: its access token and who it belongs to.
+func credential(rec *session.Record) proxy.Credential {
+	email, _ := rec.Claims["email"].(string)
+	username, _ := rec.Claims["preferred_username"].(string)
+	return proxy.Credential{AccessToken: rec.AccessToken, Subject: rec.Subject, Email: email, PreferredUsername: username}
 }
 
 // sessionEnded reports whether err is the refresher's 401 session_expired: the session is

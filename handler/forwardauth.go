@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/problem"
+	"github.com/tokenward/bff/proxy"
 )
 
 // forwardAuth answers an ingress's auth subrequest (GET /bff/auth): 200 with the bearer to
@@ -48,11 +49,22 @@ func (h *Handlers) forwardAuth(c echo.Context) error {
 	}
 	hd := c.Response().Header()
 	hd.Set("Authorization", "Bearer "+rec.AccessToken)
-	hd.Set("X-Auth-Request-User", rec.Subject)
-	if email, ok := rec.Claims["email"].(string); ok {
-		hd.Set("X-Auth-Request-Email", email)
-	}
+	h.setIdentityHeaders(hd, credential(rec))
 	return c.NoContent(http.StatusOK)
+}
+
+// setIdentityHeaders sets the configured identity headers (server.forwardAuthHeaders)
+// that have a name and a value.
+func (h *Handlers) setIdentityHeaders(hd http.Header, cred proxy.Credential) {
+	for _, f := range [...]struct{ name, value string }{
+		{h.cfg.ForwardAuthUser, cred.Subject},
+		{h.cfg.ForwardAuthEmail, cred.Email},
+		{h.cfg.ForwardAuthUsername, cred.PreferredUsername},
+	} {
+		if f.name != "" && f.value != "" {
+			hd.Set(f.name, f.value)
+		}
+	}
 }
 
 // loginRedirect is the login URL for an unauthenticated forward-auth navigation.

@@ -35,6 +35,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// ForwardAuth turns /bff/auth on (for TrustedProxies only).
 	ForwardAuth bool
+	// ForwardAuthUser, ForwardAuthEmail and ForwardAuthUsername name the headers of
+	// /bff/auth's 200 that carry the subject, email and preferred_username
+	// (server.forwardAuthHeaders); "" sends none.
+	ForwardAuthUser, ForwardAuthEmail, ForwardAuthUsername string
 }
 
 // Deps are the collaborators of the handlers. All are required but Logger, Now and OnEnd.

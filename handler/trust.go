@@ -2,52 +2,28 @@ package handler
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/tokenward/bff/clientip"
 )
 
-// ParseTrustedProxies turns server.trustedProxies (CIDRs or single IPs) into prefixes.
+// ParseTrustedProxies turns server.trustedProxies (CIDRs or single IPs) into prefixes,
+// normalized by clientip.ParsePrefixes (IPv4-mapped entries become IPv4).
 func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(list))
-	for _, s := range list {
-		s = strings.TrimSpace(s)
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: not an IP or CIDR", s)
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	t, err := clientip.ParsePrefixes(list)
+	if err != nil {
+		return nil, fmt.Errorf("handler: %w", err)
 	}
-	return out, nil
+	return t.Prefixes(), nil
 }
 
 // fromTrustedProxy reports whether r arrived directly from a configured proxy, the only
 // case in which its X-Forwarded-* / X-Original-URL headers say anything true (a browser
 // can send them too: oauth2-proxy's trusted X-Forwarded-Uri was an open redirect).
 func (h *Handlers) fromTrustedProxy(r *http.Request) bool {
-	if len(h.cfg.TrustedProxies) == 0 {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range h.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return clientip.FromPrefixes(h.cfg.TrustedProxies).IsTrustedPeer(r)
 }
 
 // originalRequest is the method and URI of the request an ingress is asking about, from

@@ -10,13 +10,15 @@
 //     backslash, an opaque URL) reaches no upstream: Match answers a 400 bad_request handler
 //     when the path looks like it aims at a route (any prefix, case-insensitively, of the
 //     raw, decoded or cleaned path), else false. A clean path goes to the route with the
-//     longest prefix it starts with, case-sensitively.
+//     longest prefix it starts with, case-sensitively. An encoded slash is clean only on a
+//     route with passEncodedSlashes whose prefix the decoded path (each %2F read as "/")
+//     also belongs to; it then reaches the upstream as sent.
 //  2. The route's handler (route.go) refuses a method the route does not allow (405 with
 //     Allow), any Upgrade other than a websocket handshake (400: h2c smuggling) and a
 //     declared Content-Length over the route's maxRequestBody (413, before any token or
 //     upstream work; a longer chunked body fails its read as it streams, the transport
 //     abandons the upstream request mid-body and the ErrorHandler answers 413), then
-//     asks Options.Token for the access token: "required" answers 401 unauthenticated
+//     asks Options.Token for the credential (access token and identity): "required" answers 401 unauthenticated
 //     without a session (never a redirect), "optional" forwards anonymously without one,
 //     "none" never asks. Any other Token error ends the request on both "required" and
 //     "optional": a *problem.Error is rendered as it is, anything else is 502.
@@ -27,8 +29,11 @@
 //     headers, so "Connection: Authorization" cannot remove what it sets: it strips the
 //     route's prefix from Path and RawPath alike, points the request at the upstream (Host
 //     is the upstream's), drops the browser's Cookie and Authorization and every
-//     client-sent forwarding header, sets X-Forwarded-For/Host/Proto itself (Host and Proto
-//     from the public URL) and sets Authorization: Bearer.
+//     client-sent forwarding header and every header named like a route's identity
+//     header, sets X-Forwarded-For/Host/Proto itself (Host and Proto from the public URL;
+//     from a peer in Options.TrustedProxies its X-Forwarded-For chain, with the peer
+//     appended, and its Host and Proto) and sets Authorization: Bearer and the route's
+//     identity headers.
 //  5. The transport (transport.go) arms the route's response-header timeout, sends the
 //     request on the upstream's pooled http.Transport and, on a 401 to a replayable
 //     request, forces one refresh and re-sends once with the new bearer.

@@ -31,6 +31,7 @@ type exchange struct {
 	route  *route
 	in     *http.Request // the inbound request, as given to the route's handler
 	bearer string        // "Bearer <token>", or "" to send no Authorization
+	cred   Credential    // whose bearer it is (identity headers); zero without a bearer
 
 	body       []byte // the buffered body of a replayable request
 	replayable bool   // a 401 may be retried: a bearer was sent and the body can be re-sent

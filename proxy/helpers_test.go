@@ -38,7 +38,22 @@ type tokenStub struct {
 	forced   atomic.Int32
 }
 
-func (s *tokenStub) Token(r *http.Request, force bool) (string, error) {
+func (s *tokenStub) Token(r *http.Request, force bool) (Credential, error) {
+	tok, err := s.token1(r, force)
+	if err != nil {
+		return Credential{}, err
+	}
+	return Credential{AccessToken: tok, Subject: stubSubject, Email: stubEmail, PreferredUsername: stubUsername}, nil
+}
+
+// The identity tokenStub answers with every token.
+const (
+	stubSubject  = "248289761001"
+	stubEmail    = "ada@example.com"
+	stubUsername = "ada"
+)
+
+func (s *tokenStub) token1(r *http.Request, force bool) (string, error) {
 	s.calls.Add(1)
 	if force {
 		s.forced.Add(1)

@@ -10,10 +10,18 @@ import (
 	"github.com/tokenward/bff/problem"
 )
 
-// isCleanRequestPath reports whether u's path may be routed at all: u.Path (decoded) and
-// escaped (u.EscapedPath()) must both be clean. See isCleanDecoded and isCleanEscaped.
-func isCleanRequestPath(u *url.URL, escaped string) bool {
-	return u.Opaque == "" && isCleanDecoded(u.Path) && isCleanEscaped(escaped)
+// checkRequestPath reports whether u's path may be routed at all (clean): u.Path
+// (decoded) must be clean (see isCleanDecoded) and the escaped form (u.EscapedPath())
+// must hold no encoded backslash. encodedSlash reports an encoded slash (%2F, %2f) in
+// the escaped form: such a path may only go to a route with passEncodedSlashes (see
+// Proxy.Match); its decoded form, where each %2F is a "/", was checked like any other,
+// so "..%2F" or "%2F%2F" never pass.
+func checkRequestPath(u *url.URL, escaped string) (clean, encodedSlash bool) {
+	if u.Opaque != "" || !isCleanDecoded(u.Path) {
+		return false, false
+	}
+	backslash, slash := scanEscaped(escaped)
+	return !backslash, slash
 }
 
 // isCleanDecoded reports whether p (a decoded path) starts with "/" and has no empty
@@ -78,19 +86,21 @@ func isEncodedDangerous(s string) bool {
 	return false
 }
 
-// isCleanEscaped reports whether the escaped path has no encoded slash or backslash
-// (%2f, %5c in any case), which the decoded path cannot show.
-func isCleanEscaped(e string) bool {
+// scanEscaped reports whether the escaped path holds an encoded backslash (%5c) or an
+// encoded slash (%2f), in any case; the decoded path cannot show them.
+func scanEscaped(e string) (backslash, slash bool) {
 	for i := 0; i+2 < len(e); i++ {
 		if e[i] != '%' {
 			continue
 		}
 		switch e[i+1 : i+3] {
-		case "2f", "2F", "5c", "5C":
-			return false
+		case "2f", "2F":
+			slash = true
+		case "5c", "5C":
+			backslash = true
 		}
 	}
-	return true
+	return backslash, slash
 }
 
 func unhex(c byte) (byte, bool) {

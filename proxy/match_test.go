@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -60,7 +62,7 @@ func matchTable(t testing.TB) *Proxy {
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none"},
 		},
 		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (string, error) { return "", ErrNoSession },
+		Token:     func(*http.Request, bool) (Credential, error) { return Credential{}, ErrNoSession },
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -172,48 +174,100 @@ func TestPathTraversalNeverReachesAnotherUpstream(t *testing.T) {
 
 // FuzzMatchPath checks Match's property: a request is only ever routed to the route with
 // the longest prefix its CLEANED path starts with, and only if the path was already
-// clean; Match never panics.
+// clean (an encoded slash only on a route with passEncodedSlashes); what the route then
+// sends goes to its own upstream, under that upstream's base path; Match never panics.
+// It runs every input against two tables: the default one, and one whose routes opted
+// in to encoded slashes.
 func FuzzMatchPath(f *testing.F) {
 	for _, target := range attackPaths {
 		f.Add(target)
 	}
-	for _, target := range []string{"/api/x", "/api/admin/x", "/admin/", "/api/a%20b", "/"} {
+	for _, target := range []string{"/api/x", "/api/admin/x", "/admin/", "/api/a%20b", "/",
+		"/api/group%2Fproject", "/api/admin%2Fx", "/api%2F..%2Fadmin", "/api/..%2Fadmin", "/admin/a%2f%2e%2e"} {
 		f.Add(target)
 	}
-	p := matchTable(f)
+	tables := []*Proxy{matchTable(f), encodedSlashTable(f)}
 	prefixes := []string{"/api/", "/api/admin/", "/admin/"}
 	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
 	f.Fuzz(func(t *testing.T, target string) {
-		r, err := parseTarget(target)
-		if err != nil {
-			return
-		}
-		h, ok := p.Match(r)
-		rt, routed := h.(*route)
-		if !ok || !routed {
-			if ok && h != (badPath{}) {
-				t.Fatalf("Match(%q) returned an unknown handler %T", target, h)
+		for _, p := range tables {
+			r, err := parseTarget(target)
+			if err != nil {
+				return
 			}
-			return
-		}
-		decoded, escaped := r.URL.Path, r.URL.EscapedPath()
-		cleaned := path.Clean(decoded)
-		if strings.HasSuffix(decoded, "/") && cleaned != "/" {
-			cleaned += "/"
-		}
-		if cleaned != decoded || strings.ContainsAny(decoded, "\\\x00") ||
-			strings.Contains(strings.ToLower(escaped), "%2f") || strings.Contains(strings.ToLower(escaped), "%5c") {
-			t.Fatalf("Match(%q) routed an unclean path (decoded %q, escaped %q) to %q", target, decoded, escaped, rt.name)
-		}
-		want := ""
-		for _, pre := range prefixes {
-			if strings.HasPrefix(cleaned, pre) {
-				want = pre
-				break
+			h, ok := p.Match(r)
+			rt, routed := h.(*route)
+			if !ok || !routed {
+				if ok && h != (badPath{}) {
+					t.Fatalf("Match(%q) returned an unknown handler %T", target, h)
+				}
+				continue
 			}
-		}
-		if rt.prefix != want {
-			t.Fatalf("Match(%q) routed to %q, but the cleaned path %q belongs to %q", target, rt.prefix, cleaned, want)
+			decoded, escaped := r.URL.Path, r.URL.EscapedPath()
+			cleaned := path.Clean(decoded)
+			if strings.HasSuffix(decoded, "/") && cleaned != "/" {
+				cleaned += "/"
+			}
+			lower := strings.ToLower(escaped)
+			if cleaned != decoded || strings.ContainsAny(decoded, "\\\x00") || strings.Contains(lower, "%5c") ||
+				(strings.Contains(lower, "%2f") && !rt.passEncodedSlashes) {
+				t.Fatalf("Match(%q) routed an unclean path (decoded %q, escaped %q) to %q", target, decoded, escaped, rt.name)
+			}
+			want := ""
+			for _, pre := range prefixes {
+				if strings.HasPrefix(cleaned, pre) {
+					want = pre
+					break
+				}
+			}
+			if rt.prefix != want {
+				t.Fatalf("Match(%q) routed to %q, but the cleaned path %q belongs to %q", target, rt.prefix, cleaned, want)
+			}
+			checkUpstreamRequest(t, target, rt, r)
 		}
 	})
+}
+
+// encodedSlashTable is matchTable with every route opted in to encoded slashes, and
+// upstream base paths to stay under.
+func encodedSlashTable(t testing.TB) *Proxy {
+	t.Helper()
+	p, err := New(Options{
+		Routes: []config.Route{
+			{Name: "api", Path: "/api/", Upstream: "http://api.internal/v4", StripPrefix: "/api", PassEncodedSlashes: true},
+			{Name: "api-admin", Path: "/api/admin/", Upstream: "http://api-admin.internal/base/", PassEncodedSlashes: true},
+			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none", PassEncodedSlashes: true},
+		},
+		PublicURL: mustParse(t, publicURL),
+		Token:     func(*http.Request, bool) (Credential, error) { return Credential{}, ErrNoSession },
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+// checkUpstreamRequest runs rt's Rewrite on r, as ReverseProxy would, and checks the
+// outbound request goes to rt's upstream host, with a request path under the upstream's
+// base path, both as sent (escaped) and as a decoding, cleaning upstream would read it.
+func checkUpstreamRequest(t *testing.T, target string, rt *route, r *http.Request) {
+	t.Helper()
+	pr := &httputil.ProxyRequest{In: r, Out: r.Clone(r.Context())}
+	rt.rewrite(pr)
+	out := pr.Out.URL
+	if out.Host != rt.upstream.Host || out.Scheme != rt.upstream.Scheme {
+		t.Fatalf("Match(%q): route %q sent to %s://%s, not its upstream %s", target, rt.name, out.Scheme, out.Host, rt.upstream)
+	}
+	base := strings.TrimSuffix(rt.upstream.EscapedPath(), "/") + "/"
+	sent := out.EscapedPath()
+	if !strings.HasPrefix(sent+"/", base) {
+		t.Fatalf("Match(%q): route %q sent path %q, outside its upstream base %q", target, rt.name, sent, base)
+	}
+	read := path.Clean(strings.ReplaceAll(out.Path, `\`, "/"))
+	if d, err := url.PathUnescape(sent); err == nil {
+		read = path.Clean(strings.ReplaceAll(d, `\`, "/"))
+	}
+	if !strings.HasPrefix(read+"/", base) {
+		t.Fatalf("Match(%q): route %q sent path %q, which an upstream reads as %q, outside %q", target, rt.name, sent, read, base)
+	}
 }

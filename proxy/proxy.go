@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/tokenward/bff/clientip"
 	"github.com/tokenward/bff/config"
 )
 
@@ -21,8 +23,17 @@ var ErrNoSession = errors.New("proxy: no session")
 // without a retry, and logged at debug level only, as it may happen on every request.
 var ErrNoRetry = errors.New("proxy: forced refresh declined")
 
-// TokenFunc returns the access token for the request's session, refreshing it first if it
-// expires soon; force=true demands a refresh (after an upstream 401).
+// Credential is what a TokenFunc answers for a session: the access token, and who the
+// user is, for routes with identityHeaders (config.Route.IdentityHeaders).
+type Credential struct {
+	AccessToken string
+	// Subject is the ID token's sub; Email and PreferredUsername the claims of those
+	// names, "" when the IdP gave none.
+	Subject, Email, PreferredUsername string
+}
+
+// TokenFunc returns the credential for the request's session, refreshing its access
+// token first if it expires soon; force=true demands a refresh (after an upstream 401).
 //
 // Errors other than ErrNoSession SHOULD be *problem.Error values (session_expired 401,
 // idp_unavailable 503, store_unavailable 503): they are rendered as they are. Anything
@@ -30,7 +41,7 @@ var ErrNoRetry = errors.New("proxy: forced refresh declined")
 // NOT carry a token or a secret. A TokenFunc is called concurrently from many requests and
 // MUST be safe for that; it is called on the request's goroutine with the inbound request,
 // so it may read the request's context.
-type TokenFunc func(r *http.Request, force bool) (string, error)
+type TokenFunc func(r *http.Request, force bool) (Credential, error)
 
 // Options configures New.
 type Options struct {
@@ -38,8 +49,13 @@ type Options struct {
 	// would make the proxy unsafe (bad upstream URL, prefix that is not a clean path, ...).
 	Routes []config.Route
 	// PublicURL is the origin browsers use: X-Forwarded-Host and X-Forwarded-Proto are
-	// taken from it, never from the client. Required.
+	// taken from it, never from the client (unless a trusted proxy sent them, see
+	// TrustedProxies). Required.
 	PublicURL *url.URL
+	// TrustedProxies are the peers (server.trustedProxies) whose X-Forwarded-For chain,
+	// X-Forwarded-Proto and X-Forwarded-Host are passed on to the upstream. From any
+	// other peer the client's values are dropped and the upstream sees only the peer.
+	TrustedProxies clientip.Trusted
 	// Token supplies the bearer. Required when any route's auth is not "none".
 	Token TokenFunc
 	// SessionKey returns a stable key of the request's session ("" for none). Websocket
@@ -72,10 +88,14 @@ type Proxy struct {
 	log        *slog.Logger
 	fwdHost    string // X-Forwarded-Host: the public URL's host[:port]
 	fwdProto   string // X-Forwarded-Proto: the public URL's scheme
-	streams    streamSet
-	owned      []*http.Transport // built here; their idle connections close on CloseAll
-	wrap       func(http.RoundTripper) http.RoundTripper
-	observe    func(route string, d time.Duration)
+	trusted    clientip.Trusted
+	// identityNames are the identity header names of every route, lower case with "-"
+	// (see headerNameEqual): a client's headers of these names are dropped on every route.
+	identityNames []string
+	streams       streamSet
+	owned         []*http.Transport // built here; their idle connections close on CloseAll
+	wrap          func(http.RoundTripper) http.RoundTripper
+	observe       func(route string, d time.Duration)
 }
 
 // New builds the proxy: one httputil.ReverseProxy per route and one transport per upstream
@@ -94,6 +114,7 @@ func New(opts Options) (*Proxy, error) {
 		log:        opts.Logger,
 		fwdHost:    opts.PublicURL.Host,
 		fwdProto:   strings.ToLower(opts.PublicURL.Scheme),
+		trusted:    opts.TrustedProxies,
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -138,9 +159,19 @@ func (p *Proxy) buildRoutes(opts Options) error {
 			continue
 		}
 		p.routes = append(p.routes, rt)
+		p.addIdentityNames(rc.IdentityHeaders.Names())
 	}
 	sort.SliceStable(p.routes, func(i, j int) bool { return len(p.routes[i].prefix) > len(p.routes[j].prefix) })
 	return errors.Join(errs...)
+}
+
+func (p *Proxy) addIdentityNames(names []string) {
+	for _, n := range names {
+		n = strings.ReplaceAll(strings.ToLower(n), "_", "-")
+		if !slices.Contains(p.identityNames, n) {
+			p.identityNames = append(p.identityNames, n)
+		}
+	}
 }
 
 // transportFor returns the round tripper for upstream: the caller's base transport, or one
@@ -173,24 +204,45 @@ func upstreamKey(upstream string) string {
 
 // Match returns the handler of the route r's path belongs to, or false when no route
 // claims it (the caller serves the SPA). For a path that is not clean and looks aimed at a
-// route it returns a handler answering 400 bad_request. Match MUST see r.URL as the
+// route it returns a handler answering 400 bad_request; a path with an encoded slash (%2F)
+// counts as unclean unless its route has passEncodedSlashes. Match MUST see r.URL as the
 // server parsed it (nothing before it may clean, unescape or rewrite the path), so that
 // what is checked is what is forwarded; the returned handler MUST get the same r (a
 // WithContext copy is fine). It does no I/O and allocates nothing for a clean path.
 func (p *Proxy) Match(r *http.Request) (http.Handler, bool) {
 	escaped := r.URL.EscapedPath()
-	if !isCleanRequestPath(r.URL, escaped) {
-		if p.aimsAtRoute(r.URL.Path, escaped) {
-			return badPath{}, true
-		}
-		return nil, false
-	}
-	for _, rt := range p.routes {
-		if strings.HasPrefix(escaped, rt.prefix) {
+	clean, encodedSlash := checkRequestPath(r.URL, escaped)
+	if clean {
+		if rt := p.routeFor(escaped); rt != nil && (!encodedSlash || p.passesEncodedSlashes(rt, r.URL.Path)) {
 			return rt, true
 		}
+		if !encodedSlash {
+			return nil, false
+		}
+	}
+	if p.aimsAtRoute(r.URL.Path, escaped) {
+		return badPath{}, true
 	}
 	return nil, false
+}
+
+// routeFor is the route with the longest prefix p starts with, or nil.
+func (p *Proxy) routeFor(path string) *route {
+	for _, rt := range p.routes {
+		if strings.HasPrefix(path, rt.prefix) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// passesEncodedSlashes reports whether rt, matched on the escaped path, may receive a
+// path with encoded slashes: it opted in (passEncodedSlashes), and the decoded path,
+// where every %2F is a "/", belongs to rt too. So "/api/admin%2Fx" never reaches /api/'s
+// upstream when /api/admin/ is another route, and "/api%2Fadmin" matches no route at all
+// (no prefix holds a "%").
+func (p *Proxy) passesEncodedSlashes(rt *route, decoded string) bool {
+	return rt.passEncodedSlashes && p.routeFor(decoded) == rt
 }
 
 // CloseSession cuts every live websocket and SSE stream carrying key's bearer and returns

@@ -42,9 +42,11 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 
 	p, err := New(Options{
-		Routes:     []config.Route{{Name: "api", Path: "/api/", Upstream: up.URL, StripPrefix: "/api"}},
-		PublicURL:  mustParse(b, publicURL),
-		Token:      func(*http.Request, bool) (string, error) { return "eyJhbGciOiJSUzI1NiJ9.benchmark.token", nil },
+		Routes:    []config.Route{{Name: "api", Path: "/api/", Upstream: up.URL, StripPrefix: "/api"}},
+		PublicURL: mustParse(b, publicURL),
+		Token: func(*http.Request, bool) (Credential, error) {
+			return Credential{AccessToken: "eyJhbGciOiJSUzI1NiJ9.benchmark.token"}, nil
+		},
 		SessionKey: func(*http.Request) string { return "s1" },
 		OwnCookies: func(name string) bool { return name == sessionCookie },
 	})

@@ -10,7 +10,7 @@ import (
 )
 
 func TestNewValidates(t *testing.T) {
-	token := func(*http.Request, bool) (string, error) { return "t", nil }
+	token := func(*http.Request, bool) (Credential, error) { return Credential{AccessToken: "t"}, nil }
 	ok := config.Route{Path: "/api/", Upstream: "http://127.0.0.1:9000", StripPrefix: "/api"}
 	with := func(mutate func(*config.Route)) []config.Route {
 		r := ok
@@ -71,7 +71,7 @@ func TestNewDefaults(t *testing.T) {
 	p, err := New(Options{
 		Routes:    []config.Route{{Path: "/api/", Upstream: "http://127.0.0.1:9000"}},
 		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (string, error) { return "t", nil },
+		Token:     func(*http.Request, bool) (Credential, error) { return Credential{AccessToken: "t"}, nil },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -25,19 +25,106 @@ func (p *Proxy) newReverseProxy(r *route, rt http.RoundTripper, pool *bufferPool
 // rewrite turns the inbound request into the upstream request. ReverseProxy has already
 // removed the hop-by-hop headers (including any the client listed in Connection) and
 // Forwarded/X-Forwarded-For/-Host/-Proto, so nothing set here can be stripped by the
-// client.
+// client. A client's Forwarded (RFC 7239) never reaches the upstream, not even from a
+// trusted proxy: the BFF speaks X-Forwarded-* only, and an upstream that read both could
+// be told two stories.
 func (r *route) rewrite(pr *httputil.ProxyRequest) {
 	out := pr.Out
 	dropClientCredentials(out.Header)
+	r.p.dropIdentity(out.Header)
 	r.stripPrefix(out.URL)
 	out.URL.Opaque = "" // Match refuses opaque URLs; never let one pick the request line
 	pr.SetURL(r.upstream)
-	pr.SetXForwarded()
-	out.Header.Set("X-Forwarded-Host", r.p.fwdHost)
-	out.Header.Set("X-Forwarded-Proto", r.p.fwdProto)
+	r.p.setForwarded(pr)
 	if x := exchangeFrom(pr.In.Context()); x != nil && x.bearer != "" {
 		out.Header.Set("Authorization", x.bearer)
+		r.setIdentity(out.Header, x.cred)
 	}
+}
+
+// dropIdentity deletes the client's headers that are named like any route's identity
+// headers (ignoring case, "_" read as "-"), on every route: an upstream shared by two
+// routes must never take a client's X-Auth-Request-User for the BFF's.
+func (p *Proxy) dropIdentity(h http.Header) {
+	if len(p.identityNames) == 0 {
+		return
+	}
+	for k := range h {
+		for _, name := range p.identityNames {
+			if headerNameEqual(k, name) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+}
+
+// setIdentity sets the route's identity headers from c, the session's credential. A
+// value that could not be a header value (a control character in a claim) is left out
+// rather than failing the request.
+func (r *route) setIdentity(h http.Header, c Credential) {
+	for _, f := range [...]struct{ name, value string }{
+		{r.identity.User, c.Subject},
+		{r.identity.Email, c.Email},
+		{r.identity.PreferredUsername, c.PreferredUsername},
+	} {
+		if f.name != "" && f.value != "" && isHeaderValue(f.value) {
+			h.Set(f.name, f.value)
+		}
+	}
+}
+
+// isHeaderValue reports whether v holds no control character but horizontal tab
+// (RFC 9110 field-value; bytes beyond ASCII pass as obs-text).
+func isHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// setForwarded sets X-Forwarded-For/-Host/-Proto on the upstream request. From a peer in
+// server.trustedProxies the client chain it sent in X-Forwarded-For is kept and the peer
+// appended (so the upstream sees the real client IP and every hop), and its
+// X-Forwarded-Host/-Proto are passed on; from any other peer, whatever the client wrote
+// is gone (dropClientCredentials) and the upstream sees the peer and the public URL only.
+// A header the trusted proxy listed in Connection is hop-by-hop and not passed on.
+func (p *Proxy) setForwarded(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	host, proto := []string{p.fwdHost}, []string{p.fwdProto}
+	if p.trusted.IsTrustedPeer(in) {
+		if v := forwardedValues(in.Header, "X-Forwarded-For"); v != nil {
+			out.Header["X-Forwarded-For"] = v // SetXForwarded appends the peer
+		}
+		if v := forwardedValues(in.Header, "X-Forwarded-Host"); v != nil {
+			host = v
+		}
+		if v := forwardedValues(in.Header, "X-Forwarded-Proto"); v != nil {
+			proto = v
+		}
+	}
+	pr.SetXForwarded()
+	out.Header["X-Forwarded-Host"] = host
+	out.Header["X-Forwarded-Proto"] = proto
+}
+
+// forwardedValues is a copy of h's values of the canonical name, nil when there are none
+// or the sender made the header hop-by-hop by listing it in Connection.
+func forwardedValues(h http.Header, name string) []string {
+	vs := h[name]
+	if len(vs) == 0 {
+		return nil
+	}
+	for _, line := range h["Connection"] {
+		for _, tok := range strings.Split(line, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), name) {
+				return nil
+			}
+		}
+	}
+	return append([]string(nil), vs...)
 }
 
 // stripPrefix removes the route's stripPrefix from Path and RawPath alike (the prefix has

@@ -48,6 +48,11 @@ type route struct {
 	methods     []string // empty: all
 	allow       string   // Allow header for 405
 	rp          *httputil.ReverseProxy
+
+	// passEncodedSlashes: a path with %2F may be routed here and reaches the upstream
+	// with its %2F intact (RawPath), see Proxy.Match.
+	passEncodedSlashes bool
+	identity           config.IdentityHeaders // headers that carry the user to the upstream
 }
 
 func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool) (*route, error) {
@@ -62,6 +67,9 @@ func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool
 		timeout:     rc.Timeout,
 		methods:     rc.Methods,
 		allow:       strings.Join(rc.Methods, ", "),
+
+		passEncodedSlashes: rc.PassEncodedSlashes,
+		identity:           rc.IdentityHeaders,
 	}
 	if r.name == "" {
 		r.name = rc.Path
@@ -193,13 +201,14 @@ func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
 	if r.auth == authNone {
 		return true
 	}
-	token, err := r.p.token(x.in, false)
-	if err == nil && token == "" {
+	cred, err := r.p.token(x.in, false)
+	if err == nil && cred.AccessToken == "" {
 		err = ErrNoSession // never send "Bearer " with nothing
 	}
 	switch {
 	case err == nil:
-		x.bearer = "Bearer " + token
+		x.bearer = "Bearer " + cred.AccessToken
+		x.cred = cred
 		x.replayable = r.retry
 		return true
 	case errors.Is(err, ErrNoSession) && r.auth == authOptional:

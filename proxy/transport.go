@@ -92,15 +92,15 @@ func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Respon
 }
 
 func (x *exchange) retryWithFreshToken(base http.RoundTripper, req *http.Request, first *http.Response) (*http.Response, error) {
-	token, err := x.route.p.token(x.in, true)
-	if err == nil && token == "" {
+	cred, err := x.route.p.token(x.in, true)
+	if err == nil && cred.AccessToken == "" {
 		err = ErrNoSession
 	}
 	if err != nil {
 		return x.refreshFailed(first, err)
 	}
 	discard(first)
-	x.bearer = "Bearer " + token
+	x.bearer = "Bearer " + cred.AccessToken // the identity headers stay: a refresh keeps the subject
 	again := req.Clone(req.Context())
 	again.Header.Set("Authorization", x.bearer)
 	again.Body = x.replayBody()
