@@ -3,6 +3,7 @@ package handler
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,6 +43,9 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired, already used or was started in another browser.", err)
 	}
 	if e := q.Get("error"); e != "" {
+		if code, ok := silentNoSession(ls, e); ok {
+			return h.silentLoginFailed(c, ls, code)
+		}
 		if e == "access_denied" {
 			return metrics.LoginDenied, providerErrorPage(e)
 		}
@@ -71,6 +75,68 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 	}
 	h.d.Metrics.SessionCreated()
 	return metrics.LoginOK, c.Redirect(http.StatusFound, ls.ReturnTo)
+}
+
+// silentInteractionErrors are the error answers to a prompt=none request that mean "the
+// IdP would have to show a page" (OIDC Core §3.1.2.6): no IdP session, consent or account
+// choice needed. The marker carries our own constant, never the IdP's bytes.
+var silentInteractionErrors = []string{"login_required", "consent_required", "interaction_required", "account_selection_required"}
+
+// silentNoSession reports whether the error answer e ends a silent login (one started with
+// prompt=none) for want of interaction, and returns the error code for the marker.
+func silentNoSession(ls *pendingLogin, e string) (string, bool) {
+	if !ls.Silent {
+		return "", false
+	}
+	for _, code := range silentInteractionErrors {
+		if e == code {
+			return code, true
+		}
+	}
+	return "", false
+}
+
+// silentLoginFailed answers a silent login that found no usable IdP session: the browser
+// goes back to the login's returnTo with the marker, so the SPA renders its logged-out
+// state instead of an error page (check-SSO without iframes or third-party cookies). The
+// answer was already matched to this browser's pending login (state and handle), and the
+// issuer is checked as for a code (RFC 9207 also covers error answers); no session changes.
+func (h *Handlers) silentLoginFailed(c echo.Context, ls *pendingLogin, code string) (string, error) {
+	if err := h.d.IdP.CheckIssuer(c.Request().URL.Query().Get("iss")); errors.Is(err, idp.ErrNotReady) {
+		return metrics.LoginIdPError, idpPage(err)
+	} else if err != nil {
+		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
+	}
+	return metrics.LoginSilentNoSession, c.Redirect(http.StatusFound, withSilentMarker(ls.ReturnTo, code))
+}
+
+// SilentLoginMarker is the query parameter a silent login that found no IdP session adds
+// to returnTo: /x?bff_login=login_required. A query parameter, not a fragment, so that
+// hash-routed apps (/#/route) keep their fragment. It is no proof of anything (anyone can
+// link to /x?bff_login=login_required): it only tells the SPA not to try a silent login
+// again; /bff/user remains the one answer to "who is logged in".
+const SilentLoginMarker = "bff_login"
+
+// withSilentMarker returns returnTo (already accepted by CheckReturnTo) with
+// SilentLoginMarker=code appended to its query, before any fragment, replacing a marker
+// it already had; the rest of the query is kept byte for byte.
+func withSilentMarker(returnTo, code string) string {
+	rest, frag := returnTo, ""
+	if i := strings.IndexByte(returnTo, '#'); i >= 0 {
+		rest, frag = returnTo[:i], returnTo[i:]
+	}
+	path, query := rest, ""
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		path, query = rest[:i], rest[i+1:]
+	}
+	var kept []string
+	for _, pair := range strings.Split(query, "&") {
+		if key, _, _ := strings.Cut(pair, "="); pair != "" && key != SilentLoginMarker {
+			kept = append(kept, pair)
+		}
+	}
+	kept = append(kept, SilentLoginMarker+"="+code)
+	return path + "?" + strings.Join(kept, "&") + frag
 }
 
 // endPreviousSession ends the session the browser presented when it started this login

@@ -19,7 +19,8 @@ type pageError struct {
 	Status  int
 	Title   string
 	Message string
-	// Retry offers a "try again" link to /bff/login.
+	// Retry offers a "try again" link to /bff/login. Every page also links to the home
+	// page, "/": the one way out that is always valid (a refused returnTo cannot be it).
 	Retry bool
 	Err   error
 }
@@ -43,7 +44,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}a{color:#0b5fff}</style></head>
 <body><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Retry}}<p><a id="retry" href="/bff/login">Try again</a></p>{{else}}<p><a href="/">Back to the application</a></p>{{end}}
+<p>{{if .Retry}}<a id="retry" href="/bff/login">Try again</a> or {{end}}<a id="home" href="/">Go to the home page</a></p>
 </body></html>
 `))
 

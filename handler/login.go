@@ -25,6 +25,10 @@ type pendingLogin struct {
 	// callback (a cross-site navigation from the IdP) does not: the callback ends this
 	// session, so a re-login leaves no orphaned session behind.
 	Previous string `json:"prev,omitempty"`
+	// Silent: the authorization request carried prompt=none (OIDC Core §3.1.2.1), so an
+	// "interaction needed" error answer returns to ReturnTo with a marker instead of an
+	// error page (see silentLoginMarker).
+	Silent bool `json:"sl,omitempty"`
 }
 
 // login starts the authorization-code + PKCE flow: GET /bff/login?returnTo=/path.
@@ -52,7 +56,7 @@ func (h *Handlers) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pl := pendingLogin{AR: ar, ReturnTo: returnTo, Handle: handle, Previous: h.readSessionID(r)}
+	pl := pendingLogin{AR: ar, ReturnTo: returnTo, Handle: handle, Previous: h.readSessionID(r), Silent: h.d.IdP.PassedParams(q).Get("prompt") == "none"}
 	if err := h.putLogin(r, &pl); err != nil {
 		return err
 	}

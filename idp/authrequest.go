@@ -85,14 +85,27 @@ func (p *Provider) AuthCodeURL(ar AuthRequest, params url.Values) (string, error
 		oauth2.S256ChallengeOption(ar.CodeVerifier),
 		oidc.Nonce(ar.Nonce),
 	}
+	for name, vs := range p.PassedParams(params) {
+		opts = append(opts, oauth2.SetAuthURLParam(name, vs[0]))
+	}
+	return d.oauth.AuthCodeURL(ar.State, opts...), nil
+}
+
+// PassedParams returns the parameters of params (the /bff/login query) that AuthCodeURL
+// copies into the authorization request: the names in Config.AuthParams, first value
+// only, empty or over-long values dropped. With PAR they travel in the pushed request, so
+// the caller learns here, not from the browser's URL, e.g. whether a login asked for
+// prompt=none.
+func (p *Provider) PassedParams(params url.Values) url.Values {
+	out := url.Values{}
 	for _, name := range p.cfg.AuthParams {
 		v := params.Get(name)
 		if v == "" || len(v) > maxAuthParamLen {
 			continue
 		}
-		opts = append(opts, oauth2.SetAuthURLParam(name, v))
+		out.Set(name, v)
 	}
-	return d.oauth.AuthCodeURL(ar.State, opts...), nil
+	return out
 }
 
 // CheckIssuer applies RFC 9207 to the callback's iss parameter ("" when absent):

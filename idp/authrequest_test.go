@@ -112,6 +112,33 @@ func TestAuthCodeURL(t *testing.T) {
 	}
 }
 
+// TestPassedParamsAreWhatTheAuthorizeURLCarries: PassedParams (what the handler records,
+// e.g. whether a login asked for prompt=none, also under PAR where the browser's URL holds
+// only request_uri) is exactly the pass-through part of AuthCodeURL.
+func TestPassedParamsAreWhatTheAuthorizeURLCarries(t *testing.T) {
+	op := newTestOP(t)
+	p, _ := op.newProvider(nil)
+	ar, _ := NewAuthRequest()
+	login := url.Values{
+		"prompt":     {"none", "login"},                        // first value only
+		"login_hint": {strings.Repeat("a", maxAuthParamLen+1)}, // over-long: dropped
+		"ui_locales": {"fr"},                                   // not allowlisted
+		"state":      {"attacker-state"},                       // never passed through
+	}
+	got := p.PassedParams(login)
+	if len(got) != 1 || got.Get("prompt") != "none" {
+		t.Fatalf("PassedParams = %v, want only prompt=none", got)
+	}
+	raw, err := p.AuthCodeURL(ar, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(raw)
+	if q := u.Query(); q.Get("prompt") != "none" || q.Has("login_hint") || q.Has("ui_locales") {
+		t.Fatalf("authorize URL query %v disagrees with PassedParams %v", q, got)
+	}
+}
+
 func TestAuthCodeURLRefusesIncompleteRequest(t *testing.T) {
 	op := newTestOP(t)
 	p, _ := op.newProvider(nil)

@@ -31,6 +31,9 @@ const (
 	LoginIdPError     = "idp_error"     // the IdP returned another error or the code exchange failed
 	LoginInvalidToken = "invalid_token" // the ID token failed verification (signature, nonce, claims)
 	LoginStoreError   = "store_error"   // the session could not be saved
+	// LoginSilentNoSession: a prompt=none login found no usable IdP session (login_required
+	// and the like) and went back to the app with the marker: everyday business, not an error.
+	LoginSilentNoSession = "silent_no_session"
 )
 
 // Refresh outcomes (bff_refreshes_total{outcome}); the strings refresh.Config.Observe
@@ -92,7 +95,7 @@ const (
 
 var (
 	loginOutcomes = []string{LoginStarted, LoginOK, LoginDenied, LoginBadState,
-		LoginIdPError, LoginInvalidToken, LoginStoreError}
+		LoginIdPError, LoginInvalidToken, LoginStoreError, LoginSilentNoSession}
 	refreshOutcomes = []string{RefreshOK, RefreshInvalidGrant, RefreshTransient,
 		RefreshCoalesced, RefreshStoreError, RefreshCooldown, RefreshBackoff, RefreshEnded}
 	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
