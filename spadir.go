@@ -20,7 +20,7 @@ func CheckSPADir(dir string) error {
 	if err != nil {
 		abs = dir
 	}
-	where := fmt.Sprintf("spa.dir %q (%s)", dir, abs)
+	where := fmt.Sprintf("%q (%s)", dir, abs)
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
