@@ -39,6 +39,7 @@ type options struct {
 	now        func() time.Time
 	httpClient *http.Client
 	transport  http.RoundTripper
+	wrap       func(http.Handler) http.Handler
 }
 
 // WithLogger sets the logger (default: JSON to stderr at the configured level).
@@ -57,6 +58,12 @@ func WithIdPClient(c *http.Client) Option { return func(o *options) { o.httpClie
 // WithUpstreamTransport sets the base transport of the proxy routes (tests, benchmarks).
 func WithUpstreamTransport(t http.RoundTripper) Option {
 	return func(o *options) { o.transport = t }
+}
+
+// WithPublicWrap puts wrap around the public handler, inside the request-framing guard
+// (e.g. the demo's redirect of a loopback alias to its public URL).
+func WithPublicWrap(wrap func(http.Handler) http.Handler) Option {
+	return func(o *options) { o.wrap = wrap }
 }
 
 // Server is one BFF replica.
@@ -144,7 +151,11 @@ func (s *Server) build(ctx context.Context, o options) error {
 	}
 	s.store.WatchEnded(bg, func(h string) { s.proxy.CloseSession(h) })
 	go s.sweepStreams(bg, streamSweepInterval(cfg.Session.IdleTimeout))
-	s.public = guardFraming(s.tracing.Middleware(s.publicHandler(spa)))
+	h := s.tracing.Middleware(s.publicHandler(spa))
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
+	s.public = guardFraming(h)
 	s.admin = s.adminHandler()
 	return nil
 }
