@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -154,6 +155,20 @@ func TestCheckNamesTheCSRFHeaderAsConfigured(t *testing.T) {
 		}
 		if !strings.Contains(a.stdout.String(), "header "+tt.want) {
 			t.Errorf("stdout lacks the header %s:\n%s", tt.want, a.stdout)
+		}
+	}
+}
+
+// TestCLIMessageDropsInnerBffPrefixes: however a command wraps a library error, the
+// printed message has one "bff: ".
+func TestCLIMessageDropsInnerBffPrefixes(t *testing.T) {
+	for _, tt := range []struct{ err, want string }{
+		{"bff: session store: dial tcp: refused", "bff: session store: dial tcp: refused"},
+		{"demo: bff: spa.dir is not a built SPA", "bff: demo: spa.dir is not a built SPA"},
+		{"check: IdP https://idp: discovery: idp: misconfigured", "bff: check: IdP https://idp: discovery: idp: misconfigured"},
+	} {
+		if got := cliMessage(errors.New(tt.err)); got != tt.want {
+			t.Errorf("cliMessage(%q) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }

@@ -122,10 +122,11 @@ func (a *app) exit(err error) int {
 }
 
 // cliMessage is err as the CLI prints it: with one "bff: " in front. The library's
-// errors already start with their package name "bff: " (Go's convention), which the
-// CLI must not double.
+// errors start with their package name "bff: " (Go's convention), also when a command
+// wraps them ("demo: bff: …"), which the CLI must not repeat.
 func cliMessage(err error) string {
-	return "bff: " + strings.TrimPrefix(err.Error(), "bff: ")
+	msg := strings.TrimPrefix(err.Error(), "bff: ")
+	return "bff: " + strings.ReplaceAll(msg, ": bff: ", ": ")
 }
 
 func (a *app) usage(w io.Writer) {
