@@ -40,6 +40,7 @@ type options struct {
 	now        func() time.Time
 	httpClient *http.Client
 	transport  http.RoundTripper
+	wrap       func(http.Handler) http.Handler
 }
 
 // WithLogger sets the logger (default: JSON to stderr at the configured level).
@@ -58,6 +59,12 @@ func WithIdPClient(c *http.Client) Option { return func(o *options) { o.httpClie
 // WithUpstreamTransport sets the base transport of the proxy routes (tests, benchmarks).
 func WithUpstreamTransport(t http.RoundTripper) Option {
 	return func(o *options) { o.transport = t }
+}
+
+// WithPublicWrap puts wrap around the public handler, inside the request-framing guard
+// (e.g. the demo's redirect of a loopback alias to its public URL).
+func WithPublicWrap(wrap func(http.Handler) http.Handler) Option {
+	return func(o *options) { o.wrap = wrap }
 }
 
 // Server is one BFF replica.
@@ -108,6 +115,11 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*Server, error
 
 func (s *Server) build(ctx context.Context, o options) error {
 	cfg := s.cfg
+	// The SPA first: a wrong spa.dir is refused before anything connects or starts.
+	spa, err := spaHandler(cfg.SPA, o.spa)
+	if err != nil {
+		return err
+	}
 	keys, err := session.ParseKeys(cfg.Session.Keys)
 	if err != nil {
 		return fmt.Errorf("bff: session keys: %w", err)
@@ -144,11 +156,11 @@ func (s *Server) build(ctx context.Context, o options) error {
 	}
 	s.store.WatchEnded(bg, func(h string) { s.proxy.CloseSession(h) })
 	go s.sweepStreams(bg, streamSweepInterval(cfg.Session.IdleTimeout))
-	spa, err := spaHandler(cfg.SPA, o.spa)
-	if err != nil {
-		return err
+	h := s.tracing.Middleware(s.publicHandler(spa))
+	if o.wrap != nil {
+		h = o.wrap(h)
 	}
-	s.public = guardFraming(s.tracing.Middleware(s.publicHandler(spa)))
+	s.public = guardFraming(h)
 	s.admin = s.adminHandler()
 	return nil
 }
@@ -263,6 +275,7 @@ func openStore(ctx context.Context, c config.Session, keys *session.KeyRing, now
 		if err != nil {
 			return nil, fmt.Errorf("bff: session store: %w", err)
 		}
+		warnUnreachableStore(ctx, st, c.RedisURL, log)
 		return st, nil
 	}
 	log.Warn("using the embedded session store: sessions are lost on restart and not shared between replicas; set session.store=redis for production")
@@ -271,6 +284,24 @@ func openStore(ctx context.Context, c config.Session, keys *session.KeyRing, now
 		return nil, fmt.Errorf("bff: embedded session store: %w", err)
 	}
 	return st, nil
+}
+
+// startPingTimeout bounds the store check at start: long enough for a Redis across a
+// network, short enough that a dead one does not delay the start noticeably.
+const startPingTimeout = 3 * time.Second
+
+// warnUnreachableStore pings the store once at start. The BFF starts without it (the
+// client reconnects by itself, as after a Redis restart), but the operator must learn
+// at once, not from the first user: an error line names the URL (without its password)
+// and what follows until the store answers.
+func warnUnreachableStore(ctx context.Context, st session.Store, redisURL string, log *slog.Logger) {
+	pctx, cancel := context.WithTimeout(ctx, startPingTimeout)
+	defer cancel()
+	if err := st.Ping(pctx); err != nil {
+		log.Error("session store unreachable at start: /readyz answers 503 and requests that need a session "+
+			"get 503 store_unavailable until it answers; start Redis or fix session.redisURL",
+			"redis", session.RedactRedisURL(redisURL), "err", err.Error())
+	}
 }
 
 // IdPConfig is the relying-party configuration of cfg (used by New and by `bff check`).

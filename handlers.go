@@ -56,6 +56,9 @@ func spaHandler(c config.SPA, embedded fs.FS) (http.Handler, error) {
 		}
 		return handler.SPAUpstream(u), nil
 	case c.Dir != "":
+		if err := CheckSPADir(c.Dir); err != nil {
+			return nil, fmt.Errorf("bff: %w", err)
+		}
 		return handler.SPAFiles(os.DirFS(c.Dir)), nil
 	default:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -52,6 +52,7 @@ var (
 // concurrent use.
 type Checker struct {
 	header string // canonical MIME header key
+	name   string // the name as configured: what messages show (X-CSRF, not X-Csrf)
 	origin string // ASCII serialization of the public origin: scheme://host[:port]
 }
 
@@ -69,6 +70,7 @@ func New(headerName string, publicOrigin *url.URL) *Checker {
 	}
 	return &Checker{
 		header: textproto.CanonicalMIMEHeaderKey(headerName),
+		name:   headerName,
 		origin: serializeOrigin(publicOrigin),
 	}
 }
@@ -97,7 +99,7 @@ func (c *Checker) Check(r *http.Request) error {
 		return nil
 	}
 	if v := r.Header[c.header]; len(v) != 1 || v[0] != "1" {
-		return refuse("the "+c.header+" header must be sent with the value 1", ErrHeaderMissing)
+		return refuse("the "+c.name+" header must be sent with the value 1", ErrHeaderMissing)
 	}
 	return nil
 }

@@ -3,8 +3,11 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/tokenward/bff/idp"
 )
 
 // readiness is the body of /readyz.
@@ -31,7 +34,7 @@ func (h *Handlers) Ready(draining func() bool) http.HandlerFunc {
 			st.Ready, st.Store = false, "unreachable"
 		}
 		if err := h.d.IdP.Ready(); err != nil {
-			st.Ready, st.IdP = false, "discovery pending"
+			st.Ready, st.IdP = false, idpReadiness(err)
 		}
 		if draining != nil && draining() {
 			st.Ready = false
@@ -43,6 +46,16 @@ func (h *Handlers) Ready(draining func() bool) http.HandlerFunc {
 		}
 		_ = jsonEncode(w, st)
 	}
+}
+
+// idpReadiness says why the IdP is not ready. A misconfiguration (wrong oidc.issuer)
+// says so, with the reason, which names the setting and holds no secret: a probe's
+// reader must not wait for an IdP that is up but does not match the configuration.
+func idpReadiness(err error) string {
+	if errors.Is(err, idp.ErrMisconfigured) {
+		return "misconfigured: " + err.Error()
+	}
+	return "discovery pending"
 }
 
 func jsonEncode(w http.ResponseWriter, v any) error {

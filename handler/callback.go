@@ -214,6 +214,8 @@ func exchangePage(err error) *pageError {
 		// The provider's configuration, not the browser, is at fault: retrying cannot help.
 		return page(http.StatusBadGateway, "Sign-in failed",
 			"The identity provider issued an access token that is not a Bearer token (for example a DPoP-bound one), which this application cannot use. An administrator must configure the client at the identity provider to issue Bearer tokens.", err)
+	case errors.Is(err, idp.ErrMisconfigured):
+		return misconfiguredPage(err) // e.g. invalid_client: the client secret is wrong
 	case errors.Is(err, idp.ErrUnavailable):
 		return page(http.StatusBadGateway, "Sign-in is unavailable", "The identity provider did not answer. Please try again in a moment.", err)
 	case errors.Is(err, idp.ErrNotReady):

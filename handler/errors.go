@@ -38,6 +38,15 @@ func page(status int, title, msg string, err error) *pageError {
 	return &pageError{Status: status, Title: title, Message: msg, Err: err}
 }
 
+// misconfiguredPage answers a navigation that failed on a setting no retry cures (a
+// wrong oidc.issuer, a client the IdP refuses): the user learns that waiting does not
+// help; the log line (from err) names the setting an operator must fix.
+func misconfiguredPage(err error) *pageError {
+	return page(http.StatusServiceUnavailable, "Sign-in is misconfigured",
+		"This application's sign-in is set up incorrectly, so trying again will not help. "+
+			"Please tell its administrator; the server log names the setting to fix.", err)
+}
+
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{{.Title}}</title>

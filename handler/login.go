@@ -78,6 +78,9 @@ func (h *Handlers) putLogin(r *http.Request, pl *pendingLogin) error {
 }
 
 func idpPage(err error) *pageError {
+	if errors.Is(err, idp.ErrMisconfigured) {
+		return misconfiguredPage(err)
+	}
 	return page(http.StatusServiceUnavailable, "Sign-in is unavailable",
 		"The identity provider cannot be reached right now. Please try again in a moment.", err)
 }

@@ -48,7 +48,8 @@ var supportedAlgs = []string{
 // AllowInsecureIssuer), fetches the JWKS, and only then publishes the result, so a
 // failed attempt never leaves a half-discovered provider. Calling it again after a
 // success re-discovers. Errors wrap ErrIssuerMismatch or ErrUnavailable (and are
-// remembered for Ready).
+// remembered for Ready); an issuer mismatch or a missing document (404) also wraps
+// ErrMisconfigured.
 func (p *Provider) Discover(ctx context.Context) error {
 	d, err := p.discover(ctx)
 	p.mu.Lock()
@@ -101,8 +102,7 @@ func (p *Provider) discoverLoop(ctx context.Context) {
 			return
 		}
 		wait := delay/2 + rand.N(delay/2+1) // jitter in [delay/2, delay]
-		p.cfg.Logger.Warn("idp: discovery failed, retrying", "issuer", p.cfg.Issuer,
-			"retry_in", wait.String(), "error", err.Error())
+		p.logDiscoveryFailure(err, wait)
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -112,6 +112,19 @@ func (p *Provider) discoverLoop(ctx context.Context) {
 		}
 		delay = min(delay*2, p.backoffMax)
 	}
+}
+
+// logDiscoveryFailure logs a failed attempt. A misconfiguration is an error (an operator
+// must act; the message names the setting); anything else is a warning that the loop
+// retries past.
+func (p *Provider) logDiscoveryFailure(err error, wait time.Duration) {
+	if errors.Is(err, ErrMisconfigured) {
+		p.cfg.Logger.Error("idp: discovery failed: the configuration is wrong, fix it (retrying meanwhile)",
+			"issuer", p.cfg.Issuer, "retry_in", wait.String(), "error", err.Error())
+		return
+	}
+	p.cfg.Logger.Warn("idp: discovery failed, retrying", "issuer", p.cfg.Issuer,
+		"retry_in", wait.String(), "error", err.Error())
 }
 
 // discover does the work of one Discover attempt without publishing it.
@@ -183,7 +196,7 @@ func (p *Provider) fetchMetadata(ctx context.Context) (metadata, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return meta, statusError("discovery", resp)
+		return meta, discoveryStatusError(resp)
 	}
 	body, err := readBody(resp.Body)
 	if err != nil {
@@ -198,8 +211,9 @@ func (p *Provider) fetchMetadata(ctx context.Context) (metadata, error) {
 // checkMetadata enforces the exact issuer and sane endpoints.
 func (p *Provider) checkMetadata(meta metadata) error {
 	if meta.Issuer != p.cfg.Issuer {
-		return fmt.Errorf("discovery: %w: document names issuer %q, configured %q",
-			ErrIssuerMismatch, meta.Issuer, p.cfg.Issuer)
+		return fmt.Errorf("discovery: %w: %w: document names issuer %q, configured %q: "+
+			"set oidc.issuer to exactly the issuer the document names (scheme, host, path and trailing slash)",
+			ErrMisconfigured, ErrIssuerMismatch, meta.Issuer, p.cfg.Issuer)
 	}
 	var errs []error
 	required := map[string]string{

@@ -26,7 +26,10 @@
 //  4. Transparent refresh: Refresh redeems a refresh token ONCE (the client-auth style is
 //     pinned, so x/oauth2 never retries with the other style and never replays a
 //     rotating refresh token). ErrInvalidGrant means the session is over; ErrUnavailable
-//     means the IdP did not answer usefully and the session must be kept.
+//     means the IdP did not answer usefully and the session must be kept. A client the
+//     token endpoint refuses (invalid_client, unauthorized_client) also matches
+//     ErrMisconfigured: no retry helps until an operator fixes a setting, and the error
+//     names the settings (a wrong issuer or a 404 discovery document matches it too).
 //  5. Logout: Revoke (RFC 7009) the refresh token, then send the browser to
 //     EndSessionURL (RP-Initiated Logout 1.0). VerifyLogoutToken checks the logout tokens
 //     that the IdP POSTs to /bff/backchannel-logout (Back-Channel Logout 1.0 §2.6); the

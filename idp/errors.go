@@ -11,6 +11,8 @@ import (
 // Sentinel errors. Callers match them with errors.Is; every error this package returns
 // wraps at most one of ErrNotReady, ErrIssuerMismatch, ErrInvalidToken, ErrInvalidGrant
 // and ErrUnavailable, plus a precise reason meant for logs (never for the browser).
+// ErrMisconfigured may come on top of any of them: it marks the failures no retry can
+// cure until an operator fixes a setting.
 var (
 	// ErrInvalidConfig: New was given a configuration it cannot work with.
 	ErrInvalidConfig = errors.New("idp: invalid configuration")
@@ -29,6 +31,14 @@ var (
 	// redirect, an oversized or unreadable body, or an OAuth error other than
 	// invalid_grant such as invalid_client). A session MUST be kept on this error.
 	ErrUnavailable = errors.New("idp: provider unavailable")
+	// ErrMisconfigured: the IdP answered, and the answer says the BFF's settings (or the
+	// client's registration at the IdP) are wrong: the discovery document names another
+	// issuer or does not exist (404), or the token endpoint refuses the client
+	// (invalid_client, unauthorized_client). Waiting does not help, so users are told the
+	// sign-in is misconfigured rather than asked to try again, and the message names the
+	// setting to fix. It comes on top of the sentinel the caller acts on (a session is
+	// still kept on a refresh that fails so: fixing the setting lets it continue).
+	ErrMisconfigured = errors.New("idp: misconfigured")
 )
 
 // errRedirectRefused is what NewHTTPClient's CheckRedirect answers: a redirect from the
@@ -56,7 +66,26 @@ func (e *TokenError) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("idp: endpoint answered HTTP %d", e.Status)
 	}
-	return fmt.Sprintf("idp: endpoint answered HTTP %d, error %q", e.Status, e.Code)
+	msg := fmt.Sprintf("idp: endpoint answered HTTP %d, error %q", e.Status, e.Code)
+	if e.clientRefused() {
+		msg += clientRefusedHint
+	}
+	return msg
+}
+
+// clientRefusedHint names the settings an operator fixes when the IdP refuses the client.
+const clientRefusedHint = ": the IdP refused this client; check oidc.clientID, " +
+	"oidc.clientSecret (or oidc.clientSecretFile) and oidc.tokenEndpointAuth against the client's registration at the IdP"
+
+// clientRefused reports an answer that blames the client's identity or registration
+// (RFC 6749 §5.2), not the grant: no retry helps until a setting changes.
+func (e *TokenError) clientRefused() bool {
+	return e.Code == "invalid_client" || e.Code == "unauthorized_client"
+}
+
+// Is makes a refused client match ErrMisconfigured as well as what Unwrap says.
+func (e *TokenError) Is(target error) bool {
+	return target == ErrMisconfigured && e.clientRefused()
 }
 
 // Unwrap maps the answer to the sentinel the caller acts on.
@@ -105,4 +134,16 @@ func classifyTokenErr(op string, err error) error {
 // statusError describes a non-2xx answer to a GET (discovery, JWKS) without its body.
 func statusError(what string, resp *http.Response) error {
 	return fmt.Errorf("%s: %w: HTTP %d", what, ErrUnavailable, resp.StatusCode)
+}
+
+// discoveryStatusError is statusError for the discovery document. A 404 or 410 means the
+// server is up but serves no document there: oidc.issuer is wrong (a missing realm or
+// tenant path, a typo), which no retry cures.
+func discoveryStatusError(resp *http.Response) error {
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+		return fmt.Errorf("discovery: %w: %w: no discovery document at %s (HTTP %d): "+
+			"check oidc.issuer, which must be the issuer exactly as the IdP names it",
+			ErrMisconfigured, ErrUnavailable, resp.Request.URL.Redacted(), resp.StatusCode)
+	}
+	return statusError("discovery", resp)
 }

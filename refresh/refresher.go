@@ -385,6 +385,14 @@ func (r *Refresher) failed(ctx context.Context, id string, n int, cause error) e
 		// The next request will call the IdP again: no worse than without a back-off.
 		r.cfg.Logger.Warn("recording the refresh back-off failed", "err", err)
 	}
+	if errors.Is(cause, idp.ErrMisconfigured) {
+		// No back-off cures a refused client: say so loudly, and name the settings (the
+		// cause's text does) to whoever reads the logs and the problem.
+		r.cfg.Logger.Error("refresh refused: the BFF is misconfigured", "err", cause.Error())
+		p := idpUnavailable(delay, cause)
+		p.Detail = "the identity provider refused the BFF's client credentials: the BFF is misconfigured"
+		return p
+	}
 	return idpUnavailable(delay, cause)
 }
 

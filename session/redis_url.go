@@ -177,3 +177,23 @@ func (l clientLimits) apply(opTimeout time.Duration) {
 	}
 	*l.contextTimeout = true
 }
+
+// RedactRedisURL returns raw fit for a log line or a message: the password of the
+// userinfo and of every query option whose name mentions a password (sentinel_password)
+// replaced by "xxxxx". A URL that does not parse is not shown at all.
+func RedactRedisURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a valid URL)"
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}

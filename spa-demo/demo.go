@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/tokenward/bff"
@@ -36,7 +37,8 @@ type DemoConfig struct {
 // Demo is a running demo: the OP, the API and the BFF, all in this process, on loopback.
 type Demo struct {
 	// URL is the SPA's address (the BFF), on localhost; the OP is on 127.0.0.1, another
-	// site, so the redirect back from the OP is a real cross-site navigation.
+	// site, so the redirect back from the OP is a real cross-site navigation. The BFF's
+	// port also answers as 127.0.0.1 and [::1]: with a redirect to URL (see sameHost).
 	URL    string
 	OPURL  string
 	Admin  string
@@ -82,7 +84,11 @@ func Start(ctx context.Context, dc DemoConfig) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]bff.Option{bff.WithLogger(dc.Logger), bff.WithSPA(Files())}, dc.Options...)
+	public, err := url.Parse(d.URL)
+	if err != nil {
+		return nil, fmt.Errorf("demo: public URL: %w", err)
+	}
+	opts := append([]bff.Option{bff.WithLogger(dc.Logger), bff.WithSPA(Files()), bff.WithPublicWrap(sameHost(public))}, dc.Options...)
 	if d.BFF, err = bff.New(ctx, cfg, opts...); err != nil {
 		return nil, fmt.Errorf("demo: bff: %w", err)
 	}

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tokenward/bff/internal/chromium"
 )
 
 // The browser window of the end-to-end test: also the size of docs/img/demo.png.
@@ -21,27 +22,10 @@ const (
 	viewportHeight = 900
 )
 
-// chromiumPath finds Debian's chromium: /usr/bin/chromium, else `chromium` or
-// `chromium-browser` in PATH. Without one the test skips, except under CI=true, where a
-// missing browser must not turn the most important test into a silent skip.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if st, err := os.Stat("/usr/bin/chromium"); err == nil && !st.IsDir() {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "chromium not found (/usr/bin/chromium, or chromium in PATH): " +
-		"`apt-get install chromium` to run the browser end-to-end test"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing browser is a failure, not a skip)")
-	}
-	t.Skip(msg)
-	return ""
-}
+// chromiumPath finds the browser (internal/chromium): it skips the test without one,
+// except under CI=true, where a missing browser must not turn the most important test
+// into a silent skip.
+func chromiumPath(t *testing.T) string { return chromium.Path(t) }
 
 // browser is one headless chromium with one tab. Every wait it offers is time-boxed;
 // a failed step saves a screenshot and stops the test.

@@ -8,19 +8,22 @@ import (
 
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/session"
 )
 
-// defaultCheckTimeout bounds the discovery attempt of `bff check`.
+// defaultCheckTimeout bounds the store check and the discovery attempt of `bff check`.
 const defaultCheckTimeout = 15 * time.Second
 
 // runCheck loads and validates a configuration exactly as serve would, prints EVERY
-// problem with its key path (exit 2), then, unless --offline, makes one discovery
-// attempt at the IdP (exit 1 when it fails). It never prints a secret.
+// problem with its key path (exit 2), then, unless --offline, PINGs the Redis session
+// store and makes one discovery attempt at the IdP (exit 1 when either fails, with the
+// setting to fix). It never prints a secret.
 func (a *app) runCheck(ctx context.Context, args []string) error {
-	fs, cf := a.flagSet("check", "load and validate a configuration, then try one OIDC discovery at the IdP")
-	offline := fs.Bool("offline", false, "skip the discovery request to the IdP")
-	timeout := fs.Duration("timeout", defaultCheckTimeout, "bound on the discovery attempt")
+	fs, cf := a.flagSet("check", "load and validate a configuration, then try the session store and one OIDC discovery at the IdP")
+	offline := fs.Bool("offline", false, "skip the network: no store PING, no discovery request to the IdP")
+	timeout := fs.Duration("timeout", defaultCheckTimeout, "bound on the store check and on the discovery attempt, each")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -34,8 +37,11 @@ func (a *app) runCheck(ctx context.Context, args []string) error {
 	fmt.Fprintln(a.stdout, "configuration OK")
 	a.printNotes(cfg)
 	if *offline {
-		fmt.Fprintln(a.stdout, "discovery skipped (--offline)")
+		fmt.Fprintln(a.stdout, "store check and discovery skipped (--offline)")
 		return nil
+	}
+	if err := a.checkStore(ctx, cfg, *timeout); err != nil {
+		return err
 	}
 	dctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -46,11 +52,45 @@ func (a *app) runCheck(ctx context.Context, args []string) error {
 	return nil
 }
 
+// checkStore PINGs the Redis session store, as serve relies on it. The embedded store
+// has nothing to reach.
+func (a *app) checkStore(ctx context.Context, cfg config.Config, timeout time.Duration) error {
+	if cfg.Embedded() {
+		return nil
+	}
+	where := session.RedactRedisURL(cfg.Session.RedisURL)
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := a.pingStore(sctx, cfg); err != nil {
+		return fmt.Errorf("check: session store %s: %w; start Redis there or fix session.redisURL (or session.redisURLFile)", where, err)
+	}
+	fmt.Fprintf(a.stdout, "session store OK: %s\n", where)
+	return nil
+}
+
+// pingStore connects to the configured Redis and PINGs it once.
+func pingStore(ctx context.Context, cfg config.Config) error {
+	keys, err := session.ParseKeys(cfg.Session.Keys)
+	if err != nil {
+		return fmt.Errorf("session keys: %w", err)
+	}
+	st, err := session.NewRedis(ctx, session.Options{URL: cfg.Session.RedisURL, Keys: keys, IdleTimeout: cfg.Session.IdleTimeout})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Ping(ctx)
+}
+
 // printNotes prints what to register at the IdP and warns about settings that are valid
 // but rarely wanted in production.
 func (a *app) printNotes(cfg config.Config) {
-	fmt.Fprintf(a.stdout, "register at the IdP: redirect URI %s, post-logout redirect URI %s\n",
-		cfg.RedirectURL(), cfg.PostLogoutURL())
+	fmt.Fprintln(a.stdout, "register at the IdP, for this confidential client:")
+	fmt.Fprintf(a.stdout, "  redirect URI              %s\n", cfg.RedirectURL())
+	fmt.Fprintf(a.stdout, "  post-logout redirect URI  %s\n", cfg.PostLogoutURL())
+	fmt.Fprintf(a.stdout, "  back-channel logout URI   %s\n", backchannelURL(cfg))
+	fmt.Fprintf(a.stdout, "the SPA sends the header %q with the value 1 on API and /bff/* calls (csrf.headerName)\n",
+		csrfHeader(cfg))
 	if cfg.Embedded() {
 		fmt.Fprintln(a.stderr, "warning: session.store is embedded: sessions are lost on restart and not shared between replicas")
 	}
@@ -63,6 +103,19 @@ func (a *app) printNotes(cfg config.Config) {
 				"make sure a same-pod hop or a mesh with mTLS protects it\n", i, r.Name)
 		}
 	}
+}
+
+// backchannelURL is the OIDC Back-Channel Logout URI of the BFF.
+func backchannelURL(cfg config.Config) string {
+	return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/bff/backchannel-logout"
+}
+
+// csrfHeader is the anti-forgery header spelled as configured (csrf.headerName).
+func csrfHeader(cfg config.Config) string {
+	if cfg.CSRF.HeaderName == "" {
+		return csrf.DefaultHeaderName
+	}
+	return cfg.CSRF.HeaderName
 }
 
 // discoverIdP makes one discovery attempt with the relying party serve would build.

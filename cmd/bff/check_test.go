@@ -110,8 +110,13 @@ func TestCheckReportsWhatToRegister(t *testing.T) {
 	if code := a.run(context.Background(), []string{"check", "--offline"}); code != exitOK {
 		t.Fatalf("exit code = %d; stderr: %s", code, a.stderr)
 	}
-	if !strings.Contains(a.stdout.String(), "redirect URI http://localhost:8080/bff/callback") {
+	if !strings.Contains(a.stdout.String(), "redirect URI              http://localhost:8080/bff/callback") {
 		t.Errorf("stdout lacks the redirect URI: %s", a.stdout)
+	}
+	for _, uri := range []string{"post-logout redirect URI  http://localhost:8080/\n", "back-channel logout URI   http://localhost:8080/bff/backchannel-logout\n"} {
+		if !strings.Contains(a.stdout.String(), uri) {
+			t.Errorf("stdout lacks %q: %s", uri, a.stdout)
+		}
 	}
 	if !strings.Contains(a.stderr.String(), "warning: session.store is embedded") {
 		t.Errorf("stderr lacks the embedded-store warning: %s", a.stderr)

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
 )
 
@@ -53,13 +54,14 @@ type app struct {
 	stdout, stderr io.Writer
 	env            []string // the environment config.Load reads BFF_* from
 
-	serve    func(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
-	demo     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-	discover func(ctx context.Context, cfg config.Config) error
+	serve     func(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
+	demo      func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	discover  func(ctx context.Context, cfg config.Config) error
+	pingStore func(ctx context.Context, cfg config.Config) error
 }
 
 func newApp(stdout, stderr io.Writer, env []string) *app {
-	return &app{stdout: stdout, stderr: stderr, env: env, serve: serve, demo: demo, discover: discoverIdP}
+	return &app{stdout: stdout, stderr: stderr, env: env, serve: serve, demo: demo, discover: discoverIdP, pingStore: pingStore}
 }
 
 // command is one subcommand.
@@ -72,7 +74,7 @@ func commands() []command {
 	return []command{
 		{name: "serve", summary: "run the BFF (the default command)", run: (*app).runServe},
 		{name: "demo", summary: "run the BFF, a demo OpenID provider, API and SPA on loopback", run: (*app).runDemo},
-		{name: "check", summary: "validate a configuration and try the IdP's discovery", run: (*app).runCheck},
+		{name: "check", summary: "validate a configuration, then try the session store and the IdP's discovery", run: (*app).runCheck},
 		{name: "keygen", summary: "print fresh session keys", run: (*app).runKeygen},
 		{name: "version", summary: "print the version", run: (*app).runVersion},
 		{name: "help", summary: "show this help, or a command's flags: bff help COMMAND", run: (*app).runHelp},
@@ -83,7 +85,10 @@ func commands() []command {
 // command, or when the first argument is a flag, the command is serve.
 func (a *app) run(ctx context.Context, args []string) int {
 	name, rest := "serve", args
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		// `bff --help` asks about bff, not about serve (`bff serve -h` does that).
+		name, rest = "help", args[1:]
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, rest = args[0], args[1:]
 	}
 	for _, c := range commands() {
@@ -96,6 +101,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 	return exitUsage
 }
 
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help"
+}
+
 // exit reports err on stderr (unless already reported) and maps it to an exit code.
 func (a *app) exit(err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
@@ -104,12 +113,20 @@ func (a *app) exit(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if !ee.reported {
-			fmt.Fprintf(a.stderr, "bff: %v\n", ee.err)
+			fmt.Fprintln(a.stderr, cliMessage(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(a.stderr, "bff: %v\n", err)
+	fmt.Fprintln(a.stderr, cliMessage(err))
 	return exitRuntime
+}
+
+// cliMessage is err as the CLI prints it: with one "bff: " in front. The library's
+// errors start with their package name "bff: " (Go's convention), also when a command
+// wraps them ("demo: bff: …"), which the CLI must not repeat.
+func cliMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "bff: ")
+	return "bff: " + strings.ReplaceAll(msg, ": bff: ", ": ")
 }
 
 func (a *app) usage(w io.Writer) {
@@ -228,14 +245,30 @@ func (a *app) loadValid(cmd string, cf *configFlags) (config.Config, error) {
 	if err != nil {
 		return config.Config{}, configError(err) // unreadable or unparsable file
 	}
+	ps = append(ps, fileProblems(cfg)...)
 	if len(ps) == 0 {
 		return cfg, nil
 	}
+	config.SortProblems(ps)
 	fmt.Fprintf(a.stderr, "bff %s: %d configuration problem(s):\n", cmd, len(ps))
 	for _, p := range ps {
 		fmt.Fprintf(a.stderr, "  %s: %s\n", p.Path, p.Message)
 	}
 	return config.Config{}, &exitError{code: exitUsage, err: &config.ValidationError{Problems: ps}, reported: true}
+}
+
+// fileProblems checks what the configuration names on this machine's file system
+// (config validation reads no files but the secret ones): a spa.dir that is not a built
+// SPA would otherwise start a BFF that answers every page with a bare 404.
+func fileProblems(cfg config.Config) []config.Problem {
+	if cfg.SPA.Dir == "" {
+		return nil
+	}
+	if err := bff.CheckSPADir(cfg.SPA.Dir); err != nil {
+		msg := strings.TrimPrefix(err.Error(), bff.ErrSPADir.Error()+": ")
+		return []config.Problem{{Path: "spa.dir", Message: msg}}
+	}
+	return nil
 }
 
 // allProblems merges the problems of Load (loadErr) and of validating what it loaded,

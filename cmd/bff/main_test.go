@@ -59,6 +59,7 @@ func newTestApp(env []string) *testApp {
 		t.discovered++
 		return t.discoverErr
 	}
+	t.app.pingStore = func(context.Context, config.Config) error { return nil }
 	return t
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/tokenward/bff"
@@ -16,7 +15,9 @@ func serve(ctx context.Context, cfg config.Config, _, stderr io.Writer) error {
 	session.SetRedisLogger(log)
 	srv, err := bff.New(ctx, cfg, bff.WithLogger(log))
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		// New's errors already say what failed ("bff: session store: …"); a "serve: "
+		// in front would print as "bff: serve: bff: …".
+		return err
 	}
 	return srv.Run(ctx)
 }

@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
+
+	"github.com/tokenward/bff/internal/chromium"
 )
 
 // callbackRecorder is a relying party's redirect URI as a browser reaches it.
@@ -42,10 +43,7 @@ func TestLoginPageInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	browserPath, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed")
-	}
+	browserPath := chromium.Path(t)
 	rp := &callbackRecorder{}
 	rpSrv := httptest.NewServer(rp)
 	defer rpSrv.Close()
@@ -67,7 +65,7 @@ func TestLoginPageInChromium(t *testing.T) {
 
 	first, second := newAttempt(cfg), newAttempt(cfg)
 	var errText string
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.Navigate(first.url),
 		chromedp.WaitVisible(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), "alice"),
