@@ -30,7 +30,7 @@ func guardFraming(next http.Handler) http.Handler {
 					"ambiguous message framing: "+why.String(), nil))
 				return
 			case framing.Unframed:
-				if r.Header.Get("Upgrade") == "" { // a 101 must not say close
+				if !bodilessHandshake(r) {
 					w.Header().Set("Connection", "close")
 				}
 			}
@@ -40,6 +40,30 @@ func guardFraming(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodilessHandshake reports whether r is a protocol-switch handshake that carries no
+// body: a GET with neither Content-Length nor Transfer-Encoding that asks for an upgrade
+// (Connection: upgrade). Only such a request may keep an unframed connection open, as a
+// 101 must not say close; everyone parses its end the same way. Any other request, an
+// Upgrade header or not, is answered with Connection: close: a mere "Upgrade: x" on a
+// request framed two ways must not keep the rest of the connection, a smuggled request,
+// alive.
+func bodilessHandshake(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.ContentLength == 0 && len(r.TransferEncoding) == 0 &&
+		r.Header.Get("Upgrade") != "" && hasToken(r.Header.Values("Connection"), "upgrade")
+}
+
+// hasToken reports whether the comma-separated header values hold token (any case).
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // limitBody bounds r's body to limit bytes: a declared Content-Length over it is answered

@@ -286,3 +286,32 @@ func TestConnectionTheWatchCannotFollowIsClosed(t *testing.T) {
 		t.Fatalf("statuses %v, closed %v; want [200] with Connection: close, then closed", res.statuses(), res.closed)
 	}
 }
+
+// TestUpgradeHeaderCannotKeepAnUnframedConnectionOpen: once the watch lost a connection's
+// framing (here a Content-Length line padded past what it reads), a request framed two
+// ways that merely says "Upgrade: x" must still be answered with Connection: close, so
+// the request hidden in its body is never served. (It used to skip the close for any
+// Upgrade header: the opener, the ambiguous request AND the smuggled one were served.)
+func TestUpgradeHeaderCannotKeepAnUnframedConnectionOpen(t *testing.T) {
+	s := startServed(t, nil)
+	opener := "POST /open/a HTTP/1.1\r\nHost: app\r\nX-CSRF: 1\r\nUpgrade: x\r\nContent-Length:" +
+		strings.Repeat(" ", 100) + "3\r\n\r\nabc"
+	ambiguous := "POST /open/b HTTP/1.1\r\nHost: app\r\nX-CSRF: 1\r\nUpgrade: x\r\n" +
+		"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled
+	// One write: the connection is closed after the first answer, and a second write
+	// could then fail on its own.
+	res := rawExchange(t, s.addr, opener+ambiguous)
+	if len(res.responses) != 1 || !res.closed {
+		t.Fatalf("statuses %v, closed %v; want the opener's answer only (a route refuses its Upgrade: 400), then the connection closed", res.statuses(), res.closed)
+	}
+	for _, resp := range res.responses {
+		if !resp.Close {
+			t.Fatalf("statuses %v: every answer on an unframed connection must say Connection: close", res.statuses())
+		}
+	}
+	for _, h := range s.upstream.Seen() {
+		if h.Get("X-Smuggled") != "" {
+			t.Fatal("the smuggled request reached the upstream")
+		}
+	}
+}

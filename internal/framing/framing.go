@@ -179,6 +179,10 @@ type scanner struct {
 	length         int64
 	lengthOK       bool
 	chunked        bool
+	post           bool // the request line's method is POST
+
+	// skipCRLF is how many CR/LF bytes Go discards before the next request (after a POST).
+	skipCRLF int
 
 	remain int64 // body or chunk bytes to skip
 	crlf   int   // bytes of the CRLF after chunk data seen
@@ -301,10 +305,18 @@ func (s *scanner) headLine() (Verdict, Reason) {
 	text := s.line.text()
 	switch {
 	case !s.sawRequestLine:
-		if s.line.n == 0 || len(text) == 0 {
-			return Unframed, NoReason // Go does not skip blank lines before a request
+		if (s.line.n == 0 || len(text) == 0) && s.line.n+1 <= s.skipCRLF {
+			// After a POST, Go discards up to 4 CR/LF bytes before the next request
+			// (old clients' stray CRLF): so does the watch.
+			s.skipCRLF -= s.line.n + 1
+			s.size = 0
+			return OK, NoReason
 		}
-		s.sawRequestLine = true
+		if s.line.n == 0 || len(text) == 0 {
+			return Unframed, NoReason // Go does not skip other blank lines before a request
+		}
+		s.sawRequestLine, s.skipCRLF = true, 0
+		s.post = bytes.HasPrefix(text, []byte("POST "))
 		s.http10 = !atLeastHTTP11(s.line.end())
 	case len(text) == 0 && s.line.n <= 1:
 		return s.endHead()
@@ -343,8 +355,11 @@ func (s *scanner) endHead() (Verdict, Reason) {
 	case s.chunked && s.http10:
 		return Refused, EncodingInHTTP10
 	}
-	chunked, lengths, length, ok := s.chunked, s.lengths, s.length, s.lengthOK
+	chunked, lengths, length, ok, post := s.chunked, s.lengths, s.length, s.lengthOK, s.post
 	*s = scanner{maxHead: s.maxHead}
+	if post {
+		s.skipCRLF = 4 // net/http's conn.readRequest: "RFC 7230 section 3 tolerance"
+	}
 	switch {
 	case chunked:
 		s.st = inChunkSize
