@@ -57,7 +57,7 @@ h1{font-size:1.4rem}a{color:#0b5fff}</style></head>
 </body></html>
 `))
 
-// errorHandler is the one renderer of the public listener (EXAMPLES.md #13): handlers
+// errorHandler is the one renderer of the public listener (docs/architecture.md): handlers
 // return errors, this decides the representation and never shows err.Error() to a client.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
