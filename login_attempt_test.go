@@ -328,3 +328,25 @@ func TestCallbackEndsTheSessionItSees(t *testing.T) {
 		t.Fatalf("the session the callback saw still works: %d", got)
 	}
 }
+
+// TestLeakedStateCannotBurnAPendingLogin: someone who learns a victim's callback URL
+// (its state, e.g. from a log) and presents a login cookie of their own is refused, and
+// the victim's pending login is left in place: the victim still completes the sign-in.
+// (The pending login used to be deleted before the handle was compared.)
+func TestLeakedStateCannotBurnAPendingLogin(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	victim := e.NewClient(t)
+	cb := e.Authorize(t, victim, "alice", "/")
+	attacker := e.NewClient(t)
+	if r, err := attacker.Get(e.URL("/bff/login")); err != nil {
+		t.Fatal(err)
+	} else {
+		r.Body.Close()
+	}
+	wantRefused(t, getWith(t, e, cb.String(), jarCookie(e, attacker, loginCookieName)))
+	resp := getWith(t, e, cb.String(), jarCookie(e, victim, loginCookieName))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || findCookie(resp, "__Host-bff") == nil {
+		t.Fatalf("the victim's own callback after the attacker's try: %d, want 302 with a session", resp.StatusCode)
+	}
+}

@@ -71,7 +71,7 @@ func (h *Handlers) putLogin(r *http.Request, pl *pendingLogin) error {
 	if err != nil {
 		return fmt.Errorf("login: encode pending login: %w", err)
 	}
-	if err := h.d.Store.PutLogin(r.Context(), pl.AR.State, b, h.cfg.LoginTimeout); err != nil {
+	if err := h.d.Store.PutLogin(r.Context(), pl.AR.State, pl.Handle, b, h.cfg.LoginTimeout); err != nil {
 		return storePage(err)
 	}
 	return nil
@@ -104,8 +104,10 @@ func (h *Handlers) takeLogin(c echo.Context, state string) (*pendingLogin, error
 	if len(handles) == 0 {
 		return nil, errNoLogin // no store round trip for a browser that started no login
 	}
-	b, err := h.d.Store.TakeLogin(r.Context(), state)
+	b, err := h.d.Store.TakeLogin(r.Context(), state, handles)
 	switch {
+	case errors.Is(err, session.ErrLoginNotBound):
+		return nil, errNotThisBrowser // left in place: the browser that started it may still finish
 	case errors.Is(err, session.ErrNotFound):
 		return nil, fmt.Errorf("%w: %w", errNoLogin, err)
 	case err != nil:

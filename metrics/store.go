@@ -19,7 +19,8 @@ import (
 //	PublishEnded → publish, Ping → ping.
 //
 // WatchEnded and Close pass through untimed. A failure is any error except the ones
-// that are answers rather than faults: session.ErrNotFound, session.ErrLockHeld, and the
+// that are answers rather than faults: session.ErrNotFound, session.ErrLockHeld,
+// session.ErrLoginNotBound, and the
 // caller's own context.Canceled (a client that went away). session.ErrLockLost and
 // session.ErrUnavailable (timeouts included) count.
 //
@@ -52,6 +53,7 @@ func isStoreFailure(err error) bool {
 	case err == nil,
 		errors.Is(err, session.ErrNotFound),
 		errors.Is(err, session.ErrLockHeld),
+		errors.Is(err, session.ErrLoginNotBound),
 		errors.Is(err, context.Canceled):
 		return false
 	}
@@ -122,16 +124,16 @@ func (s *instrumentedStore) Once(ctx context.Context, key string, ttl time.Durat
 	return isNew, err
 }
 
-func (s *instrumentedStore) PutLogin(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+func (s *instrumentedStore) PutLogin(ctx context.Context, key, binding string, value []byte, ttl time.Duration) error {
 	start := time.Now()
-	err := s.next.PutLogin(ctx, key, value, ttl)
+	err := s.next.PutLogin(ctx, key, binding, value, ttl)
 	s.m.observeStore(OpLoginPut, start, err)
 	return err
 }
 
-func (s *instrumentedStore) TakeLogin(ctx context.Context, key string) ([]byte, error) {
+func (s *instrumentedStore) TakeLogin(ctx context.Context, key string, bindings []string) ([]byte, error) {
 	start := time.Now()
-	v, err := s.next.TakeLogin(ctx, key)
+	v, err := s.next.TakeLogin(ctx, key, bindings)
 	s.m.observeStore(OpLoginTake, start, err)
 	return v, err
 }

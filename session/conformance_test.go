@@ -127,6 +127,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"PendingLoginExpires", testLoginExpires},
 		{"ConcurrentTakesOfALoginHaveOneWinner", testLoginConcurrentTakes},
 		{"PendingLoginIsSealedAndBoundToItsKey", testLoginSealed},
+		{"PendingLoginCannotBeTakenWithoutItsBinding", testLoginBoundToItsBrowser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

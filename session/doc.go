@@ -40,9 +40,10 @@
 //	<prefix>sub:<HMAC(sub)>     set of IDHash of the records of one subject
 //	<prefix>lock:<IDHash(id)>   refresh lock: a random token, with the lease as TTL
 //	<prefix>once:<SHA-256(key)> replay marker of Store.Once (logout-token jti)
-//	<prefix>login:<IDHash(key)> a pending login (Store.PutLogin, keyed by the OAuth
-//	                            state), sealed like a record with "login:"+IDHash(key)
-//	                            as additional data, taken once (Store.TakeLogin)
+//	<prefix>login:<IDHash(key)> hash {b: IDHash(binding), v: a pending login} (Store.
+//	                            PutLogin, keyed by the OAuth state), v sealed like a record
+//	                            with "login:"+IDHash(key) as additional data, taken once
+//	                            and only with its binding (Store.TakeLogin)
 //	<prefix>unlock:<IDHash(id)> pub/sub channel (not a key) that Release publishes on
 //
 // A record is sealed with AES-256-GCM (random 96-bit nonce) as

@@ -17,6 +17,9 @@ var (
 	ErrLockHeld = errors.New("session: lock held by another holder")
 	// ErrLockLost: the lease expired or was taken over before Renew/Release.
 	ErrLockLost = errors.New("session: lock lost")
+	// ErrLoginNotBound: the pending login exists but is bound to none of the bindings
+	// the caller offered (another browser's login); it was left in place.
+	ErrLoginNotBound = errors.New("session: pending login bound to another browser")
 )
 
 // Store keeps session records server-side. Implementations seal records at rest and
@@ -63,12 +66,15 @@ type Store interface {
 	// before within ttl (replay detection for logout-token jti values).
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	// PutLogin stores value, a pending login, under key for ttl, sealed at rest like a
-	// record and named by a hash of key.
-	PutLogin(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// record and named by a hash of key, bound to binding (only its hash is stored).
+	PutLogin(ctx context.Context, key, binding string, value []byte, ttl time.Duration) error
 	// TakeLogin returns the value PutLogin stored under key and removes it in the same
-	// step, so a pending login is used at most once, whatever the concurrency. ErrNotFound
-	// when there is none (never stored, expired, already taken, or it does not open).
-	TakeLogin(ctx context.Context, key string) ([]byte, error)
+	// step, so a pending login is used at most once, whatever the concurrency; but only
+	// when its binding is one of bindings: otherwise ErrLoginNotBound, and it stays, so
+	// whoever learns a key (an OAuth state) cannot burn another browser's login.
+	// ErrNotFound when there is none (never stored, expired, already taken, or it does not
+	// open).
+	TakeLogin(ctx context.Context, key string, bindings []string) ([]byte, error)
 	// Lock obtains the cross-replica refresh lock of id with the given lease, or
 	// returns ErrLockHeld at once. See Lock for renewing and releasing.
 	Lock(ctx context.Context, id string, lease time.Duration) (Lock, error)
