@@ -3,7 +3,6 @@ package idp
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -239,23 +238,7 @@ func signWithTyp(t *testing.T, op *testOP, claims map[string]any, typ string, ab
 	if !absent {
 		opts = opts.WithHeader(jose.HeaderType, typ)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: op.key, KeyID: op.kid}}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return signJWTWith(t, op.key, op.kid, jose.RS256, opts, claims)
 }
 
 // An ID token (which has a nonce and no events) must never pass as a logout token.

@@ -288,13 +288,20 @@ func (op *testOP) signLocked(claims map[string]any) string {
 	return signJWT(op.t, op.key, op.kid, jose.RS256, "", claims)
 }
 
-// signJWT signs claims with go-jose v4.
+// signJWT signs claims with go-jose v4, with typ as the header's typ ("" for none).
 func signJWT(t *testing.T, key any, kid string, alg jose.SignatureAlgorithm, typ string, claims map[string]any) string {
 	t.Helper()
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
 	}
+	return signJWTWith(t, key, kid, alg, opts, claims)
+}
+
+// signJWTWith signs claims with the given signer options (headers exactly as the test
+// wants them).
+func signJWTWith(t *testing.T, key any, kid string, alg jose.SignatureAlgorithm, opts *jose.SignerOptions, claims map[string]any) string {
+	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -370,16 +370,7 @@ func testDeleteByIndexes(t *testing.T, newStore newStoreFunc) {
 func testDeleteByIndexReturnsOnlyWhatItDeleted(t *testing.T, newStore newStoreFunc) {
 	st, clock, advance := newStore(t)
 	ctx := t.Context()
-	save := func(sid, sub string) string {
-		t.Helper()
-		id := mustID(t)
-		rec := sampleRecord(clock.Now(), sub)
-		rec.SID, rec.Subject = sid, sub
-		if err := st.Save(ctx, id, rec); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	save := func(sid, sub string) string { return saveIndexed(t, st, clock, sid, sub) }
 	loggedOut, live := save("sid-1", "alice"), save("sid-1", "alice")
 	if err := st.Delete(ctx, loggedOut); err != nil {
 		t.Fatal(err)
@@ -444,16 +435,7 @@ func testDeleteByIndexAfterRotation(t *testing.T, newStore newStoreFunc) {
 func testDeleteBySIDAndSubject(t *testing.T, newStore newStoreFunc) {
 	st, clock, _ := newStore(t)
 	ctx := t.Context()
-	save := func(sid, sub string) string {
-		t.Helper()
-		id := mustID(t)
-		rec := sampleRecord(clock.Now(), sub)
-		rec.SID, rec.Subject = sid, sub
-		if err := st.Save(ctx, id, rec); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	save := func(sid, sub string) string { return saveIndexed(t, st, clock, sid, sub) }
 	// A small set, checked record by record.
 	a1, b1, a2 := save("sid-1", "alice"), save("sid-1", "bob"), save("sid-2", "alice")
 	for _, pair := range [][2]string{{"sid-1", "carol"}, {"sid-2", "bob"}, {"", "alice"}, {"sid-1", ""}} {
@@ -995,4 +977,16 @@ func testTakeToken(t *testing.T, newStore newStoreFunc) {
 			t.Fatalf("a rate-limit key names the client or scope: %s", k)
 		}
 	}
+}
+
+// saveIndexed saves a fresh record of subject sub in IdP session sid and returns its id.
+func saveIndexed(t *testing.T, st Store, clock *fakeClock, sid, sub string) string {
+	t.Helper()
+	id := mustID(t)
+	rec := sampleRecord(clock.Now(), sub)
+	rec.SID, rec.Subject = sid, sub
+	if err := st.Save(t.Context(), id, rec); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
