@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/tokenward/bff/internal/framing"
 	"github.com/tokenward/bff/problem"
 )
@@ -51,19 +53,7 @@ func guardFraming(next http.Handler) http.Handler {
 // alive.
 func bodilessHandshake(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.ContentLength == 0 && len(r.TransferEncoding) == 0 &&
-		r.Header.Get("Upgrade") != "" && hasToken(r.Header.Values("Connection"), "upgrade")
-}
-
-// hasToken reports whether the comma-separated header values hold token (any case).
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), token) {
-				return true
-			}
-		}
-	}
-	return false
+		r.Header.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade")
 }
 
 // limitBody bounds r's body to limit bytes: a declared Content-Length over it is answered

@@ -29,6 +29,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/tokenward/bff/problem"
 )
 
@@ -131,21 +133,8 @@ func refuse(detail string, sentinel error) error {
 // Upgrade header listing "websocket", both case-insensitively.
 func IsWebsocketHandshake(r *http.Request) bool {
 	return r.Method == http.MethodGet &&
-		headerHasToken(r.Header["Connection"], "upgrade") &&
-		headerHasToken(r.Header["Upgrade"], "websocket")
-}
-
-// headerHasToken reports whether any comma-separated element of values equals token,
-// ignoring case and surrounding blanks.
-func headerHasToken(values []string, token string) bool {
-	for _, v := range values {
-		for elem := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(elem), token) {
-				return true
-			}
-		}
-	}
-	return false
+		httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") &&
+		httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket")
 }
 
 // serializeOrigin is the ASCII serialization of u's origin (RFC 6454 section 6.2).

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/tokenward/bff/internal/logbuf"
 )
 
 // TestHelpFlagsListTheCommands: `bff --help`, `-h` and `help` describe bff itself (every
@@ -44,7 +46,7 @@ func TestCLIErrorsCarryOneBffPrefix(t *testing.T) {
 	defer taken.Close()
 	env := append(validEnv(), "BFF_SERVER_LISTEN="+taken.Addr().String(), "BFF_SERVER_ADMIN_LISTEN=127.0.0.1:0")
 	// The server's JSON log (from goroutines, e.g. discovery) shares stderr.
-	var stdout, stderr syncBuilder
+	var stdout, stderr logbuf.Buffer
 	a := newApp(&stdout, &stderr, env)
 	if code := a.run(context.Background(), []string{"serve"}); code != exitRuntime {
 		t.Fatalf("exit code = %d, want %d; stderr: %s", code, exitRuntime, stderr.String())

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/bff/internal/logbuf"
 	"github.com/tokenward/bff/spa-demo/demoop"
 )
 
@@ -124,7 +125,7 @@ func serveAndLogIn(t *testing.T, public, admin string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	var serveOut syncBuilder
+	var serveOut logbuf.Buffer
 	code := exitOK
 	go func() {
 		defer wg.Done()
@@ -211,7 +212,7 @@ func freePort(t *testing.T) string {
 }
 
 // waitReady polls /readyz; the deadline only bounds a failure.
-func waitReady(t *testing.T, admin string, logs *syncBuilder) {
+func waitReady(t *testing.T, admin string, logs *logbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -265,22 +266,4 @@ func (j *hostJar) Cookies(u *url.URL) []*http.Cookie {
 		out = append(out, c)
 	}
 	return out
-}
-
-// syncBuilder is a strings.Builder that the serving goroutine writes while the test reads.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
