@@ -185,9 +185,7 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL) error {
 	cfg := s.cfg
 	ref, err := refresh.New(refresh.Config{
-		// Uncached: the re-read under the lock must see the store itself, or a replica
-		// could refresh with a refresh token another replica already rotated.
-		Store: session.Uncached(s.store), IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
+		Store: s.store, IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
 		ForcedCooldown: cfg.OIDC.ForcedRefreshCooldown, Observe: s.refreshed,
 	})
 	if err != nil {
@@ -233,7 +231,7 @@ func (s *Server) buildProxy(o options, public *url.URL) error {
 		return fmt.Errorf("bff: server.trustedProxies: %w", err)
 	}
 	s.proxy, err = proxy.New(proxy.Options{
-		Routes: s.cfg.Routes, PublicURL: public, Token: s.handlers.AccessToken,
+		Routes: s.cfg.Routes, PublicURL: public, Credentials: s.handlers.Credentials,
 		TrustedProxies: trusted,
 		SessionKey:     s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
 		Logger: s.log, Transport: o.transport,

@@ -27,7 +27,7 @@ func (s *Server) publicHandler(spa http.Handler) http.Handler {
 			if err := s.handlers.CheckCSRF(r); err != nil {
 				return err
 			}
-			h.ServeHTTP(c.Response(), handler.WithTokenHolder(c.Response(), r))
+			h.ServeHTTP(c.Response(), r)
 			return nil
 		}
 		handler.SetRoute(r, "spa")

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/tokenward/bff/credential"
+	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/problem"
-	"github.com/tokenward/bff/proxy"
 	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
 )
@@ -91,79 +93,112 @@ func storeProblem(err error) error {
 	return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
 }
 
-// tokenHolder remembers, for one proxied request, the record whose token was sent, so that
-// a forced refresh after an upstream 401 knows which token the upstream rejected; and how
-// to add a Set-Cookie to the response (re-sealing a cookie after key rotation).
-type tokenHolder struct {
-	cur       *current
-	setCookie func(*http.Cookie)
+// Credentials is the proxy's credential.SourceFunc: the credential source of one proxied
+// request, answering for the session its cookie names. w is the request's response
+// writer: a cookie that names no live session, or a session the refresh found ended, is
+// cleared on it (cookie hygiene), and a cookie sealed under an older key is re-sealed.
+func (h *Handlers) Credentials(w http.ResponseWriter, r *http.Request) credential.Source {
+	return &requestSource{h: h, w: w, r: r}
 }
 
-type tokenHolderKey struct{}
-
-// WithTokenHolder prepares r's context for AccessToken; the proxy mount calls it once per
-// request with the response's writer (whose headers are still unsent).
-func WithTokenHolder(w http.ResponseWriter, r *http.Request) *http.Request {
-	th := &tokenHolder{setCookie: func(c *http.Cookie) { http.SetCookie(w, c) }}
-	return r.WithContext(context.WithValue(r.Context(), tokenHolderKey{}, th))
+// requestSource is the credential.Source of one proxied request. It remembers the session
+// record whose credential it last returned, so that a forced refresh after an upstream 401
+// knows which token the upstream rejected. Used by the request's goroutine only.
+type requestSource struct {
+	h   *Handlers
+	w   http.ResponseWriter
+	r   *http.Request
+	cur *current // the session Get last answered for; nil before the first answer
 }
 
-// AccessToken is the proxy's TokenFunc: a fresh access token for r's session, refreshed
-// first when it expires within the skew, or (force) because the upstream rejected it,
-// with the session's identity for routes with identityHeaders. A cookie that names no
-// live session, or a session that the refresh found ended (session_expired), is cleared
-// on the response (cookie hygiene).
-func (h *Handlers) AccessToken(r *http.Request, force bool) (proxy.Credential, error) {
-	holder, _ := r.Context().Value(tokenHolderKey{}).(*tokenHolder)
-	var setCookie func(*http.Cookie)
-	if holder != nil {
-		setCookie = holder.setCookie
-	}
-	cur := (*current)(nil)
-	if force && holder != nil && holder.cur != nil {
-		cur = holder.cur
-	} else {
+// Get returns the request's credential: a fresh access token for its session, refreshed
+// first when it expires within the skew, or (force) because the upstream rejected the one
+// Get returned before, with the session's identity.
+func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session, error) {
+	h, cur := s.h, s.cur
+	if !force || cur == nil {
 		var state cookieState
 		var err error
-		if cur, state, err = h.lookup(r); err != nil {
-			return proxy.Credential{}, err
+		if cur, state, err = h.lookup(s.r); err != nil {
+			return credential.Session{}, err
 		}
-		h.clearBadCookie(setCookie, r, state)
+		h.clearBadCookie(s.setCookie, s.r, state)
 	}
 	if cur == nil {
-		return proxy.Credential{}, proxy.ErrNoSession
+		return credential.Session{}, credential.ErrNoSession
 	}
-	rec, err := h.d.Refresher.Fresh(r.Context(), cur.id, cur.rec, force)
+	rec, err := h.d.Refresher.Fresh(ctx, cur.id, cur.rec, force)
 	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
-		return proxy.Credential{}, fmt.Errorf("handler: fresh token: %w: %w", proxy.ErrNoRetry, err)
+		return credential.Session{}, fmt.Errorf("handler: fresh token: %w: %w", credential.ErrNoRetry, err)
 	}
 	if err != nil {
-		if sessionEnded(err) {
-			h.clearBadCookie(setCookie, r, cookieBad)
+		if errors.Is(err, refresh.ErrSessionEnded) {
+			h.clearBadCookie(s.setCookie, s.r, cookieBad)
 		}
-		return proxy.Credential{}, fmt.Errorf("handler: fresh token: %w", err)
+		return credential.Session{}, refreshProblem(err)
 	}
-	if holder != nil {
-		if holder.cur == nil {
-			h.resealCookie(holder.setCookie, cur)
-		}
-		holder.cur = &current{id: cur.id, rec: rec}
+	if s.cur == nil {
+		h.resealCookie(s.setCookie, cur)
 	}
-	return credential(rec), nil
+	s.cur = &current{id: cur.id, rec: rec}
+	return sessionCredential(rec)
 }
 
-// credential is what the proxy gets for rec: its access token and who it belongs to.
-func credential(rec *session.Record) proxy.Credential {
+func (s *requestSource) setCookie(c *http.Cookie) { http.SetCookie(s.w, c) }
+
+// sessionCredential is what the proxy gets for rec: a credential of the record's token
+// type, and who it belongs to.
+func sessionCredential(rec *session.Record) (credential.Session, error) {
+	cred, err := recordCredential(rec)
+	if err != nil {
+		return credential.Session{}, err
+	}
+	return credential.Session{Credential: cred, Identity: identity(rec)}, nil
+}
+
+// recordCredential is the credential of rec's access token, by its token type (the
+// provider's token_type, which idp accepts only as Bearer today). A record of another
+// type is refused rather than sent as a bearer: a sender-constrained token sent without
+// its proof would only be rejected upstream.
+func recordCredential(rec *session.Record) (credential.Credential, error) {
+	if rec.AccessToken == "" {
+		return nil, credential.ErrNoSession
+	}
+	if rec.TokenType != "" && !strings.EqualFold(rec.TokenType, "bearer") {
+		return nil, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable,
+			"the session's access token is of a type this BFF cannot send", fmt.Errorf("handler: token type %q", rec.TokenType))
+	}
+	return credential.NewBearer(rec.AccessToken), nil
+}
+
+// identity is who rec belongs to, for identity headers.
+func identity(rec *session.Record) credential.Identity {
 	email, _ := rec.Claims["email"].(string)
 	username, _ := rec.Claims["preferred_username"].(string)
-	return proxy.Credential{AccessToken: rec.AccessToken, Subject: rec.Subject, Email: email, PreferredUsername: username}
+	return credential.Identity{Subject: rec.Subject, Email: email, PreferredUsername: username}
 }
 
-// sessionEnded reports whether err is the refresher's 401 session_expired: the session is
-// over (its record deleted), so its cookie names nothing any more.
-func sessionEnded(err error) bool {
-	var pe *problem.Error
-	return errors.As(err, &pe) && pe.Status == http.StatusUnauthorized && pe.Type == problem.SessionExpired
+// refreshProblem maps the refresher's domain errors to the problem the client gets:
+// the one place where a refresh failure becomes HTTP. Other errors (the caller's context)
+// pass through.
+func refreshProblem(err error) error {
+	var re *refresh.Error
+	if !errors.As(err, &re) {
+		return err
+	}
+	switch {
+	case errors.Is(re.Kind, refresh.ErrSessionEnded):
+		return problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+	case errors.Is(re.Kind, refresh.ErrIdPUnavailable):
+		p := problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
+		if errors.Is(err, idp.ErrMisconfigured) {
+			p.Detail = "the identity provider refused the BFF's client credentials: the BFF is misconfigured"
+		}
+		p.RetryAfter = re.RetryAfter
+		return p
+	default:
+		return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
+	}
 }
 
 // SessionKey is the stable key of r's session for stream tracking: the id hash, which is

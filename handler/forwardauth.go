@@ -1,13 +1,14 @@
 package handler
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/problem"
-	"github.com/tokenward/bff/proxy"
 )
 
 // forwardAuth answers an ingress's auth subrequest (GET /bff/auth): 200 with the bearer to
@@ -45,17 +46,25 @@ func (h *Handlers) forwardAuth(c echo.Context) error {
 	}
 	rec, err := h.d.Refresher.Fresh(r.Context(), cur.id, cur.rec, false)
 	if err != nil {
+		return refreshProblem(err)
+	}
+	sess, err := sessionCredential(rec)
+	if err != nil {
 		return err
 	}
+	// The ingress copies these response headers onto the request it forwards: the
+	// credential sets them as it would on that request.
 	hd := c.Response().Header()
-	hd.Set("Authorization", "Bearer "+rec.AccessToken)
-	h.setIdentityHeaders(hd, credential(rec))
+	if err := sess.Credential.Apply(&http.Request{Method: http.MethodGet, URL: r.URL, Header: hd}); err != nil {
+		return fmt.Errorf("handler: forward-auth credential: %w", err)
+	}
+	h.setIdentityHeaders(hd, sess.Identity)
 	return c.NoContent(http.StatusOK)
 }
 
 // setIdentityHeaders sets the configured identity headers (server.forwardAuthHeaders)
 // that have a name and a value.
-func (h *Handlers) setIdentityHeaders(hd http.Header, cred proxy.Credential) {
+func (h *Handlers) setIdentityHeaders(hd http.Header, cred credential.Identity) {
 	for _, f := range [...]struct{ name, value string }{
 		{h.cfg.ForwardAuthUser, cred.Subject},
 		{h.cfg.ForwardAuthEmail, cred.Email},

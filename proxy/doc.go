@@ -18,12 +18,13 @@
 //     declared Content-Length over the route's maxRequestBody (413, before any token or
 //     upstream work; a longer chunked body fails its read as it streams, the transport
 //     abandons the upstream request mid-body and the ErrorHandler answers 413), then
-//     asks Options.Token for the credential (access token and identity): "required" answers 401 unauthenticated
+//     asks the request's credential.Source (from Options.Credentials, one per request) for
+//     the session's credential and identity: "required" answers 401 unauthenticated
 //     without a session (never a redirect), "optional" forwards anonymously without one,
-//     "none" never asks. Any other Token error ends the request on both "required" and
+//     "none" never asks. Any other error ends the request on both "required" and
 //     "optional": a *problem.Error is rendered as it is, anything else is 502.
 //  3. The per-request state, an exchange (exchange.go), is also the request's context: it
-//     carries the bearer to Rewrite and the transport, the buffered body of a replayable
+//     carries the credential and its source to Rewrite and the transport, the buffered body of a replayable
 //     request (at most 64 KiB, known length) and the cancel func that cuts a stream.
 //  4. Rewrite (rewrite.go, never Director) runs after ReverseProxy removed the hop-by-hop
 //     headers, so "Connection: Authorization" cannot remove what it sets: it strips the
@@ -32,11 +33,13 @@
 //     client-sent forwarding header and every header named like a route's identity
 //     header, sets X-Forwarded-For/Host/Proto itself (Host and Proto from the public URL;
 //     from a peer in Options.TrustedProxies its X-Forwarded-For chain, with the peer
-//     appended, and its Host and Proto) and sets Authorization: Bearer and the route's
-//     identity headers.
+//     appended, and its Host and Proto), has the credential set its own Authorization
+//     header (and proof, for a proof-of-possession kind) on the request as it will be
+//     sent, and sets the route's identity headers.
 //  5. The transport (transport.go) arms the route's response-header timeout, sends the
 //     request on the upstream's pooled http.Transport and, on a 401 to a replayable
-//     request, forces one refresh and re-sends once with the new bearer.
+//     request, asks the same Source for a forced refresh and re-sends once with the new
+//     credential.
 //  6. ModifyResponse (response.go) drops upstream Set-Cookie lines that name the BFF's own
 //     cookies and registers websocket (101) and SSE (text/event-stream) responses as live
 //     streams of the session (streams.go), which CloseSession and CloseAll cut by

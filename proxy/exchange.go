@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/tokenward/bff/credential"
 )
 
 // maxReplayBody is the largest request body buffered up front so that a request can be
@@ -28,10 +30,12 @@ type exchange struct {
 	context.Context
 	cancel context.CancelCauseFunc
 
-	route  *route
-	in     *http.Request // the inbound request, as given to the route's handler
-	bearer string        // "Bearer <token>", or "" to send no Authorization
-	cred   Credential    // whose bearer it is (identity headers); zero without a bearer
+	route    *route
+	in       *http.Request         // the inbound request, as given to the route's handler
+	src      credential.Source     // the request's credential source; nil for auth "none"
+	cred     credential.Credential // what authorizes each attempt; nil to send none
+	identity credential.Identity   // whose credential it is (identity headers)
+	applyErr error                 // cred.Apply failed in Rewrite: the transport fails the attempt
 
 	body       []byte // the buffered body of a replayable request
 	replayable bool   // a 401 may be retried: a bearer was sent and the body can be re-sent

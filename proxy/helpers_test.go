@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/tokenward/bff/internal/logbuf"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 )
 
 const (
@@ -26,7 +28,7 @@ const (
 	sessionCookie = "__Host-bff"
 )
 
-// tokenStub is a TokenFunc with counters: it answers token, or next after a forced
+// tokenStub is a credential source with counters: it answers token, or next after a forced
 // refresh, or the configured errors.
 type tokenStub struct {
 	mu       sync.Mutex
@@ -38,12 +40,33 @@ type tokenStub struct {
 	forced   atomic.Int32
 }
 
-func (s *tokenStub) Token(r *http.Request, force bool) (Credential, error) {
+func (s *tokenStub) Token(r *http.Request, force bool) (credential.Session, error) {
 	tok, err := s.token1(r, force)
 	if err != nil {
-		return Credential{}, err
+		return credential.Session{}, err
 	}
-	return Credential{AccessToken: tok, Subject: stubSubject, Email: stubEmail, PreferredUsername: stubUsername}, nil
+	return credential.Session{Credential: credential.NewBearer(tok),
+		Identity: credential.Identity{Subject: stubSubject, Email: stubEmail, PreferredUsername: stubUsername}}, nil
+}
+
+// sourceOf adapts a function of the inbound request and force into the proxy's
+// credential.SourceFunc (one Source per request, as the handler's is).
+func sourceOf(f func(r *http.Request, force bool) (credential.Session, error)) credential.SourceFunc {
+	return func(_ http.ResponseWriter, r *http.Request) credential.Source { return funcSource{f: f, r: r} }
+}
+
+type funcSource struct {
+	f func(r *http.Request, force bool) (credential.Session, error)
+	r *http.Request
+}
+
+func (s funcSource) Get(_ context.Context, force bool) (credential.Session, error) {
+	return s.f(s.r, force)
+}
+
+// bearerSession is a session whose credential is the bearer tok.
+func bearerSession(tok string) credential.Session {
+	return credential.Session{Credential: credential.NewBearer(tok)}
 }
 
 // The identity tokenStub answers with every token.
@@ -62,7 +85,7 @@ func (s *tokenStub) token1(r *http.Request, force bool) (string, error) {
 	defer s.mu.Unlock()
 	switch {
 	case r.Header.Get(sessionHeader) == "":
-		return "", ErrNoSession
+		return "", credential.ErrNoSession
 	case force && s.forceErr != nil:
 		return "", s.forceErr
 	case force:
@@ -147,10 +170,10 @@ func newFixture(t *testing.T, routes []config.Route, mutate ...func(*Options)) *
 	f := &fixture{tokens: &tokenStub{token: "t1", next: "t2"}, logs: &logbuf.Buffer{}}
 	pub, _ := url.Parse(publicURL)
 	opts := Options{
-		Routes:     routes,
-		PublicURL:  pub,
-		Token:      f.tokens.Token,
-		SessionKey: func(r *http.Request) string { return r.Header.Get(sessionHeader) },
+		Routes:      routes,
+		PublicURL:   pub,
+		Credentials: sourceOf(f.tokens.Token),
+		SessionKey:  func(r *http.Request) string { return r.Header.Get(sessionHeader) },
 		OwnCookies: func(name string) bool {
 			return name == sessionCookie || strings.HasPrefix(name, sessionCookie+"-login")
 		},

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 )
 
 var oauth2ProxyNames = config.IdentityHeaders{
@@ -107,9 +108,10 @@ func TestIdentityHeadersSurviveTheRetry(t *testing.T) {
 func TestClaimThatIsNoHeaderValueIsLeftOut(t *testing.T) {
 	up := newUpstream(t, nil)
 	f := newFixture(t, []config.Route{cfgRoute("/me/", up.URL, withIdentity(oauth2ProxyNames))}, func(o *Options) {
-		o.Token = func(*http.Request, bool) (Credential, error) {
-			return Credential{AccessToken: "t", Subject: "s1", PreferredUsername: "ada\r\nX-Admin: 1"}, nil
-		}
+		o.Credentials = sourceOf(func(*http.Request, bool) (credential.Session, error) {
+			return credential.Session{Credential: credential.NewBearer("t"),
+				Identity: credential.Identity{Subject: "s1", PreferredUsername: "ada\r\nX-Admin: 1"}}, nil
+		})
 	})
 	if resp, _ := f.do(t, http.MethodGet, "/me/x", withSession(), nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)

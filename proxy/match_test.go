@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 )
 
 // attackPaths are request targets that try to leave a route's prefix or smuggle a
@@ -62,7 +63,9 @@ func matchTable(t testing.TB) *Proxy {
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none"},
 		},
 		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (Credential, error) { return Credential{}, ErrNoSession },
+		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) {
+			return credential.Session{}, credential.ErrNoSession
+		}),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -239,7 +242,9 @@ func encodedSlashTable(t testing.TB) *Proxy {
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none", PassEncodedSlashes: true},
 		},
 		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (Credential, error) { return Credential{}, ErrNoSession },
+		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) {
+			return credential.Session{}, credential.ErrNoSession
+		}),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -13,35 +13,8 @@ import (
 
 	"github.com/tokenward/bff/clientip"
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 )
-
-// ErrNoSession is what Token returns when the request has no (valid) session.
-var ErrNoSession = errors.New("proxy: no session")
-
-// ErrNoRetry, wrapped in what a TokenFunc returns for force=true, declines the forced
-// refresh on purpose (a per-session cooldown): the upstream's 401 is passed on as it is,
-// without a retry, and logged at debug level only, as it may happen on every request.
-var ErrNoRetry = errors.New("proxy: forced refresh declined")
-
-// Credential is what a TokenFunc answers for a session: the access token, and who the
-// user is, for routes with identityHeaders (config.Route.IdentityHeaders).
-type Credential struct {
-	AccessToken string
-	// Subject is the ID token's sub; Email and PreferredUsername the claims of those
-	// names, "" when the IdP gave none.
-	Subject, Email, PreferredUsername string
-}
-
-// TokenFunc returns the credential for the request's session, refreshing its access
-// token first if it expires soon; force=true demands a refresh (after an upstream 401).
-//
-// Errors other than ErrNoSession SHOULD be *problem.Error values (session_expired 401,
-// idp_unavailable 503, store_unavailable 503): they are rendered as they are. Anything
-// else becomes a 502 upstream_unavailable without detail. Errors are logged, so they MUST
-// NOT carry a token or a secret. A TokenFunc is called concurrently from many requests and
-// MUST be safe for that; it is called on the request's goroutine with the inbound request,
-// so it may read the request's context.
-type TokenFunc func(r *http.Request, force bool) (Credential, error)
 
 // Options configures New.
 type Options struct {
@@ -56,8 +29,14 @@ type Options struct {
 	// X-Forwarded-Proto and X-Forwarded-Host are passed on to the upstream. From any
 	// other peer the client's values are dropped and the upstream sees only the peer.
 	TrustedProxies clientip.Trusted
-	// Token supplies the bearer. Required when any route's auth is not "none".
-	Token TokenFunc
+	// Credentials gives each proxied request its credential source (the session's
+	// credential and identity; see credential.Source for the errors it may return).
+	// Required when any route's auth is not "none". Errors other than
+	// credential.ErrNoSession SHOULD be *problem.Error values (session_expired 401,
+	// idp_unavailable 503, store_unavailable 503): they are rendered as they are; anything
+	// else becomes a 502 upstream_unavailable without detail. Errors are logged, so they
+	// MUST NOT carry a token or a secret.
+	Credentials credential.SourceFunc
 	// SessionKey returns a stable key of the request's session ("" for none). Websocket
 	// and SSE streams that carry a bearer are tracked under it for CloseSession. Nil
 	// disables stream tracking (CloseSession then cuts nothing).
@@ -82,7 +61,7 @@ type Options struct {
 // Proxy serves the configured routes. It is safe for concurrent use.
 type Proxy struct {
 	routes     []*route // longest prefix first
-	token      TokenFunc
+	creds      credential.SourceFunc
 	sessionKey func(r *http.Request) string
 	ownCookies func(name string) bool
 	log        *slog.Logger
@@ -106,7 +85,7 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{
-		token:      opts.Token,
+		creds:      opts.Credentials,
 		sessionKey: opts.SessionKey,
 		ownCookies: opts.OwnCookies,
 		wrap:       opts.WrapTransport,
@@ -131,10 +110,10 @@ func (o *Options) validate() error {
 		(o.PublicURL.Scheme != "http" && o.PublicURL.Scheme != "https") {
 		errs = append(errs, errors.New("proxy: PublicURL must be an absolute http(s) URL"))
 	}
-	if o.Token == nil {
+	if o.Credentials == nil {
 		for _, r := range o.Routes {
 			if r.Auth != authNone {
-				errs = append(errs, fmt.Errorf("proxy: route %q needs a token but Options.Token is nil", r.Path))
+				errs = append(errs, fmt.Errorf("proxy: route %q needs a credential but Options.Credentials is nil", r.Path))
 				break
 			}
 		}
@@ -248,7 +227,7 @@ func (p *Proxy) passesEncodedSlashes(rt *route, decoded string) bool {
 // CloseSession cuts every live websocket and SSE stream carrying key's bearer and returns
 // how many it cut. The caller calls it when the session ends (logout, back-channel
 // logout, expiry). A stream whose response arrives after this call is not cut: the
-// caller's TokenFunc refuses the ended session for new requests.
+// caller's credential source refuses the ended session for new requests.
 func (p *Proxy) CloseSession(key string) int {
 	if key == "" {
 		return 0

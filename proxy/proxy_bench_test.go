@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 )
 
 // discardWriter is a minimal ResponseWriter so that the benchmark measures the proxy, not
@@ -44,9 +45,9 @@ func BenchmarkServeHTTP(b *testing.B) {
 	p, err := New(Options{
 		Routes:    []config.Route{{Name: "api", Path: "/api/", Upstream: up.URL, StripPrefix: "/api"}},
 		PublicURL: mustParse(b, publicURL),
-		Token: func(*http.Request, bool) (Credential, error) {
-			return Credential{AccessToken: "eyJhbGciOiJSUzI1NiJ9.benchmark.token"}, nil
-		},
+		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) {
+			return bearerSession("eyJhbGciOiJSUzI1NiJ9.benchmark.token"), nil
+		}),
 		SessionKey: func(*http.Request) string { return "s1" },
 		OwnCookies: func(name string) bool { return name == sessionCookie },
 	})

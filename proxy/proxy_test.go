@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 )
 
 func TestNewValidates(t *testing.T) {
-	token := func(*http.Request, bool) (Credential, error) { return Credential{AccessToken: "t"}, nil }
+	token := sourceOf(func(*http.Request, bool) (credential.Session, error) { return bearerSession("t"), nil })
 	ok := config.Route{Path: "/api/", Upstream: "http://127.0.0.1:9000", StripPrefix: "/api"}
 	with := func(mutate func(*config.Route)) []config.Route {
 		r := ok
@@ -45,7 +46,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := Options{Routes: tt.routes, Token: token}
+			opts := Options{Routes: tt.routes, Credentials: token}
 			switch tt.publicURL {
 			case "":
 				opts.PublicURL, _ = url.Parse(publicURL)
@@ -54,7 +55,7 @@ func TestNewValidates(t *testing.T) {
 				opts.PublicURL, _ = url.Parse(tt.publicURL)
 			}
 			if tt.noToken {
-				opts.Token = nil
+				opts.Credentials = nil
 			}
 			p, err := New(opts)
 			if (err != nil) != tt.wantErr {
@@ -69,9 +70,9 @@ func TestNewValidates(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	p, err := New(Options{
-		Routes:    []config.Route{{Path: "/api/", Upstream: "http://127.0.0.1:9000"}},
-		PublicURL: mustParse(t, publicURL),
-		Token:     func(*http.Request, bool) (Credential, error) { return Credential{AccessToken: "t"}, nil },
+		Routes:      []config.Route{{Path: "/api/", Upstream: "http://127.0.0.1:9000"}},
+		PublicURL:   mustParse(t, publicURL),
+		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) { return bearerSession("t"), nil }),
 	})
 	if err != nil {
 		t.Fatal(err)

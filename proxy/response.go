@@ -66,7 +66,7 @@ func (p *Proxy) track(out *http.Request) {
 		return
 	}
 	x := exchangeFrom(out.Context())
-	if x == nil || x.bearer == "" {
+	if x == nil || x.cred == nil {
 		return
 	}
 	if key := p.sessionKey(x.in); key != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/problem"
 )
 
@@ -118,7 +119,7 @@ func TestForcedRefreshFailure(t *testing.T) {
 			forceErr:   problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "", nil),
 			wantStatus: http.StatusUnauthorized},
 		{name: "session gone passes the upstream 401 through",
-			forceErr: ErrNoSession, wantStatus: http.StatusUnauthorized},
+			forceErr: credential.ErrNoSession, wantStatus: http.StatusUnauthorized},
 		{name: "unknown error passes the upstream 401 through",
 			forceErr: errors.New("boom"), wantStatus: http.StatusUnauthorized},
 	}

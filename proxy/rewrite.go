@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+
+	"github.com/tokenward/bff/credential"
 )
 
 // newReverseProxy builds the route's one ReverseProxy.
@@ -36,9 +38,12 @@ func (r *route) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Opaque = "" // Match refuses opaque URLs; never let one pick the request line
 	pr.SetURL(r.upstream)
 	r.p.setForwarded(pr)
-	if x := exchangeFrom(pr.In.Context()); x != nil && x.bearer != "" {
-		out.Header.Set("Authorization", x.bearer)
-		r.setIdentity(out.Header, x.cred)
+	if x := exchangeFrom(pr.In.Context()); x != nil && x.cred != nil {
+		// Applied to the outbound request as it will be sent (URL final), so that a
+		// proof-of-possession credential binds its proof to it. An error fails the attempt
+		// in the transport (Rewrite cannot fail).
+		x.applyErr = x.cred.Apply(out)
+		r.setIdentity(out.Header, x.identity)
 	}
 }
 
@@ -59,10 +64,10 @@ func (p *Proxy) dropIdentity(h http.Header) {
 	}
 }
 
-// setIdentity sets the route's identity headers from c, the session's credential. A
+// setIdentity sets the route's identity headers from c, the session's identity. A
 // value that could not be a header value (a control character in a claim) is left out
 // rather than failing the request.
-func (r *route) setIdentity(h http.Header, c Credential) {
+func (r *route) setIdentity(h http.Header, c credential.Identity) {
 	for _, f := range [...]struct{ name, value string }{
 		{r.identity.User, c.Subject},
 		{r.identity.Email, c.Email},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/problem"
 )
@@ -195,25 +196,25 @@ func (r *route) allows(method string) bool {
 	return false
 }
 
-// authorize obtains the bearer for x per the route's auth mode. It answers the client
+// authorize obtains the credential for x per the route's auth mode. It answers the client
 // itself and returns false when the request must not go on.
 func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
 	if r.auth == authNone {
 		return true
 	}
-	cred, err := r.p.token(x.in, false)
-	if err == nil && cred.AccessToken == "" {
-		err = ErrNoSession // never send "Bearer " with nothing
+	x.src = r.p.creds(w, x.in)
+	sess, err := x.src.Get(x.in.Context(), false)
+	if err == nil && sess.Credential == nil {
+		err = credential.ErrNoSession // never send an empty credential
 	}
 	switch {
 	case err == nil:
-		x.bearer = "Bearer " + cred.AccessToken
-		x.cred = cred
+		x.cred, x.identity = sess.Credential, sess.Identity
 		x.replayable = r.retry
 		return true
-	case errors.Is(err, ErrNoSession) && r.auth == authOptional:
+	case errors.Is(err, credential.ErrNoSession) && r.auth == authOptional:
 		return true
-	case errors.Is(err, ErrNoSession):
+	case errors.Is(err, credential.ErrNoSession):
 		problem.Write(w, problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil))
 		return false
 	}
@@ -221,7 +222,7 @@ func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
 	return false
 }
 
-// writeTokenError renders an error of the TokenFunc: a *problem.Error as it is, the client
+// writeTokenError renders an error of the credential source: a *problem.Error as it is, the client
 // gone as 499, anything else as 502 without detail.
 func (p *Proxy) writeTokenError(w http.ResponseWriter, in *http.Request, routeName string, err error) {
 	var pe *problem.Error

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/problem"
 )
 
@@ -47,9 +48,9 @@ type exchangeTransport struct {
 	base http.RoundTripper
 }
 
-// RoundTrip sends req. On a 401 to a replayable request (a bearer was sent, retry is on,
-// the body is empty or buffered) it calls Token(r, true) once and re-sends once with the
-// new bearer. When that forced refresh fails:
+// RoundTrip sends req. On a 401 to a replayable request (a credential was sent, retry is
+// on, the body is empty or buffered) it asks the request's credential source for a forced
+// refresh once and re-sends once with the new credential. When that forced refresh fails:
 //   - with a 401 *problem.Error (session_expired: the session is over), that problem is
 //     the answer, so the SPA learns the user must log in again;
 //   - with anything else (IdP or store unavailable, no session, ErrNoRetry), the
@@ -70,6 +71,9 @@ func (t *exchangeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 // send performs one attempt under the route's response-header timeout.
 func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Response, error) {
+	if x.applyErr != nil {
+		return nil, fmt.Errorf("proxy: route %s: applying the credential: %w", x.route.name, x.applyErr)
+	}
 	x.armHeaderTimer()
 	start := time.Now()
 	resp, err := base.RoundTrip(req)
@@ -92,24 +96,24 @@ func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Respon
 }
 
 func (x *exchange) retryWithFreshToken(base http.RoundTripper, req *http.Request, first *http.Response) (*http.Response, error) {
-	cred, err := x.route.p.token(x.in, true)
-	if err == nil && cred.AccessToken == "" {
-		err = ErrNoSession
+	sess, err := x.src.Get(x.in.Context(), true)
+	if err == nil && sess.Credential == nil {
+		err = credential.ErrNoSession
 	}
 	if err != nil {
 		return x.refreshFailed(first, err)
 	}
 	discard(first)
-	x.bearer = "Bearer " + cred.AccessToken // the identity headers stay: a refresh keeps the subject
+	x.cred = sess.Credential // the identity headers stay: a refresh keeps the subject
 	again := req.Clone(req.Context())
-	again.Header.Set("Authorization", x.bearer)
+	x.applyErr = x.cred.Apply(again)
 	again.Body = x.replayBody()
 	again.GetBody = func() (io.ReadCloser, error) { return x.replayBody(), nil }
 	return x.send(base, again)
 }
 
 func (x *exchange) refreshFailed(first *http.Response, err error) (*http.Response, error) {
-	if errors.Is(err, ErrNoRetry) {
+	if errors.Is(err, credential.ErrNoRetry) {
 		x.route.p.log.LogAttrs(x.in.Context(), slog.LevelDebug,
 			"proxy: forced refresh declined (cooldown); passing the upstream's 401 through",
 			slog.String("route", x.route.name))

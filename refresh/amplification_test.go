@@ -2,13 +2,11 @@ package refresh
 
 import (
 	"errors"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
 
@@ -147,10 +145,10 @@ func TestIdPOutageBacksOffInsteadOfCallingTheIdPPerRequest(t *testing.T) {
 	replicaA := newClockedRefresher(t, st, f, clk, rnd)
 	replicaB := newClockedRefresher(t, st, f, clk, rnd)
 	id, before := expiredSession(t, st)
-	wantIdPUnavailable := func(err error, what string) *problem.Error {
+	wantIdPUnavailable := func(err error, what string) *Error {
 		t.Helper()
-		var p *problem.Error
-		if !errors.As(err, &p) || p.Status != http.StatusServiceUnavailable || p.Type != problem.IdPUnavailable || p.RetryAfter <= 0 {
+		var p *Error
+		if !errors.As(err, &p) || !errors.Is(err, ErrIdPUnavailable) || p.RetryAfter <= 0 {
 			t.Fatalf("%s: got %v, want 503 idp_unavailable with Retry-After", what, err)
 		}
 		return p

@@ -2,11 +2,9 @@ package refresh
 
 import (
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
-	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
 
@@ -33,8 +31,7 @@ func TestLogoutDuringRefreshIsNotUndone(t *testing.T) {
 	}
 	close(f.gate)
 	err = <-done
-	var pe *problem.Error
-	if !errors.As(err, &pe) || pe.Status != http.StatusUnauthorized || pe.Type != problem.SessionExpired {
+	if !errors.Is(err, ErrSessionEnded) {
 		t.Fatalf("Fresh = %v, want 401 session_expired", err)
 	}
 	if _, err := st.Get(t.Context(), id); !errors.Is(err, session.ErrNotFound) {

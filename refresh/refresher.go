@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
 
@@ -35,11 +33,6 @@ const (
 	BackoffMax  = 60 * time.Second
 )
 
-// ErrForcedRefreshCooldown: a forced refresh was declined because the session's refresh
-// token was already redeemed after an upstream 401 within the cooldown. The caller passes
-// the upstream's 401 on as it is.
-var ErrForcedRefreshCooldown = errors.New("refresh: forced refresh declined within the cooldown")
-
 // TokenRefresher is the one IdP call the Refresher needs; *idp.Provider implements it.
 type TokenRefresher interface {
 	Refresh(ctx context.Context, refreshToken string) (*idp.Tokens, *idp.Identity, error)
@@ -47,6 +40,10 @@ type TokenRefresher interface {
 
 // Config configures a Refresher. Store and IdP are required.
 type Config struct {
+	// Store is the session store, possibly the replica's read cache (session.Cached): New
+	// reads it through session.Uncached, because the re-read under the lock must see the
+	// store itself, or a replica could redeem a refresh token another replica already
+	// rotated.
 	Store session.Store
 	IdP   TokenRefresher
 	// Skew: a token expiring within Skew is refreshed before use, or within half its
@@ -86,6 +83,7 @@ func New(cfg Config) (*Refresher, error) {
 	if cfg.Store == nil || cfg.IdP == nil {
 		return nil, errors.New("refresh: Store and IdP are required")
 	}
+	cfg.Store = session.Uncached(cfg.Store)
 	if cfg.Skew <= 0 {
 		cfg.Skew = DefaultSkew
 	}
@@ -119,9 +117,9 @@ func New(cfg Config) (*Refresher, error) {
 // holds another token, or a forced refresh of the session happened within the cooldown
 // (then the error is ErrForcedRefreshCooldown).
 //
-// Errors are *problem.Error values ready to render: session_expired (401, the session is
-// gone), idp_unavailable (503, the session is kept; with Retry-After during the back-off),
-// store_unavailable (503); ErrForcedRefreshCooldown; or the caller's context error.
+// Errors are *Error values of kind ErrSessionEnded (the session is gone), ErrIdPUnavailable
+// (the session is kept; RetryAfter set during the back-off) or ErrStoreUnavailable;
+// ErrForcedRefreshCooldown; or the caller's context error.
 func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
 	if !force && r.valid(rec, r.skew(rec)) {
 		return rec, nil
@@ -171,7 +169,7 @@ func (r *Refresher) hold(rec *session.Record, force bool) error {
 	return r.backingOff(rec, now)
 }
 
-// backingOff is the idp_unavailable problem, with Retry-After, while rec is in its
+// backingOff is an ErrIdPUnavailable error, with RetryAfter, while rec is in its
 // back-off after IdP failures; nil otherwise.
 func (r *Refresher) backingOff(rec *session.Record, now time.Time) error {
 	wait := rec.RefreshRetryAt.Sub(now)
@@ -180,12 +178,6 @@ func (r *Refresher) backingOff(rec *session.Record, now time.Time) error {
 	}
 	r.cfg.Observe("backoff")
 	return idpUnavailable(wait, fmt.Errorf("refresh: backing off after %d failed attempts", rec.RefreshFailures))
-}
-
-func idpUnavailable(retryAfter time.Duration, err error) *problem.Error {
-	p := problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
-	p.RetryAfter = retryAfter
-	return p
 }
 
 // backoff is the delay before the next attempt after the n-th consecutive IdP failure:
@@ -203,8 +195,7 @@ func (r *Refresher) backoff(n int) time.Duration {
 // likewise while the store cannot take or watch the refresh lock: a refresh that could
 // not happen must not fail a request whose token the upstream still accepts.
 func (r *Refresher) fallback(rec *session.Record, err error) (*session.Record, error) {
-	var p *problem.Error
-	if errors.As(err, &p) && (p.Type == problem.IdPUnavailable || p.Type == problem.StoreUnavailable) && r.valid(rec, 0) {
+	if (errors.Is(err, ErrIdPUnavailable) || errors.Is(err, ErrStoreUnavailable)) && r.valid(rec, 0) {
 		return rec, nil
 	}
 	return nil, err
@@ -259,7 +250,7 @@ func (r *Refresher) doneMeanwhile(rec *session.Record, stale string) bool {
 func (r *Refresher) reread(ctx context.Context, id string) (*session.Record, error) {
 	rec, err := r.cfg.Store.Get(ctx, id)
 	if errors.Is(err, session.ErrNotFound) {
-		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+		return nil, sessionEnded(err)
 	}
 	if err != nil {
 		return nil, storeOrContext("re-reading the session", err)
@@ -323,7 +314,7 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 			return rec, nil
 		}
 		r.end(ctx, id)
-		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has expired", nil)
+		return nil, sessionEnded(errors.New("refresh: the access token expired and there is no refresh token"))
 	}
 	toks, ident, err := r.cfg.IdP.Refresh(ctx, rec.RefreshToken)
 	if err == nil && ident != nil && ident.Subject != rec.Subject {
@@ -334,7 +325,7 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 	case errors.Is(err, idp.ErrInvalidGrant), errors.Is(err, idp.ErrInvalidToken):
 		r.cfg.Observe("invalid_grant")
 		r.end(ctx, id)
-		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has expired", err)
+		return nil, sessionEnded(err)
 	case err != nil:
 		r.cfg.Observe("transient")
 		return nil, r.failed(ctx, id, rec.RefreshFailures+1, err)
@@ -360,7 +351,7 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 	// be undone by writing the refreshed record back.
 	if err := r.cfg.Store.Update(ctx, id, &next); errors.Is(err, session.ErrNotFound) {
 		r.cfg.Observe("ended")
-		return nil, problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+		return nil, sessionEnded(err)
 	} else if err != nil {
 		r.cfg.Observe("store_error")
 		return nil, storeOrContext("saving the refreshed session", err)
@@ -370,7 +361,7 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 }
 
 // failed records the n-th consecutive IdP failure and the back-off it earns in the
-// session record, where every replica sees it, and returns the idp_unavailable problem.
+// session record, where every replica sees it, and returns the ErrIdPUnavailable error.
 // It re-reads the record first: the IdP call may have taken long, and a session ended
 // meanwhile (logout) must not be written back.
 func (r *Refresher) failed(ctx context.Context, id string, n int, cause error) error {
@@ -387,11 +378,9 @@ func (r *Refresher) failed(ctx context.Context, id string, n int, cause error) e
 	}
 	if errors.Is(cause, idp.ErrMisconfigured) {
 		// No back-off cures a refused client: say so loudly, and name the settings (the
-		// cause's text does) to whoever reads the logs and the problem.
+		// cause's text does) to whoever reads the logs. The error still matches
+		// idp.ErrMisconfigured, so the edge can say "misconfigured" too.
 		r.cfg.Logger.Error("refresh refused: the BFF is misconfigured", "err", cause.Error())
-		p := idpUnavailable(delay, cause)
-		p.Detail = "the identity provider refused the BFF's client credentials: the BFF is misconfigured"
-		return p
 	}
 	return idpUnavailable(delay, cause)
 }
@@ -402,12 +391,13 @@ func (r *Refresher) end(ctx context.Context, id string) {
 	}
 }
 
-// storeOrContext maps a store failure to its problem, keeping context errors as they are.
+// storeOrContext maps a store failure to ErrStoreUnavailable, keeping context errors as
+// they are.
 func storeOrContext(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		if !errors.Is(err, session.ErrUnavailable) {
 			return fmt.Errorf("refresh: %s: %w", what, err)
 		}
 	}
-	return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", fmt.Errorf("refresh: %s: %w", what, err))
+	return storeUnavailable(fmt.Errorf("refresh: %s: %w", what, err))
 }

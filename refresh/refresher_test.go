@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
 
@@ -173,8 +171,7 @@ func TestInvalidGrantEndsTheSession(t *testing.T) {
 	r := newRefresher(t, st, &fakeIdP{err: idp.ErrInvalidGrant}, 0)
 	id, rec := expiredSession(t, st)
 	_, err := r.Fresh(t.Context(), id, rec, false)
-	var p *problem.Error
-	if !errors.As(err, &p) || p.Status != http.StatusUnauthorized || p.Type != problem.SessionExpired {
+	if !errors.Is(err, ErrSessionEnded) {
 		t.Fatalf("got %v, want 401 session_expired", err)
 	}
 	if _, err := st.Get(t.Context(), id); !errors.Is(err, session.ErrNotFound) {
@@ -187,8 +184,7 @@ func TestIdPOutageKeepsTheSession(t *testing.T) {
 	r := newRefresher(t, st, &fakeIdP{err: idp.ErrUnavailable}, 0)
 	id, rec := expiredSession(t, st)
 	_, err := r.Fresh(t.Context(), id, rec, false)
-	var p *problem.Error
-	if !errors.As(err, &p) || p.Status != http.StatusServiceUnavailable || p.Type != problem.IdPUnavailable {
+	if !errors.Is(err, ErrIdPUnavailable) {
 		t.Fatalf("got %v, want 503 idp_unavailable", err)
 	}
 	if _, err := st.Get(t.Context(), id); err != nil {
@@ -269,8 +265,7 @@ func TestStoreOutageDuringRefreshUsesTheStillValidToken(t *testing.T) {
 	r := newRefresher(t, lockFailingStore{st}, f, 0)
 	id, rec := expiredSession(t, st)
 	_, err := r.Fresh(t.Context(), id, rec, false)
-	var p *problem.Error
-	if !errors.As(err, &p) || p.Status != http.StatusServiceUnavailable || p.Type != problem.StoreUnavailable {
+	if !errors.Is(err, ErrStoreUnavailable) {
 		t.Fatalf("expired token: got %v, want 503 store_unavailable", err)
 	}
 	rec.AccessExpiry = time.Now().Add(10 * time.Second)
@@ -290,10 +285,10 @@ func TestForcedRefreshNeverFallsBackToTheRejectedToken(t *testing.T) {
 		name string
 		st   func(session.Store) session.Store
 		f    *fakeIdP
-		want problem.Type
+		want error
 	}{
-		{"IdP down", func(s session.Store) session.Store { return s }, &fakeIdP{err: idp.ErrUnavailable}, problem.IdPUnavailable},
-		{"store down", func(s session.Store) session.Store { return lockFailingStore{s} }, &fakeIdP{}, problem.StoreUnavailable},
+		{"IdP down", func(s session.Store) session.Store { return s }, &fakeIdP{err: idp.ErrUnavailable}, ErrIdPUnavailable},
+		{"store down", func(s session.Store) session.Store { return lockFailingStore{s} }, &fakeIdP{}, ErrStoreUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t)
@@ -301,8 +296,7 @@ func TestForcedRefreshNeverFallsBackToTheRejectedToken(t *testing.T) {
 			id, rec := expiredSession(t, st)
 			rec.AccessExpiry = time.Now().Add(time.Hour) // valid, but the upstream said 401
 			got, err := r.Fresh(t.Context(), id, rec, true)
-			var p *problem.Error
-			if !errors.As(err, &p) || p.Type != tc.want {
+			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, %v; want %s, not the rejected token", got, err, tc.want)
 			}
 		})
