@@ -231,7 +231,7 @@ func (s *Server) buildProxy(o options, public *url.URL) error {
 		return fmt.Errorf("bff: server.trustedProxies: %w", err)
 	}
 	s.proxy, err = proxy.New(proxy.Options{
-		Routes: s.cfg.Routes, PublicURL: public, Credentials: s.handlers.Credentials,
+		Routes: proxyRoutes(s.cfg.Routes), PublicURL: public, Credentials: s.handlers.Credentials,
 		TrustedProxies: trusted,
 		SessionKey:     s.handlers.SessionKey, OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
 		Logger: s.log, Transport: o.transport,
@@ -302,8 +302,8 @@ func warnUnreachableStore(ctx context.Context, st session.Store, redisURL string
 	}
 }
 
-// IdPConfig is the relying-party configuration of cfg (used by New and by `bff check`).
-func IdPConfig(cfg config.Config) idp.Config {
+// idpConfig is the relying-party configuration of cfg (used by New and DiscoverIdP).
+func idpConfig(cfg config.Config) idp.Config {
 	return idp.Config{
 		Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, ClientSecret: cfg.OIDC.ClientSecret,
 		Scopes: cfg.OIDC.Scopes, AuthStyle: cfg.OIDC.TokenEndpointAuth,
@@ -315,7 +315,7 @@ func IdPConfig(cfg config.Config) idp.Config {
 }
 
 func newProvider(cfg config.Config, o options, log *slog.Logger) (*idp.Provider, error) {
-	ic := IdPConfig(cfg)
+	ic := idpConfig(cfg)
 	ic.HTTPClient, ic.Now, ic.Logger = o.httpClient, o.now, log
 	p, err := idp.New(ic)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/problem"
 )
 
@@ -57,7 +56,7 @@ func TestAuthModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, nil)
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, func(r *config.Route) { r.Auth = tt.auth })})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) { r.Auth = Auth(tt.auth) })})
 			h := http.Header{"Authorization": {"Bearer from-the-browser"}}
 			if tt.session {
 				h.Set(sessionHeader, "s1")
@@ -107,7 +106,7 @@ func TestTokenErrorsAreRendered(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, nil)
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 			f.tokens.err = tt.err
 			resp, body := f.do(t, http.MethodGet, "/api/x", withSession(), nil)
 			if resp.StatusCode != tt.wantStatus {
@@ -130,7 +129,7 @@ func wrapErr(err error) error { return errors.Join(errors.New("refresh"), err) }
 
 func TestEmptyTokenIsNoSession(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	f.tokens.token = ""
 	resp, body := f.do(t, http.MethodGet, "/api/x", withSession(), nil)
 	if resp.StatusCode != http.StatusUnauthorized || up.hits.Load() != 0 {
@@ -140,7 +139,7 @@ func TestEmptyTokenIsNoSession(t *testing.T) {
 
 func TestMethodNotAllowed(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, func(r *config.Route) { r.Methods = []string{"GET", "POST"} })})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) { r.Methods = []string{"GET", "POST"} })})
 	tests := []struct {
 		name       string
 		method     string
@@ -178,7 +177,7 @@ func TestMethodNotAllowed(t *testing.T) {
 // all) would turn the upstream connection into a tunnel past the proxy's rules.
 func TestUpgradeSmugglingRefused(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	tests := []struct {
 		name   string
 		method string

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/problem"
 )
 
@@ -33,8 +32,8 @@ func recordingBodies(t *testing.T) (*upstream, chan bodyOutcome) {
 	return u, got
 }
 
-func limitTo(n int) func(*config.Route) {
-	return func(r *config.Route) { r.MaxRequestBody = &n; r.Auth = authNone }
+func limitTo(n int) func(*Route) {
+	return func(r *Route) { r.MaxRequestBody = int64(n); r.Auth = AuthNone }
 }
 
 // noLength hides a reader's length so that the client sends it chunked.
@@ -61,7 +60,7 @@ func expectTooLarge(t *testing.T, resp *http.Response, body []byte) {
 // maxRequestBody is answered 413 at once; the upstream sees nothing.
 func TestDeclaredOversizeBodyNeverReachesTheUpstream(t *testing.T) {
 	up, _ := recordingBodies(t)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, limitTo(1024))})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, limitTo(1024))})
 	resp, body := f.do(t, http.MethodPost, "/api/upload", nil, strings.NewReader(strings.Repeat("a", 2048)))
 	expectTooLarge(t, resp, body)
 	if n := up.hits.Load(); n != 0 {
@@ -75,7 +74,7 @@ func TestDeclaredOversizeBodyNeverReachesTheUpstream(t *testing.T) {
 func TestChunkedBodyPastTheLimitIsAbortedNotTruncated(t *testing.T) {
 	const limit = 16 << 10 // past the transport's 4 KiB write buffer: the upstream gets the head
 	up, got := recordingBodies(t)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, limitTo(limit))})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, limitTo(limit))})
 	resp, body := f.do(t, http.MethodPost, "/api/upload", nil, noLength{strings.NewReader(strings.Repeat("a", 256<<10))})
 	expectTooLarge(t, resp, body)
 	select {
@@ -103,7 +102,7 @@ func TestBodyWithinTheLimitStreamsWhole(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			up, got := recordingBodies(t)
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, limitTo(tt.limit))})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, limitTo(tt.limit))})
 			resp, body := f.do(t, http.MethodPost, "/api/upload", nil, noLength{strings.NewReader(strings.Repeat("a", tt.size))})
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d, body %s", resp.StatusCode, body)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
@@ -51,7 +50,7 @@ func TestACredentialKindSetsItsOwnHeaders(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	})
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, func(r *config.Route) { r.StripPrefix = "/api" })},
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) { r.StripPrefix = "/api" })},
 		func(o *Options) {
 			o.Credentials = func(http.ResponseWriter, *http.Request) credential.Source { return &proofSource{} }
 		})
@@ -76,7 +75,7 @@ func TestACredentialKindSetsItsOwnHeaders(t *testing.T) {
 // that cannot be signed) never lets the request go upstream without it.
 func TestCredentialThatCannotApplyFailsTheRequest(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)}, func(o *Options) {
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)}, func(o *Options) {
 		o.Credentials = sourceOf(func(*http.Request, bool) (credential.Session, error) {
 			return credential.Session{Credential: proofCredential{}}, nil
 		})

@@ -3,8 +3,6 @@ package proxy
 import (
 	"net/http"
 	"testing"
-
-	"github.com/tokenward/bff/config"
 )
 
 // TestEncodedSlashesPassOnlyWhereOptedIn drives real requests, written byte for byte,
@@ -15,12 +13,12 @@ import (
 // into another route is refused before any upstream sees it.
 func TestEncodedSlashesPassOnlyWhereOptedIn(t *testing.T) {
 	api, admin, other, files := newUpstream(t, nil), newUpstream(t, nil), newUpstream(t, nil), newUpstream(t, nil)
-	optIn := func(r *config.Route) { r.PassEncodedSlashes = true }
-	f := newFixture(t, []config.Route{
+	optIn := func(r *Route) { r.PassEncodedSlashes = true }
+	f := newFixture(t, []Route{
 		cfgRoute("/api/", api.URL+"/v4", optIn),
 		cfgRoute("/api/admin/", admin.URL),
 		cfgRoute("/other/", other.URL),
-		cfgRoute("/files/", files.URL, optIn, func(r *config.Route) { r.StripPrefix = "" }),
+		cfgRoute("/files/", files.URL, optIn, func(r *Route) { r.StripPrefix = "" }),
 	})
 	addr := f.front.Listener.Addr().String()
 	tests := []struct {
@@ -87,7 +85,7 @@ func TestEncodedSlashesPassOnlyWhereOptedIn(t *testing.T) {
 // gets 400 as before, and its upstream sees nothing.
 func TestEncodedSlashesRefusedByDefault(t *testing.T) {
 	api := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", api.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", api.URL)})
 	if status, body := raw(t, f.front.Listener.Addr().String(), "/api/projects/group%2Fproject"); status != http.StatusBadRequest {
 		t.Fatalf("status %d %q, want 400", status, body)
 	}

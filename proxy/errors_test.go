@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/problem"
 )
 
@@ -46,11 +45,11 @@ func TestUpstreamErrors(t *testing.T) {
 		conn.Close() // no response at all
 	})
 	dead := closedAddr(t)
-	short := func(r *config.Route) { r.Timeout = 100 * time.Millisecond }
-	long := func(r *config.Route) { r.Timeout = 2 * time.Second }
+	short := func(r *Route) { r.Timeout = 100 * time.Millisecond }
+	long := func(r *Route) { r.Timeout = 2 * time.Second }
 	tests := []struct {
 		name        string
-		route       config.Route
+		route       Route
 		wantStatus  int
 		wantProblem problem.Type // "": no problem body
 		wantBody    string
@@ -68,7 +67,7 @@ func TestUpstreamErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, []config.Route{tt.route})
+			f := newFixture(t, []Route{tt.route})
 			resp, body := f.do(t, http.MethodGet, "/api/x?access_token=secret-query-value", withSession(), nil)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d (%q), want %d", resp.StatusCode, body, tt.wantStatus)
@@ -108,7 +107,7 @@ func TestClientGoneIs499(t *testing.T) {
 		close(arrived)
 		<-r.Context().Done()
 	})
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	ctx, cancel := context.WithCancel(context.Background())
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/x", nil)
 	req.Header.Set(sessionHeader, "s1")

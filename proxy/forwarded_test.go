@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/tokenward/bff/clientip"
-	"github.com/tokenward/bff/config"
 )
 
 func trustProxies(t *testing.T, list ...string) func(*Options) {
@@ -26,7 +25,7 @@ func TestClientIPChainFromTrustedProxyReachesUpstream(t *testing.T) {
 	for _, entry := range []string{"127.0.0.0/8", "::ffff:127.0.0.1"} {
 		t.Run(entry, func(t *testing.T) {
 			up := newUpstream(t, nil)
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)}, trustProxies(t, entry))
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL)}, trustProxies(t, entry))
 			h := withSession()
 			h["X-Forwarded-For"] = []string{"203.0.113.7, 10.1.1.1", "10.2.2.2"}
 			h.Set("X-Forwarded-Host", "shop.example")
@@ -55,7 +54,7 @@ func TestClientIPChainFromTrustedProxyReachesUpstream(t *testing.T) {
 // X-Forwarded-* leaves the BFF's own values: the peer and the public URL.
 func TestTrustedProxyWithoutForwardedHeadersGetsThePublicView(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)}, trustProxies(t, "127.0.0.1"))
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)}, trustProxies(t, "127.0.0.1"))
 	f.do(t, http.MethodGet, "/api/me", withSession(), nil)
 	got := up.last(t)
 	for k, v := range map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "app.example.com", "X-Forwarded-Proto": "https"} {
@@ -70,7 +69,7 @@ func TestTrustedProxyWithoutForwardedHeadersGetsThePublicView(t *testing.T) {
 // when some other proxy is trusted: the upstream sees only the peer.
 func TestSpoofedClientIPFromUntrustedPeerIsDropped(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)}, trustProxies(t, "10.0.0.0/8", "::ffff:192.0.2.0/120"))
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)}, trustProxies(t, "10.0.0.0/8", "::ffff:192.0.2.0/120"))
 	h := withSession()
 	h.Set("X-Forwarded-For", "10.0.0.1")
 	h.Set("X-Forwarded-Host", "evil.example")
@@ -92,7 +91,7 @@ func TestSpoofedClientIPFromUntrustedPeerIsDropped(t *testing.T) {
 // Connection is hop-by-hop and ends at the BFF.
 func TestTrustedProxyCannotForwardAHopByHopChain(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)}, trustProxies(t, "127.0.0.1"))
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)}, trustProxies(t, "127.0.0.1"))
 	h := withSession()
 	h.Set("X-Forwarded-For", "203.0.113.7")
 	h.Set("Connection", "X-Forwarded-For")

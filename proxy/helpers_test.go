@@ -18,7 +18,6 @@ import (
 
 	"github.com/tokenward/bff/internal/logbuf"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
@@ -157,15 +156,16 @@ type fixture struct {
 	logs   *logbuf.Buffer
 }
 
-func cfgRoute(path, upstream string, mutate ...func(*config.Route)) config.Route {
-	r := config.Route{Path: path, Upstream: upstream, StripPrefix: strings.TrimSuffix(path, "/"), Timeout: 5 * time.Second}
+func cfgRoute(path, upstream string, mutate ...func(*Route)) Route {
+	r := Route{Path: path, Upstream: upstream, StripPrefix: strings.TrimSuffix(path, "/"), Timeout: 5 * time.Second,
+		RetryOn401: true, MaxRequestBody: 10 << 20} // config's defaults
 	for _, m := range mutate {
 		m(&r)
 	}
 	return r
 }
 
-func newFixture(t *testing.T, routes []config.Route, mutate ...func(*Options)) *fixture {
+func newFixture(t *testing.T, routes []Route, mutate ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{tokens: &tokenStub{token: "t1", next: "t2"}, logs: &logbuf.Buffer{}}
 	pub, _ := url.Parse(publicURL)

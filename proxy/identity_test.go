@@ -4,16 +4,15 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
-var oauth2ProxyNames = config.IdentityHeaders{
+var oauth2ProxyNames = IdentityHeaders{
 	User: "X-Auth-Request-User", Email: "X-Auth-Request-Email", PreferredUsername: "X-Auth-Request-Preferred-Username",
 }
 
-func withIdentity(h config.IdentityHeaders) func(*config.Route) {
-	return func(r *config.Route) { r.IdentityHeaders = h }
+func withIdentity(h IdentityHeaders) func(*Route) {
+	return func(r *Route) { r.IdentityHeaders = h }
 }
 
 // spoofedIdentity is a client posing as someone else to an upstream that trusts
@@ -31,7 +30,7 @@ func spoofedIdentity() http.Header {
 // client's own headers of those names (any case, "_" for "-") are dropped first.
 func TestIdentityHeadersCannotBeSpoofed_IdentitySpoofing(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/me/", up.URL, withIdentity(oauth2ProxyNames))})
+	f := newFixture(t, []Route{cfgRoute("/me/", up.URL, withIdentity(oauth2ProxyNames))})
 	f.do(t, http.MethodGet, "/me/profile", spoofedIdentity(), nil)
 	got := up.last(t)
 	for name, want := range map[string]string{
@@ -51,7 +50,7 @@ func TestIdentityHeadersCannotBeSpoofed_IdentitySpoofing(t *testing.T) {
 // headers (the two routes may share an upstream that trusts them).
 func TestRouteWithoutIdentityHeadersSendsNone_IdentitySpoofing(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{
+	f := newFixture(t, []Route{
 		cfgRoute("/me/", up.URL, withIdentity(oauth2ProxyNames)),
 		cfgRoute("/api/", up.URL),
 	})
@@ -71,7 +70,7 @@ func TestRouteWithoutIdentityHeadersSendsNone_IdentitySpoofing(t *testing.T) {
 // route an anonymous client's identity headers are dropped and none are set.
 func TestOptionalRouteWithoutSessionSendsNoIdentity_IdentitySpoofing(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/pub/", up.URL, withIdentity(oauth2ProxyNames), func(r *config.Route) { r.Auth = "optional" })})
+	f := newFixture(t, []Route{cfgRoute("/pub/", up.URL, withIdentity(oauth2ProxyNames), func(r *Route) { r.Auth = "optional" })})
 	h := spoofedIdentity()
 	h.Del(sessionHeader)
 	if resp, _ := f.do(t, http.MethodGet, "/pub/x", h, nil); resp.StatusCode != http.StatusOK {
@@ -93,7 +92,7 @@ func TestIdentityHeadersSurviveTheRetry(t *testing.T) {
 			w.WriteHeader(http.StatusUnauthorized)
 		}
 	})
-	f := newFixture(t, []config.Route{cfgRoute("/me/", up.URL, withIdentity(config.IdentityHeaders{User: "X-User"}))})
+	f := newFixture(t, []Route{cfgRoute("/me/", up.URL, withIdentity(IdentityHeaders{User: "X-User"}))})
 	if resp, _ := f.do(t, http.MethodGet, "/me/x", withSession(), nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -107,7 +106,7 @@ func TestIdentityHeadersSurviveTheRetry(t *testing.T) {
 // users type one into their name) cannot split the upstream request's head or fail it.
 func TestClaimThatIsNoHeaderValueIsLeftOut(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/me/", up.URL, withIdentity(oauth2ProxyNames))}, func(o *Options) {
+	f := newFixture(t, []Route{cfgRoute("/me/", up.URL, withIdentity(oauth2ProxyNames))}, func(o *Options) {
 		o.Credentials = sourceOf(func(*http.Request, bool) (credential.Session, error) {
 			return credential.Session{Credential: credential.NewBearer("t"),
 				Identity: credential.Identity{Subject: "s1", PreferredUsername: "ada\r\nX-Admin: 1"}}, nil

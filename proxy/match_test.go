@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
@@ -57,7 +56,7 @@ var attackPaths = []string{
 func matchTable(t testing.TB) *Proxy {
 	t.Helper()
 	p, err := New(Options{
-		Routes: []config.Route{
+		Routes: []Route{
 			{Name: "api", Path: "/api/", Upstream: "http://api.internal", StripPrefix: "/api"},
 			{Name: "api-admin", Path: "/api/admin/", Upstream: "http://api-admin.internal"},
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none"},
@@ -149,9 +148,9 @@ func TestMatch(t *testing.T) {
 func TestPathTraversalNeverReachesAnotherUpstream(t *testing.T) {
 	api := newUpstream(t, nil)
 	admin := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{
+	f := newFixture(t, []Route{
 		cfgRoute("/api/", api.URL),
-		cfgRoute("/admin/", admin.URL, func(r *config.Route) { r.Auth = "none" }),
+		cfgRoute("/admin/", admin.URL, func(r *Route) { r.Auth = "none" }),
 	})
 	addr := f.front.Listener.Addr().String()
 	for _, target := range attackPaths {
@@ -236,7 +235,7 @@ func FuzzMatchPath(f *testing.F) {
 func encodedSlashTable(t testing.TB) *Proxy {
 	t.Helper()
 	p, err := New(Options{
-		Routes: []config.Route{
+		Routes: []Route{
 			{Name: "api", Path: "/api/", Upstream: "http://api.internal/v4", StripPrefix: "/api", PassEncodedSlashes: true},
 			{Name: "api-admin", Path: "/api/admin/", Upstream: "http://api-admin.internal/base/", PassEncodedSlashes: true},
 			{Name: "admin", Path: "/admin/", Upstream: "http://admin.internal", Auth: "none", PassEncodedSlashes: true},

@@ -12,15 +12,14 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/clientip"
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
 // Options configures New.
 type Options struct {
-	// Routes to serve, already defaulted and validated by config. New still rejects what
-	// would make the proxy unsafe (bad upstream URL, prefix that is not a clean path, ...).
-	Routes []config.Route
+	// Routes to serve. New rejects what would make the proxy unsafe (bad upstream URL,
+	// prefix that is not a clean path, ...), every problem at once.
+	Routes []Route
 	// PublicURL is the origin browsers use: X-Forwarded-Host and X-Forwarded-Proto are
 	// taken from it, never from the client (unless a trusted proxy sent them, see
 	// TrustedProxies). Required.
@@ -112,7 +111,7 @@ func (o *Options) validate() error {
 	}
 	if o.Credentials == nil {
 		for _, r := range o.Routes {
-			if r.Auth != authNone {
+			if r.Auth != AuthNone {
 				errs = append(errs, fmt.Errorf("proxy: route %q needs a credential but Options.Credentials is nil", r.Path))
 				break
 			}
@@ -138,7 +137,7 @@ func (p *Proxy) buildRoutes(opts Options) error {
 			continue
 		}
 		p.routes = append(p.routes, rt)
-		p.addIdentityNames(rc.IdentityHeaders.Names())
+		p.addIdentityNames(rc.IdentityHeaders.names())
 	}
 	sort.SliceStable(p.routes, func(i, j int) bool { return len(p.routes[i].prefix) > len(p.routes[j].prefix) })
 	return errors.Join(errs...)

@@ -8,7 +8,6 @@ import (
 	"net/http/httputil"
 	"testing"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
@@ -43,7 +42,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 
 	p, err := New(Options{
-		Routes:    []config.Route{{Name: "api", Path: "/api/", Upstream: up.URL, StripPrefix: "/api"}},
+		Routes:    []Route{{Name: "api", Path: "/api/", Upstream: up.URL, StripPrefix: "/api", RetryOn401: true, MaxRequestBody: 10 << 20}},
 		PublicURL: mustParse(b, publicURL),
 		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) {
 			return bearerSession("eyJhbGciOiJSUzI1NiJ9.benchmark.token"), nil

@@ -6,43 +6,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 )
 
 func TestNewValidates(t *testing.T) {
 	token := sourceOf(func(*http.Request, bool) (credential.Session, error) { return bearerSession("t"), nil })
-	ok := config.Route{Path: "/api/", Upstream: "http://127.0.0.1:9000", StripPrefix: "/api"}
-	with := func(mutate func(*config.Route)) []config.Route {
+	ok := Route{Path: "/api/", Upstream: "http://127.0.0.1:9000", StripPrefix: "/api"}
+	with := func(mutate func(*Route)) []Route {
 		r := ok
 		mutate(&r)
-		return []config.Route{r}
+		return []Route{r}
 	}
 	tests := []struct {
 		name      string
-		routes    []config.Route
+		routes    []Route
 		publicURL string
 		noToken   bool
 		wantErr   bool
 	}{
-		{name: "valid", routes: []config.Route{ok}},
+		{name: "valid", routes: []Route{ok}},
 		{name: "no routes", routes: nil},
 		{name: "no token needed when every route is auth none", noToken: true,
-			routes: with(func(r *config.Route) { r.Auth = "none" })},
-		{name: "missing public URL", routes: []config.Route{ok}, publicURL: "-", wantErr: true},
-		{name: "relative public URL", routes: []config.Route{ok}, publicURL: "/app", wantErr: true},
-		{name: "missing token function", routes: []config.Route{ok}, noToken: true, wantErr: true},
-		{name: "upstream not http", routes: with(func(r *config.Route) { r.Upstream = "ftp://x" }), wantErr: true},
-		{name: "upstream relative", routes: with(func(r *config.Route) { r.Upstream = "/x" }), wantErr: true},
-		{name: "upstream with credentials", routes: with(func(r *config.Route) { r.Upstream = "http://u:p@x" }), wantErr: true},
-		{name: "path without trailing slash", routes: with(func(r *config.Route) { r.Path = "/api" }), wantErr: true},
-		{name: "path with dot segment", routes: with(func(r *config.Route) { r.Path = "/api/../x/" }), wantErr: true},
-		{name: "path needing escapes", routes: with(func(r *config.Route) { r.Path = "/a b/"; r.StripPrefix = "" }), wantErr: true},
-		{name: "path with percent", routes: with(func(r *config.Route) { r.Path = "/a%41/"; r.StripPrefix = "" }), wantErr: true},
-		{name: "strip prefix not a prefix", routes: with(func(r *config.Route) { r.StripPrefix = "/other" }), wantErr: true},
-		{name: "unknown auth", routes: with(func(r *config.Route) { r.Auth = "sometimes" }), wantErr: true},
-		{name: "negative timeout", routes: with(func(r *config.Route) { r.Timeout = -time.Second }), wantErr: true},
-		{name: "duplicate path", routes: []config.Route{ok, ok}, wantErr: true},
+			routes: with(func(r *Route) { r.Auth = "none" })},
+		{name: "missing public URL", routes: []Route{ok}, publicURL: "-", wantErr: true},
+		{name: "relative public URL", routes: []Route{ok}, publicURL: "/app", wantErr: true},
+		{name: "missing token function", routes: []Route{ok}, noToken: true, wantErr: true},
+		{name: "upstream not http", routes: with(func(r *Route) { r.Upstream = "ftp://x" }), wantErr: true},
+		{name: "upstream relative", routes: with(func(r *Route) { r.Upstream = "/x" }), wantErr: true},
+		{name: "upstream with credentials", routes: with(func(r *Route) { r.Upstream = "http://u:p@x" }), wantErr: true},
+		{name: "path without trailing slash", routes: with(func(r *Route) { r.Path = "/api" }), wantErr: true},
+		{name: "path with dot segment", routes: with(func(r *Route) { r.Path = "/api/../x/" }), wantErr: true},
+		{name: "path needing escapes", routes: with(func(r *Route) { r.Path = "/a b/"; r.StripPrefix = "" }), wantErr: true},
+		{name: "path with percent", routes: with(func(r *Route) { r.Path = "/a%41/"; r.StripPrefix = "" }), wantErr: true},
+		{name: "strip prefix not a prefix", routes: with(func(r *Route) { r.StripPrefix = "/other" }), wantErr: true},
+		{name: "unknown auth", routes: with(func(r *Route) { r.Auth = "sometimes" }), wantErr: true},
+		{name: "negative timeout", routes: with(func(r *Route) { r.Timeout = -time.Second }), wantErr: true},
+		{name: "duplicate path", routes: []Route{ok, ok}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +69,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	p, err := New(Options{
-		Routes:      []config.Route{{Path: "/api/", Upstream: "http://127.0.0.1:9000"}},
+		Routes:      []Route{{Path: "/api/", Upstream: "http://127.0.0.1:9000"}},
 		PublicURL:   mustParse(t, publicURL),
 		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) { return bearerSession("t"), nil }),
 	})
@@ -78,7 +77,9 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := p.routes[0]
-	if rt.name != "/api/" || rt.auth != authRequired || !rt.retry || rt.timeout != defaultTimeout {
+	// The zero Route: named by its path, a session required, the default timeout, and no
+	// retry and no body bound unless asked (config's defaults set both: config tests).
+	if rt.name != "/api/" || rt.auth != AuthRequired || rt.retry || rt.maxBody != 0 || rt.timeout != DefaultTimeout {
 		t.Fatalf("defaults: name %q auth %q retry %v timeout %v", rt.name, rt.auth, rt.retry, rt.timeout)
 	}
 	if p.log == nil {

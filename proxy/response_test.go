@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"testing"
-
-	"github.com/tokenward/bff/config"
 )
 
 // TestUpstreamCannotOverwriteBFFCookies: an upstream (compromised, or just careless) must
@@ -36,7 +34,7 @@ func TestUpstreamCannotOverwriteBFFCookies(t *testing.T) {
 			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header()["Set-Cookie"] = tt.setCookie
 			})
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 			resp, _ := f.do(t, http.MethodGet, "/api/x", withSession(), nil)
 			if got := resp.Header.Values("Set-Cookie"); !slices.Equal(got, tt.want) {
 				t.Fatalf("client got Set-Cookie %q, want %q", got, tt.want)

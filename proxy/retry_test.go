@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/problem"
 )
@@ -57,8 +56,8 @@ func TestUpstream401RetriesOnceWithFreshToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, rejectStale)
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, func(r *config.Route) {
-				r.Auth, r.RetryOn401 = tt.auth, tt.retryOn401
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) {
+				r.Auth, r.RetryOn401 = Auth(tt.auth), tt.retryOn401 == nil || *tt.retryOn401
 			})})
 			h := http.Header{}
 			if tt.session {
@@ -95,7 +94,7 @@ func TestSecond401IsPassedThrough(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, "upstream-401")
 	})
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	resp, body := f.do(t, http.MethodGet, "/api/x", withSession(), nil)
 	if resp.StatusCode != http.StatusUnauthorized || string(body) != "upstream-401" {
 		t.Fatalf("got %d %q, want the upstream's 401", resp.StatusCode, body)
@@ -126,7 +125,7 @@ func TestForcedRefreshFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, rejectStale)
-			f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 			f.tokens.forceErr = tt.forceErr
 			resp, body := f.do(t, http.MethodGet, "/api/x", withSession(), nil)
 			if resp.StatusCode != tt.wantStatus {
@@ -162,7 +161,7 @@ func TestLargeBodyStreamsWithoutBufferingOrRetry(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, "upstream-401")
 	})
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up)})
 	pr, pw := io.Pipe()
 	go func() {
 		half := make([]byte, size/2)

@@ -3,15 +3,13 @@ package proxy
 import (
 	"net/http"
 	"testing"
-
-	"github.com/tokenward/bff/config"
 )
 
 func TestRewriteURL(t *testing.T) {
 	up := newUpstream(t, nil)
 	tests := []struct {
 		name    string
-		route   config.Route
+		route   Route
 		target  string
 		wantURI string
 	}{
@@ -22,9 +20,9 @@ func TestRewriteURL(t *testing.T) {
 		{name: "upstream base path with slash joined",
 			route: cfgRoute("/api/", up.URL+"/v1/"), target: "/api/users", wantURI: "/v1/users"},
 		{name: "no strip prefix",
-			route: cfgRoute("/api/", up.URL, func(r *config.Route) { r.StripPrefix = "" }), target: "/api/users", wantURI: "/api/users"},
+			route: cfgRoute("/api/", up.URL, func(r *Route) { r.StripPrefix = "" }), target: "/api/users", wantURI: "/api/users"},
 		{name: "strip prefix equal to the path keeps a leading slash",
-			route: cfgRoute("/api/", up.URL, func(r *config.Route) { r.StripPrefix = "/api/" }), target: "/api/users", wantURI: "/users"},
+			route: cfgRoute("/api/", up.URL, func(r *Route) { r.StripPrefix = "/api/" }), target: "/api/users", wantURI: "/users"},
 		{name: "route root becomes upstream root",
 			route: cfgRoute("/api/", up.URL), target: "/api/", wantURI: "/"},
 		{name: "escaped path stays escaped (RawPath kept consistent)",
@@ -36,7 +34,7 @@ func TestRewriteURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, []config.Route{tt.route})
+			f := newFixture(t, []Route{tt.route})
 			resp, _ := f.do(t, http.MethodGet, tt.target, withSession(), nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
@@ -56,7 +54,7 @@ func TestRewriteURL(t *testing.T) {
 // browser sends stay at the BFF; the upstream sees only the injected bearer.
 func TestBrowserCredentialsNeverReachUpstream(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	h := withSession()
 	h.Set("Cookie", sessionCookie+"=sealed-session-id; theme=dark")
 	h.Set("Authorization", "Bearer token-from-the-browser")
@@ -75,7 +73,7 @@ func TestBrowserCredentialsNeverReachUpstream(t *testing.T) {
 // token, with Rewrite it must not.
 func TestConnectionHeaderCannotStripInjectedBearer(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	h := withSession()
 	h.Set("Connection", "Authorization, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For")
 	f.do(t, http.MethodGet, "/api/me", h, nil)
@@ -98,7 +96,7 @@ func TestConnectionHeaderCannotStripInjectedBearer(t *testing.T) {
 // upstream sees the BFF's view only.
 func TestClientForwardedHeadersAreNotTrusted(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	h := withSession()
 	for k, v := range map[string]string{
 		"X-Forwarded-For":    "1.2.3.4",
@@ -165,7 +163,7 @@ func TestIsClientForwardingHeader(t *testing.T) {
 
 func TestTransportSharedPerUpstream(t *testing.T) {
 	a, b := newUpstream(t, nil), newUpstream(t, nil)
-	f := newFixture(t, []config.Route{
+	f := newFixture(t, []Route{
 		cfgRoute("/a1/", a.URL),
 		cfgRoute("/a2/", a.URL+"/v2"),
 		cfgRoute("/b/", b.URL),

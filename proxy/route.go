@@ -11,24 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/problem"
 )
-
-// The auth modes of config.Route.Auth ("" is required).
-const (
-	authRequired = "required"
-	authOptional = "optional"
-	authNone     = "none"
-)
-
-// defaultTimeout applies when a route's Timeout is zero (config defaults it already).
-const defaultTimeout = 30 * time.Second
-
-// defaultMaxBody applies when a route's MaxRequestBody is nil (config defaults it already).
-const defaultMaxBody = 10 << 20
 
 // statusClientClosedRequest is the de-facto status (nginx, caddy) for a client that went
 // away before the response; it is logged and never seen by the client.
@@ -42,7 +28,7 @@ type route struct {
 	lowerPrefix string
 	strip       string
 	upstream    *url.URL
-	auth        string
+	auth        Auth
 	retry       bool
 	timeout     time.Duration
 	maxBody     int64    // request body bound in bytes; 0: none
@@ -53,10 +39,10 @@ type route struct {
 	// passEncodedSlashes: a path with %2F may be routed here and reaches the upstream
 	// with its %2F intact (RawPath), see Proxy.Match.
 	passEncodedSlashes bool
-	identity           config.IdentityHeaders // headers that carry the user to the upstream
+	identity           IdentityHeaders // headers that carry the user to the upstream
 }
 
-func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool) (*route, error) {
+func (p *Proxy) newRoute(rc Route, rt http.RoundTripper, pool *bufferPool) (*route, error) {
 	r := &route{
 		p:           p,
 		name:        rc.Name,
@@ -64,7 +50,8 @@ func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool
 		lowerPrefix: strings.ToLower(rc.Path),
 		strip:       rc.StripPrefix,
 		auth:        rc.Auth,
-		retry:       rc.RetryOn401 == nil || *rc.RetryOn401,
+		retry:       rc.RetryOn401,
+		maxBody:     rc.MaxRequestBody,
 		timeout:     rc.Timeout,
 		methods:     rc.Methods,
 		allow:       strings.Join(rc.Methods, ", "),
@@ -76,14 +63,10 @@ func (p *Proxy) newRoute(rc config.Route, rt http.RoundTripper, pool *bufferPool
 		r.name = rc.Path
 	}
 	if r.auth == "" {
-		r.auth = authRequired
+		r.auth = AuthRequired
 	}
 	if r.timeout == 0 {
-		r.timeout = defaultTimeout
-	}
-	r.maxBody = defaultMaxBody
-	if rc.MaxRequestBody != nil {
-		r.maxBody = int64(*rc.MaxRequestBody)
+		r.timeout = DefaultTimeout
 	}
 	if err := r.setUpstream(rc.Upstream); err != nil {
 		return nil, fmt.Errorf("proxy: route %q: %w", rc.Path, err)
@@ -118,7 +101,7 @@ func (r *route) validate() error {
 	if r.strip != "" && (!strings.HasPrefix(r.prefix, r.strip) || !isRoutePath(r.strip)) {
 		errs = append(errs, errors.New("stripPrefix must be a clean prefix of the path"))
 	}
-	if r.auth != authRequired && r.auth != authOptional && r.auth != authNone {
+	if r.auth != AuthRequired && r.auth != AuthOptional && r.auth != AuthNone {
 		errs = append(errs, fmt.Errorf("auth %q is not required, optional or none", r.auth))
 	}
 	if r.timeout < 0 {
@@ -199,7 +182,7 @@ func (r *route) allows(method string) bool {
 // authorize obtains the credential for x per the route's auth mode. It answers the client
 // itself and returns false when the request must not go on.
 func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
-	if r.auth == authNone {
+	if r.auth == AuthNone {
 		return true
 	}
 	x.src = r.p.creds(w, x.in)
@@ -212,7 +195,7 @@ func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
 		x.cred, x.identity = sess.Credential, sess.Identity
 		x.replayable = r.retry
 		return true
-	case errors.Is(err, credential.ErrNoSession) && r.auth == authOptional:
+	case errors.Is(err, credential.ErrNoSession) && r.auth == AuthOptional:
 		return true
 	case errors.Is(err, credential.ErrNoSession):
 		problem.Write(w, problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil))

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/net/websocket"
-
-	"github.com/tokenward/bff/config"
 )
 
 // sseUpstream emits "data: n" events every 20 ms until the client goes away, then
@@ -108,7 +106,7 @@ func TestSSEEventsArriveBeforeUpstreamFinishes(t *testing.T) {
 		<-release
 		io.WriteString(w, "data: second\n\n")
 	})
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	evs, stop := openSSE(t, f, "s1")
 	defer stop()
 	if ev, _ := next(t, evs, "the first event while the upstream still runs"); ev != "data: first" {
@@ -132,7 +130,7 @@ func TestSSEEventsArriveBeforeUpstreamFinishes(t *testing.T) {
 func TestCloseSessionCutsSSE(t *testing.T) {
 	done := make(chan struct{}, 2)
 	up := sseUpstream(t, done)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	mine, stopMine := openSSE(t, f, "s1")
 	defer stopMine()
 	theirs, stopTheirs := openSSE(t, f, "s2")
@@ -164,7 +162,7 @@ func TestCloseSessionCutsSSE(t *testing.T) {
 func TestCloseAllCutsStreamsAndRefusesNewOnes(t *testing.T) {
 	done := make(chan struct{}, 2)
 	up := sseUpstream(t, done)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 	evs, stop := openSSE(t, f, "s1")
 	defer stop()
 	next(t, evs, "the first event")
@@ -181,7 +179,7 @@ func TestCloseAllCutsStreamsAndRefusesNewOnes(t *testing.T) {
 func TestStreamsWithoutBearerAreNotTracked(t *testing.T) {
 	done := make(chan struct{}, 1)
 	up := sseUpstream(t, done)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL, func(r *config.Route) { r.Auth = "none" })})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) { r.Auth = "none" })})
 	evs, stop := openSSE(t, f, "s1")
 	next(t, evs, "the first event")
 	if n := f.p.LiveStreams(); n != 0 {
@@ -200,7 +198,7 @@ func TestWebsocketCarriesBearerAndIsCutWithItsSession(t *testing.T) {
 		io.Copy(ws, ws) // echo until either side closes
 		upstreamDone <- struct{}{}
 	}).ServeHTTP)
-	f := newFixture(t, []config.Route{cfgRoute("/api/", up.URL)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
 
 	cfg, err := websocket.NewConfig("ws"+strings.TrimPrefix(f.front.URL, "http")+"/api/ws", publicURL)
 	if err != nil {

@@ -8,9 +8,6 @@ import (
 
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
-	"github.com/tokenward/bff/csrf"
-	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/session"
 )
 
 // defaultCheckTimeout bounds the store check and the discovery attempt of `bff check`.
@@ -58,7 +55,7 @@ func (a *app) checkStore(ctx context.Context, cfg config.Config, timeout time.Du
 	if cfg.Embedded() {
 		return nil
 	}
-	where := session.RedactRedisURL(cfg.Session.RedisURL)
+	where := bff.StoreLocation(cfg)
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := a.pingStore(sctx, cfg); err != nil {
@@ -66,20 +63,6 @@ func (a *app) checkStore(ctx context.Context, cfg config.Config, timeout time.Du
 	}
 	fmt.Fprintf(a.stdout, "session store OK: %s\n", where)
 	return nil
-}
-
-// pingStore connects to the configured Redis and PINGs it once.
-func pingStore(ctx context.Context, cfg config.Config) error {
-	keys, err := session.ParseKeys(cfg.Session.Keys)
-	if err != nil {
-		return fmt.Errorf("session keys: %w", err)
-	}
-	st, err := session.NewRedis(ctx, session.Options{URL: cfg.Session.RedisURL, Keys: keys, IdleTimeout: cfg.Session.IdleTimeout})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.Ping(ctx)
 }
 
 // printNotes prints what to register at the IdP and warns about settings that are valid
@@ -90,7 +73,7 @@ func (a *app) printNotes(cfg config.Config) {
 	fmt.Fprintf(a.stdout, "  post-logout redirect URI  %s\n", cfg.PostLogoutURL())
 	fmt.Fprintf(a.stdout, "  back-channel logout URI   %s\n", backchannelURL(cfg))
 	fmt.Fprintf(a.stdout, "the SPA sends the header %q with the value 1 on API and /bff/* calls (csrf.headerName)\n",
-		csrfHeader(cfg))
+		bff.CSRFHeaderName(cfg))
 	if cfg.Embedded() {
 		fmt.Fprintln(a.stderr, "warning: session.store is embedded: sessions are lost on restart and not shared between replicas")
 	}
@@ -108,21 +91,4 @@ func (a *app) printNotes(cfg config.Config) {
 // backchannelURL is the OIDC Back-Channel Logout URI of the BFF.
 func backchannelURL(cfg config.Config) string {
 	return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/bff/backchannel-logout"
-}
-
-// csrfHeader is the anti-forgery header spelled as configured (csrf.headerName).
-func csrfHeader(cfg config.Config) string {
-	if cfg.CSRF.HeaderName == "" {
-		return csrf.DefaultHeaderName
-	}
-	return cfg.CSRF.HeaderName
-}
-
-// discoverIdP makes one discovery attempt with the relying party serve would build.
-func discoverIdP(ctx context.Context, cfg config.Config) error {
-	p, err := idp.New(bff.IdPConfig(cfg))
-	if err != nil {
-		return fmt.Errorf("relying party: %w", err)
-	}
-	return p.Discover(ctx)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/internal/logbuf"
 )
 
@@ -122,7 +123,7 @@ func TestCheckPingsTheSessionStore(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newTestApp(append(validEnv(), "BFF_SESSION_STORE=redis", "BFF_SESSION_REDIS_URL="+tt.url))
-			a.pingStore = pingStore // the real one: connect and PING
+			a.pingStore = bff.PingStore // the real one: connect and PING
 			if code := a.run(context.Background(), []string{"check", "--timeout", "5s"}); code != tt.wantCode {
 				t.Fatalf("exit code = %d, want %d; stderr: %s", code, tt.wantCode, a.stderr)
 			}

@@ -61,7 +61,7 @@ type app struct {
 }
 
 func newApp(stdout, stderr io.Writer, env []string) *app {
-	return &app{stdout: stdout, stderr: stderr, env: env, serve: serve, demo: demo, discover: discoverIdP, pingStore: pingStore}
+	return &app{stdout: stdout, stderr: stderr, env: env, serve: serve, demo: demo, discover: bff.DiscoverIdP, pingStore: bff.PingStore}
 }
 
 // command is one subcommand.

@@ -1,0 +1,52 @@
+package bff
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/proxy"
+)
+
+func TestProxyRoutesCarryEveryKey(t *testing.T) {
+	no, zero := false, 0
+	for _, tt := range []struct {
+		name string
+		in   config.Route
+		want proxy.Route
+	}{
+		{"config's defaults for a bare route",
+			config.Route{Path: "/api/", Upstream: "https://api"},
+			proxy.Route{Name: "/api/", Path: "/api/", Upstream: "https://api", Auth: proxy.AuthRequired,
+				Timeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20}},
+		{"explicit off values stay off",
+			config.Route{Name: "files", Path: "/files/", Upstream: "https://f", StripPrefix: "/files", Auth: "optional",
+				Timeout: time.Second, Methods: []string{"GET"}, RetryOn401: &no, MaxRequestBody: &zero, PassEncodedSlashes: true,
+				IdentityHeaders: config.IdentityHeaders{User: "X-User", Email: "X-Email", PreferredUsername: "X-Name"}},
+			proxy.Route{Name: "files", Path: "/files/", Upstream: "https://f", StripPrefix: "/files", Auth: proxy.AuthOptional,
+				Timeout: time.Second, Methods: []string{"GET"}, RetryOn401: false, MaxRequestBody: 0, PassEncodedSlashes: true,
+				IdentityHeaders: proxy.IdentityHeaders{User: "X-User", Email: "X-Email", PreferredUsername: "X-Name"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := proxyRoutes([]config.Route{tt.in})[0]; !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEveryRouteKeyReachesTheProxy: a key added to config.Route needs a field in
+// proxy.Route (and a line in proxyRoutes), or a reason to stay in config alone.
+func TestEveryRouteKeyReachesTheProxy(t *testing.T) {
+	configOnly := map[string]bool{"AllowInsecureUpstream": true} // checked by config at load
+	proxyFields := map[string]bool{}
+	for f := range reflect.TypeFor[proxy.Route]().Fields() {
+		proxyFields[f.Name] = true
+	}
+	for f := range reflect.TypeFor[config.Route]().Fields() {
+		if !configOnly[f.Name] && !proxyFields[f.Name] {
+			t.Errorf("config.Route.%s has no proxy.Route field", f.Name)
+		}
+	}
+}
