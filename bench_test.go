@@ -1,7 +1,7 @@
 package bff_test
 
 // The hot path, measured and pinned down: an authenticated proxied request (echo → CSRF →
-// proxy.Match → AccessToken: cookie decode, ONE store round trip, AES-GCM open → Rewrite →
+// proxy.Match → the credential source: cookie decode, ONE store round trip, AES-GCM open → Rewrite →
 // upstream).
 //
 //   - BenchmarkProxy and BenchmarkProxyParallel put the whole bff.Server handler beside a

@@ -59,10 +59,15 @@ type Identity struct {
 	Subject, Email, PreferredUsername string
 }
 
-// Session is what a Source answers: the credential to send and whose it is.
+// Session is what a Source answers: the credential to send, whose it is, and the
+// session's stable key.
 type Session struct {
 	Credential Credential
 	Identity   Identity
+	// Key is a stable, non-secret key of the session (the id's hash): live websocket and
+	// SSE streams are tracked under it, so that they can be cut when the session ends.
+	// "" tracks nothing.
+	Key string
 }
 
 // Source supplies the credentials of ONE inbound request; the proxy asks its

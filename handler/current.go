@@ -20,6 +20,9 @@ import (
 type current struct {
 	id  string
 	rec *session.Record
+	// hash is session.IDHash(id), computed once per request: the log line, the stream
+	// key and the session-end notices all use it.
+	hash string
 	// staleCookie: the cookie was sealed with an older key (re-issue it).
 	staleCookie bool
 }
@@ -57,8 +60,9 @@ func (h *Handlers) lookup(r *http.Request) (*current, cookieState, error) {
 	case err != nil:
 		return nil, c.state, storeProblem(err)
 	}
-	noteSession(r, session.IDHash(c.id))
-	return &current{id: c.id, rec: rec, staleCookie: c.stale}, cookieLive, nil
+	cur := &current{id: c.id, rec: rec, hash: session.IDHash(c.id), staleCookie: c.stale}
+	noteSession(r, cur.hash)
+	return cur, cookieLive, nil
 }
 
 // securityEventRecordRejected is the stable `event` attribute of the warning logged when
@@ -140,8 +144,10 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 	if s.cur == nil {
 		h.resealCookie(s.setCookie, cur)
 	}
-	s.cur = &current{id: cur.id, rec: rec}
-	return sessionCredential(rec)
+	s.cur = &current{id: cur.id, rec: rec, hash: cur.hash}
+	sess, err := sessionCredential(rec)
+	sess.Key = cur.hash
+	return sess, err
 }
 
 func (s *requestSource) setCookie(c *http.Cookie) { http.SetCookie(s.w, c) }
@@ -199,14 +205,4 @@ func refreshProblem(err error) error {
 	default:
 		return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
 	}
-}
-
-// SessionKey is the stable key of r's session for stream tracking: the id hash, which is
-// also what DeleteBySID returns. "" when r has no session cookie.
-func (h *Handlers) SessionKey(r *http.Request) string {
-	id := h.readSessionID(r)
-	if id == "" {
-		return ""
-	}
-	return session.IDHash(id)
 }

@@ -100,7 +100,7 @@ func (h *Handlers) end(ctx context.Context, cur *current) error {
 		return err
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedLogout, 1)
-	h.d.OnEnd([]string{session.IDHash(cur.id)})
+	h.d.OnEnd([]string{cur.hash})
 	return nil
 }
 

@@ -35,6 +35,7 @@ type exchange struct {
 	src      credential.Source     // the request's credential source; nil for auth "none"
 	cred     credential.Credential // what authorizes each attempt; nil to send none
 	identity credential.Identity   // whose credential it is (identity headers)
+	key      string                // the session's key for stream tracking; "" for none
 	applyErr error                 // cred.Apply failed in Rewrite: the transport fails the attempt
 
 	body       []byte // the buffered body of a replayable request

@@ -44,7 +44,7 @@ func (s *tokenStub) Token(r *http.Request, force bool) (credential.Session, erro
 	if err != nil {
 		return credential.Session{}, err
 	}
-	return credential.Session{Credential: credential.NewBearer(tok),
+	return credential.Session{Credential: credential.NewBearer(tok), Key: r.Header.Get(sessionHeader),
 		Identity: credential.Identity{Subject: stubSubject, Email: stubEmail, PreferredUsername: stubUsername}}, nil
 }
 
@@ -173,7 +173,6 @@ func newFixture(t *testing.T, routes []Route, mutate ...func(*Options)) *fixture
 		Routes:      routes,
 		PublicURL:   pub,
 		Credentials: sourceOf(f.tokens.Token),
-		SessionKey:  func(r *http.Request) string { return r.Header.Get(sessionHeader) },
 		OwnCookies: func(name string) bool {
 			return name == sessionCookie || strings.HasPrefix(name, sessionCookie+"-login")
 		},

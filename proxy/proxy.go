@@ -36,10 +36,6 @@ type Options struct {
 	// else becomes a 502 upstream_unavailable without detail. Errors are logged, so they
 	// MUST NOT carry a token or a secret.
 	Credentials credential.SourceFunc
-	// SessionKey returns a stable key of the request's session ("" for none). Websocket
-	// and SSE streams that carry a bearer are tracked under it for CloseSession. Nil
-	// disables stream tracking (CloseSession then cuts nothing).
-	SessionKey func(r *http.Request) string
 	// OwnCookies reports whether name is one of the BFF's own cookies: an upstream
 	// Set-Cookie with such a name is dropped. It MUST cover every cookie the BFF sets
 	// (session and login cookies). Nil drops none but the nameless ones.
@@ -61,7 +57,6 @@ type Options struct {
 type Proxy struct {
 	routes     []*route // longest prefix first
 	creds      credential.SourceFunc
-	sessionKey func(r *http.Request) string
 	ownCookies func(name string) bool
 	log        *slog.Logger
 	fwdHost    string // X-Forwarded-Host: the public URL's host[:port]
@@ -85,7 +80,6 @@ func New(opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{
 		creds:      opts.Credentials,
-		sessionKey: opts.SessionKey,
 		ownCookies: opts.OwnCookies,
 		wrap:       opts.WrapTransport,
 		observe:    opts.ObserveUpstream,

@@ -47,7 +47,6 @@ func BenchmarkServeHTTP(b *testing.B) {
 		Credentials: sourceOf(func(*http.Request, bool) (credential.Session, error) {
 			return bearerSession("eyJhbGciOiJSUzI1NiJ9.benchmark.token"), nil
 		}),
-		SessionKey: func(*http.Request) string { return "s1" },
 		OwnCookies: func(name string) bool { return name == sessionCookie },
 	})
 	if err != nil {

@@ -59,17 +59,13 @@ func isStream(resp *http.Response) bool {
 		(len(ct) == len(sse) || ct[len(sse)] == ';' || ct[len(sse)] == ' ')
 }
 
-// track registers the stream of out's exchange under its session key, when the stream
-// carries a bearer and the request has a session key.
+// track registers the stream of out's exchange under its session's key, when the
+// stream carries a credential and its session has a key.
 func (p *Proxy) track(out *http.Request) {
-	if out == nil || p.sessionKey == nil {
+	if out == nil {
 		return
 	}
-	x := exchangeFrom(out.Context())
-	if x == nil || x.cred == nil {
-		return
-	}
-	if key := p.sessionKey(x.in); key != "" {
-		p.streams.add(key, x)
+	if x := exchangeFrom(out.Context()); x != nil && x.cred != nil && x.key != "" {
+		p.streams.add(x.key, x)
 	}
 }

@@ -192,7 +192,7 @@ func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
 	}
 	switch {
 	case err == nil:
-		x.cred, x.identity = sess.Credential, sess.Identity
+		x.cred, x.identity, x.key = sess.Credential, sess.Identity, sess.Key
 		x.replayable = r.retry
 		return true
 	case errors.Is(err, credential.ErrNoSession) && r.auth == AuthOptional:

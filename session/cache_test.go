@@ -138,13 +138,14 @@ func TestCachedNeverServesPastAbsoluteExpiry(t *testing.T) {
 func TestCachedIsBounded(t *testing.T) {
 	c, _, clock := newCachedForTest(t, time.Hour, 50)
 	for i := 0; i < 500; i++ {
-		c.put(IDHash(mustID(t)), sampleRecord(clock.Now(), "b"))
+		id := mustID(t)
+		c.put(id, IDHash(id), sampleRecord(clock.Now(), "b"))
 	}
 	c.mu.Lock()
-	n := len(c.entries)
+	n, ids := len(c.entries), len(c.hashes)
 	c.mu.Unlock()
-	if n > 50 {
-		t.Fatalf("%d entries, cap 50", n)
+	if n > 50 || ids != n {
+		t.Fatalf("%d entries (cap 50), %d id hashes: the index of ids must shrink with the entries", n, ids)
 	}
 }
 
