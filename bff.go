@@ -233,8 +233,8 @@ func (s *Server) buildProxy(o options, public *url.URL) error {
 	s.proxy, err = proxy.New(proxy.Options{
 		Routes: proxyRoutes(s.cfg.Routes), PublicURL: public, Credentials: s.handlers.Credentials,
 		TrustedProxies: trusted,
-		OwnCookies: handler.OwnsCookie(s.cfg.Session.CookieName),
-		Logger: s.log, Transport: o.transport,
+		OwnCookies:     handler.OwnsCookie(s.cfg.Session.CookieName),
+		Logger:         s.log, Transport: o.transport,
 		WrapTransport:   s.tracing.Transport,
 		ObserveUpstream: s.metrics.ObserveUpstream,
 	})
