@@ -303,19 +303,30 @@ func warnUnreachableStore(ctx context.Context, st session.Store, redisURL string
 }
 
 // idpConfig is the relying-party configuration of cfg (used by New and DiscoverIdP).
-func idpConfig(cfg config.Config) idp.Config {
-	return idp.Config{
+func idpConfig(cfg config.Config) (idp.Config, error) {
+	ic := idp.Config{
 		Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, ClientSecret: cfg.OIDC.ClientSecret,
 		Scopes: cfg.OIDC.Scopes, AuthStyle: cfg.OIDC.TokenEndpointAuth,
 		RedirectURL: cfg.RedirectURL(), PostLogoutRedirectURL: cfg.PostLogoutURL(),
 		AuthParams: cfg.OIDC.AuthParams, Timeout: cfg.OIDC.HTTPTimeout,
 		AllowInsecureIssuer: cfg.AllowHTTPIssuer(), PushedAuthorization: cfg.OIDC.PushedAuthorization,
-		MaxTokenAge: cfg.OIDC.MaxTokenAge,
+		MaxTokenAge: cfg.OIDC.MaxTokenAge, ClientKeyID: cfg.OIDC.ClientKeyID,
 	}
+	if cfg.OIDC.ClientKey != "" {
+		key, err := config.ParsePrivateKey(cfg.OIDC.ClientKey)
+		if err != nil {
+			return ic, fmt.Errorf("oidc.clientKey: %w", err)
+		}
+		ic.ClientKey = key
+	}
+	return ic, nil
 }
 
 func newProvider(cfg config.Config, o options, log *slog.Logger) (*idp.Provider, error) {
-	ic := idpConfig(cfg)
+	ic, err := idpConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bff: %w", err)
+	}
 	ic.HTTPClient, ic.Now, ic.Logger = o.httpClient, o.now, log
 	p, err := idp.New(ic)
 	if err != nil {

@@ -55,12 +55,23 @@ type OIDC struct {
 	Issuer string `yaml:"issuer"`
 	// ClientID of the confidential client registered for the BFF.
 	ClientID string `yaml:"clientID"`
-	// ClientSecret, or ClientSecretFile to read it from (one of them is required).
+	// ClientSecret, or ClientSecretFile to read it from (one of them is required with the
+	// client_secret_* methods, and refused with private_key_jwt).
 	ClientSecret     string `yaml:"clientSecret"`
 	ClientSecretFile string `yaml:"clientSecretFile"`
+	// ClientKey is the PEM private key (PKCS#8, PKCS#1 RSA or SEC 1 EC: RSA 2048+,
+	// ECDSA P-256 or Ed25519) the BFF signs its client assertions with under
+	// tokenEndpointAuth private_key_jwt; ClientKeyFile reads it from a file (one of them
+	// is required then, and refused otherwise). ClientKeyID is its kid, as registered at
+	// the IdP; default: the key's RFC 7638 thumbprint (what `bff keygen --client-key`
+	// prints).
+	ClientKey     string `yaml:"clientKey"`
+	ClientKeyFile string `yaml:"clientKeyFile"`
+	ClientKeyID   string `yaml:"clientKeyID"`
 	// Scopes requested at login. Default [openid, profile, email, offline_access].
 	Scopes []string `yaml:"scopes"`
-	// TokenEndpointAuth is client_secret_basic (default) or client_secret_post. Never auto-detected.
+	// TokenEndpointAuth is client_secret_basic (default), client_secret_post or
+	// private_key_jwt (RFC 7523: a JWT signed with ClientKey). Never auto-detected.
 	TokenEndpointAuth string `yaml:"tokenEndpointAuth"`
 	// RefreshSkew: refresh the access token when it expires within this, or within half
 	// its lifetime when that is shorter (short-lived tokens are not refreshed on every

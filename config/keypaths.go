@@ -18,6 +18,7 @@ const envPrefix = "BFF_"
 // Problem, an error string or a log line; each has a …File twin (see secretFiles).
 var secretPaths = map[string]bool{
 	"oidc.clientSecret": true,
+	"oidc.clientKey":    true,
 	"session.keys":      true,
 	"session.redisURL":  true,
 }

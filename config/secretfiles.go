@@ -19,6 +19,7 @@ const maxSecretFileSize = 64 << 10
 // file, from any sources, is a Problem. The file paths stay in c.
 func resolveSecretFiles(c *Config, ps *problems) {
 	resolveValueFile(&c.OIDC.ClientSecret, c.OIDC.ClientSecretFile, "oidc.clientSecret", ps)
+	resolveValueFile(&c.OIDC.ClientKey, c.OIDC.ClientKeyFile, "oidc.clientKey", ps)
 	resolveValueFile(&c.Session.RedisURL, c.Session.RedisURLFile, "session.redisURL", ps)
 	resolveKeysFile(c, ps)
 }

@@ -7,7 +7,7 @@ import (
 
 // Allowed values of the enumerated keys.
 var (
-	tokenEndpointAuths = []string{"client_secret_basic", "client_secret_post"}
+	tokenEndpointAuths = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
 	sessionStores      = []string{"", "embedded", "redis"}
 	sameSites          = []string{"strict", "lax"}
 	routeAuths         = []string{"required", "optional", "none"}

@@ -27,13 +27,8 @@ func validateOIDC(o OIDC, ps *problems) {
 	if o.ClientID == "" {
 		ps.add("oidc.clientID", "is required")
 	}
-	if o.ClientSecret == "" {
-		ps.add("oidc.clientSecret", "%s", requiredSecret("oidc.clientSecretFile", o.ClientSecretFile))
-	}
+	validateClientAuth(o, ps)
 	validateScopes(o.Scopes, ps)
-	if !slices.Contains(tokenEndpointAuths, o.TokenEndpointAuth) {
-		ps.add("oidc.tokenEndpointAuth", "%q %s", o.TokenEndpointAuth, oneOf(tokenEndpointAuths...))
-	}
 	positive("oidc.refreshSkew", o.RefreshSkew, ps)
 	positive("oidc.forcedRefreshCooldown", o.ForcedRefreshCooldown, ps)
 	positive("oidc.httpTimeout", o.HTTPTimeout, ps)
@@ -101,4 +96,32 @@ func isParamName(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateClientAuth: the client has exactly the credential its tokenEndpointAuth uses
+// (a secret for client_secret_*, a private key for private_key_jwt): a leftover of the
+// other kind is refused rather than silently unused.
+func validateClientAuth(o OIDC, ps *problems) {
+	if !slices.Contains(tokenEndpointAuths, o.TokenEndpointAuth) {
+		ps.add("oidc.tokenEndpointAuth", "%q %s", o.TokenEndpointAuth, oneOf(tokenEndpointAuths...))
+		return
+	}
+	if o.TokenEndpointAuth == "private_key_jwt" {
+		if o.ClientKey == "" {
+			ps.add("oidc.clientKey", "%s (tokenEndpointAuth is private_key_jwt; `bff keygen --client-key` makes one)",
+				requiredSecret("oidc.clientKeyFile", o.ClientKeyFile))
+		} else if msg := privateKeyProblem(o.ClientKey); msg != "" {
+			ps.add("oidc.clientKey", "%s", msg)
+		}
+		if o.ClientSecret != "" {
+			ps.add("oidc.clientSecret", "is set but tokenEndpointAuth is private_key_jwt: remove it (or its file)")
+		}
+		return
+	}
+	if o.ClientSecret == "" {
+		ps.add("oidc.clientSecret", "%s", requiredSecret("oidc.clientSecretFile", o.ClientSecretFile))
+	}
+	if o.ClientKey != "" || o.ClientKeyID != "" {
+		ps.add("oidc.clientKey", "is set but tokenEndpointAuth is %s: set tokenEndpointAuth: private_key_jwt, or remove the key", o.TokenEndpointAuth)
+	}
 }

@@ -95,7 +95,13 @@ func TestValidateRejects(t *testing.T) {
 		{name: "client secret missing", mutate: func(c *Config) { c.OIDC.ClientSecret = "" }, wantPath: "oidc.clientSecret", wantInMsg: "clientSecretFile"},
 		{name: "scopes without openid", mutate: func(c *Config) { c.OIDC.Scopes = []string{"profile"} }, wantPath: "oidc.scopes", wantInMsg: "openid"},
 		{name: "scope with space", mutate: func(c *Config) { c.OIDC.Scopes = []string{"openid", "a b"} }, wantPath: "oidc.scopes[1]", wantInMsg: "scope token"},
-		{name: "token endpoint auth unknown", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth = "private_key_jwt" }, wantPath: "oidc.tokenEndpointAuth", wantInMsg: "client_secret_basic, client_secret_post"},
+		{name: "token endpoint auth unknown", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth = "client_secret_jwt" }, wantPath: "oidc.tokenEndpointAuth", wantInMsg: "client_secret_basic, client_secret_post, private_key_jwt"},
+		{name: "private_key_jwt without a key", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth, c.OIDC.ClientSecret = "private_key_jwt", "" }, wantPath: "oidc.clientKey", wantInMsg: "bff keygen --client-key"},
+		{name: "private_key_jwt with a leftover secret", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth, c.OIDC.ClientKey = "private_key_jwt", testClientKeyPEM }, wantPath: "oidc.clientSecret", wantInMsg: "remove it"},
+		{name: "private_key_jwt with a key that is no key", mutate: func(c *Config) {
+			c.OIDC.TokenEndpointAuth, c.OIDC.ClientSecret, c.OIDC.ClientKey = "private_key_jwt", "", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+		}, wantPath: "oidc.clientKey", wantInMsg: "not a private key"},
+		{name: "a client key unused by client_secret_basic", mutate: func(c *Config) { c.OIDC.ClientKey = testClientKeyPEM }, wantPath: "oidc.clientKey", wantInMsg: "private_key_jwt"},
 		{name: "token endpoint auth empty", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth = "" }, wantPath: "oidc.tokenEndpointAuth", wantInMsg: "must be one of"},
 		{name: "refresh skew zero", mutate: func(c *Config) { c.OIDC.RefreshSkew = 0 }, wantPath: "oidc.refreshSkew", wantInMsg: "positive"},
 		{name: "forced refresh cooldown zero", mutate: func(c *Config) { c.OIDC.ForcedRefreshCooldown = 0 }, wantPath: "oidc.forcedRefreshCooldown", wantInMsg: "positive"},

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,14 +44,20 @@ type Config struct {
 	// included) with the discovery document's and the tokens' iss. Required; https
 	// unless AllowInsecureIssuer.
 	Issuer string
-	// ClientID and ClientSecret of the BFF's confidential client. Both required.
+	// ClientID and ClientSecret of the BFF's confidential client. ClientSecret is
+	// required for the client_secret_* styles and refused with private_key_jwt.
 	ClientID, ClientSecret string
+	// ClientKey signs the client assertions of AuthStylePrivateKeyJWT (RSA of 2048 bits
+	// or more: RS256; ECDSA P-256: ES256; Ed25519: EdDSA). Required with that style,
+	// refused with the others. ClientKeyID is its kid; "" means its RFC 7638 thumbprint.
+	ClientKey   crypto.Signer
+	ClientKeyID string
 	// Scopes requested at login; must contain "openid". Default: openid profile email offline_access.
 	Scopes []string
-	// AuthStyle is how the client authenticates at the token and revocation endpoints:
-	// "client_secret_basic" (default) or "client_secret_post". It is set explicitly on
-	// oauth2.Endpoint; it is NEVER auto-detected (x/oauth2's auto-detection retries a
-	// failed request with the other style, replaying a rotating refresh token).
+	// AuthStyle is how the client authenticates at the token, revocation and PAR
+	// endpoints: "client_secret_basic" (default), "client_secret_post" or
+	// "private_key_jwt". It is NEVER auto-detected: auto-detection retries a failed
+	// request with another style, which would replay a rotating refresh token.
 	AuthStyle string
 	// RedirectURL is publicURL + "/bff/callback". Required, absolute http(s).
 	RedirectURL string
@@ -105,6 +112,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ClientKey != nil && c.ClientKeyID == "" {
+		c.ClientKeyID, _ = ClientKeyID(c.ClientKey) // a key it cannot read is refused by validate
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,14 +133,9 @@ func (c Config) validate() error {
 	if c.ClientID == "" {
 		bad("ClientID is required")
 	}
-	if c.ClientSecret == "" {
-		bad("ClientSecret is required (the BFF is a confidential client)")
-	}
+	errs = append(errs, c.clientAuthProblems()...)
 	if !slices.Contains(c.Scopes, "openid") {
 		bad("Scopes must contain openid")
-	}
-	if c.AuthStyle != AuthStyleBasic && c.AuthStyle != AuthStylePost {
-		bad("AuthStyle must be %s or %s, got %q", AuthStyleBasic, AuthStylePost, c.AuthStyle)
 	}
 	redirect, err := url.Parse(c.RedirectURL)
 	if err == nil {
@@ -188,4 +193,31 @@ func (c Config) checkPostLogout(redirect *url.URL) error {
 		return errors.New("must be on the same origin as RedirectURL")
 	}
 	return nil
+}
+
+// clientAuthProblems checks that the client has exactly the credential its AuthStyle uses.
+func (c Config) clientAuthProblems() []error {
+	var errs []error
+	switch c.AuthStyle {
+	case AuthStyleBasic, AuthStylePost:
+		if c.ClientSecret == "" {
+			errs = append(errs, errors.New("ClientSecret is required with "+c.AuthStyle+" (the BFF is a confidential client)"))
+		}
+		if c.ClientKey != nil {
+			errs = append(errs, errors.New("ClientKey is set but AuthStyle is "+c.AuthStyle+": use private_key_jwt, or drop the key"))
+		}
+	case AuthStylePrivateKeyJWT:
+		if c.ClientKey == nil {
+			errs = append(errs, errors.New("ClientKey is required with private_key_jwt"))
+		} else if _, err := ClientKeyAlgorithm(c.ClientKey); err != nil {
+			errs = append(errs, fmt.Errorf("ClientKey: %w", err))
+		}
+		if c.ClientSecret != "" {
+			errs = append(errs, errors.New("ClientSecret is set but AuthStyle is private_key_jwt: drop the secret"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("AuthStyle must be %s, %s or %s, got %q",
+			AuthStyleBasic, AuthStylePost, AuthStylePrivateKeyJWT, c.AuthStyle))
+	}
+	return errs
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"golang.org/x/oauth2"
 )
 
 // Sentinel errors. Callers match them with errors.Is; every error this package returns
@@ -75,7 +73,8 @@ func (e *TokenError) Error() string {
 
 // clientRefusedHint names the settings an operator fixes when the IdP refuses the client.
 const clientRefusedHint = ": the IdP refused this client; check oidc.clientID, " +
-	"oidc.clientSecret (or oidc.clientSecretFile) and oidc.tokenEndpointAuth against the client's registration at the IdP"
+	"oidc.clientSecret (or oidc.clientSecretFile; oidc.clientKeyFile for private_key_jwt) and oidc.tokenEndpointAuth " +
+	"against the client's registration at the IdP"
 
 // clientRefused reports an answer that blames the client's identity or registration
 // (RFC 6749 §5.2), not the grant: no retry helps until a setting changes.
@@ -114,21 +113,6 @@ func sanitizeErrorCode(code string) string {
 		}
 	}
 	return code
-}
-
-// classifyTokenErr turns an x/oauth2 error into this package's vocabulary. An
-// *oauth2.RetrieveError is NEVER wrapped (its Error() includes the response body):
-// only its status and error code survive, as a *TokenError.
-func classifyTokenErr(op string, err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		return fmt.Errorf("%s: %w", op, newTokenError(status, re.ErrorCode))
-	}
-	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 }
 
 // statusError describes a non-2xx answer to a GET (discovery, JWKS) without its body.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,8 +49,7 @@ func (p *Provider) Revoke(ctx context.Context, refreshToken string) error {
 }
 
 // revocationRequest builds the RFC 7009 POST, authenticating the client like the
-// token endpoint: HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1), or
-// client_id and client_secret in the body.
+// token endpoint (see authenticate).
 func (p *Provider) revocationRequest(ctx context.Context, endpoint, token string) (*http.Request, error) {
 	return p.clientRequest(ctx, endpoint, url.Values{"token": {token}, "token_type_hint": {"refresh_token"}})
 }
@@ -57,19 +57,19 @@ func (p *Provider) revocationRequest(ctx context.Context, endpoint, token string
 // clientRequest is a form POST to one of the provider's back-channel endpoints
 // (revocation, PAR), with the client authenticated as at the token endpoint.
 func (p *Provider) clientRequest(ctx context.Context, endpoint string, form url.Values) (*http.Request, error) {
-	if p.cfg.AuthStyle == AuthStylePost {
-		form.Set("client_id", p.cfg.ClientID)
-		form.Set("client_secret", p.cfg.ClientSecret)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
 	if err != nil {
 		return nil, err
 	}
+	if err := p.authenticate(req, form); err != nil {
+		return nil, err
+	}
+	body := form.Encode()
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if p.cfg.AuthStyle == AuthStyleBasic {
-		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(p.cfg.ClientSecret))
-	}
 	return req, nil
 }
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // Tokens is what the token endpoint issued. Every field but Expiry and TokenType is a
@@ -51,11 +49,9 @@ func (p *Provider) Exchange(ctx context.Context, code string, ar AuthRequest) (*
 	if code == "" {
 		return nil, nil, fmt.Errorf("exchange: %w: empty authorization code", ErrInvalidGrant)
 	}
-	rctx, cancel := p.withClient(ctx)
-	defer cancel()
-	tok, err := d.oauth.Exchange(rctx, code, oauth2.VerifierOption(ar.CodeVerifier))
+	tok, err := p.tokenRequest(ctx, d, p.authCodeForm(code, ar.CodeVerifier))
 	if err != nil {
-		return nil, nil, classifyTokenErr("exchange", err)
+		return nil, nil, fmt.Errorf("exchange: %w", err)
 	}
 	out, err := p.newTokens(tok)
 	if err != nil {
@@ -93,12 +89,9 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *
 	if refreshToken == "" {
 		return nil, nil, fmt.Errorf("refresh: %w: no refresh token", ErrInvalidGrant)
 	}
-	rctx, cancel := p.withClient(ctx)
-	defer cancel()
-	// An empty access token makes the reuse source refresh at once; nothing is reused.
-	tok, err := d.oauth.TokenSource(rctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+	tok, err := p.tokenRequest(ctx, d, refreshForm(refreshToken))
 	if err != nil {
-		return nil, nil, classifyTokenErr("refresh", err)
+		return nil, nil, fmt.Errorf("refresh: %w", err)
 	}
 	out, err := p.newTokens(tok)
 	if err != nil {
@@ -135,17 +128,14 @@ const (
 	MaxTokenLifetime = 24 * time.Hour
 )
 
-// newTokens converts an x/oauth2 token: it refuses a token_type other than Bearer,
+// newTokens checks a token response: it refuses a token_type other than Bearer,
 // normalises the type, and computes Lifetime and Expiry with the injected clock.
-func (p *Provider) newTokens(tok *oauth2.Token) (*Tokens, error) {
+func (p *Provider) newTokens(tok *tokenResponse) (*Tokens, error) {
 	if err := checkTokenType(tok.TokenType); err != nil {
 		return nil, err
 	}
-	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: "Bearer"}
-	if raw, ok := tok.Extra("id_token").(string); ok {
-		out.IDToken = raw
-	}
-	secs, given := expiresIn(tok)
+	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, TokenType: "Bearer"}
+	secs, given := tok.ExpiresIn, tok.ExpiresGiven
 	if given && secs <= 0 {
 		p.cfg.Logger.Warn("token response has a non-positive expires_in; assuming the default lifetime",
 			"expires_in", secs, "assumed", AssumedTokenLifetime)
@@ -157,7 +147,7 @@ func (p *Provider) newTokens(tok *oauth2.Token) (*Tokens, error) {
 
 // checkTokenType accepts token_type Bearer in any case (RFC 6749 §5.1: the value is
 // case-insensitive). An absent token_type (REQUIRED by RFC 6749 §5.1, yet omitted by a
-// few providers) counts as Bearer, as x/oauth2 and most clients read it: a provider
+// few providers) counts as Bearer, as most clients read it: a provider
 // issuing sender-constrained tokens always says so (RFC 9449 §5: token_type DPoP).
 func checkTokenType(typ string) error {
 	if typ == "" || strings.EqualFold(typ, "Bearer") {
@@ -165,27 +155,6 @@ func checkTokenType(typ string) error {
 	}
 	// The value is the provider's: logged only when it looks like a type name.
 	return fmt.Errorf("token response: %w (token_type %q)", ErrTokenType, sanitizeErrorCode(typ))
-}
-
-// expiresIn is the raw expires_in of the token response and whether it had one.
-// x/oauth2 keeps it in ExpiresIn for JSON answers (0 when absent) and only in the raw
-// form values for form-encoded ones.
-func expiresIn(tok *oauth2.Token) (secs int64, given bool) {
-	if tok.ExpiresIn != 0 {
-		return tok.ExpiresIn, true
-	}
-	switch v := tok.Extra("expires_in").(type) {
-	case int64:
-		return v, true
-	case float64:
-		if v > -1<<62 && v < 1<<62 { // NaN and infinities fail both
-			return int64(v), true
-		}
-		return 0, true
-	case string:
-		return 0, v != ""
-	}
-	return 0, false
 }
 
 // tokenLifetime applies the one rule for expires_in: a positive value is believed up

@@ -370,7 +370,7 @@ func TestTokenResponseTypeAndLifetimeAreChecked(t *testing.T) {
 		{name: "expires_in exactly the maximum", tokenType: "Bearer", expiresIn: 86400, wantLife: MaxTokenLifetime},
 		{name: "expires_in a year is clamped", tokenType: "Bearer", expiresIn: 365 * 86400, wantLife: MaxTokenLifetime},
 		{name: "expires_in past int32 is clamped", tokenType: "Bearer", expiresIn: int64(1) << 40, wantLife: MaxTokenLifetime},
-		{name: "expires_in below int32 (wraps in x/oauth2) is clamped", tokenType: "Bearer", expiresIn: -3000000000, wantLife: MaxTokenLifetime},
+		{name: "expires_in far below zero is unknown (no int32 wrap-around)", tokenType: "Bearer", expiresIn: -3000000000, wantLife: AssumedTokenLifetime},
 		{name: "form-encoded expires_in", form: true, tokenType: "bearer", expiresIn: "600", wantLife: 10 * time.Minute},
 		{name: "form-encoded expires_in negative", form: true, tokenType: "bearer", expiresIn: "-5", wantLife: AssumedTokenLifetime},
 		{name: "form-encoded expires_in not a number", form: true, tokenType: "bearer", expiresIn: "soon", wantLife: AssumedTokenLifetime},

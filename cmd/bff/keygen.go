@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+
+	"github.com/tokenward/bff"
 )
 
 // keygenSize is the size of a session key in bytes (config validates the same).
@@ -19,8 +21,12 @@ const maxKeygenCount = 100
 func (a *app) runKeygen(_ context.Context, args []string) error {
 	fs := a.bareFlagSet("keygen", "print fresh session keys: standard base64 of 32 random bytes, one per line")
 	count := fs.Int("count", 1, "how many keys to print (1-100)")
+	clientKey := fs.String("client-key", "", "instead: print a private key for oidc.tokenEndpointAuth private_key_jwt (rsa, ec or ed25519) and, on stderr, the public JWKS to register at the IdP")
 	if err := a.parse(fs, args); err != nil {
 		return err
+	}
+	if *clientKey != "" {
+		return a.clientKey(*clientKey)
 	}
 	if *count < 1 || *count > maxKeygenCount {
 		return usageErrorf("keygen: --count must be from 1 to %d", maxKeygenCount)
@@ -43,4 +49,17 @@ func newKey(r io.Reader) (string, error) {
 		return "", fmt.Errorf("keygen: read random bytes: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// clientKey prints a new client private key (PEM) on stdout, so `bff keygen --client-key
+// ec > client.key` writes a valid oidc.clientKeyFile, and what to register on stderr.
+func (a *app) clientKey(kind string) error {
+	pemKey, kid, jwks, err := bff.NewClientKey(kind)
+	if err != nil {
+		return usageErrorf("keygen: --client-key: %v", err)
+	}
+	a.stdout.Write(pemKey)
+	fmt.Fprintf(a.stderr, "Keep the key secret (chmod 600) and set oidc.tokenEndpointAuth: private_key_jwt and oidc.clientKeyFile to its file.\n"+
+		"Register this public key (JWKS) for the client at the IdP; its kid %s is also the default of oidc.clientKeyID:\n%s\n", kid, jwks)
+	return nil
 }

@@ -82,3 +82,35 @@ func TestNewKeyFailsWithoutRandomness(t *testing.T) {
 		t.Fatalf("newKey with a failing reader = %q, %v; want an error", k, err)
 	}
 }
+
+// TestKeygenClientKeyIsWhatConfigAccepts: `bff keygen --client-key KIND > client.key`
+// writes a key that config takes as oidc.clientKey under private_key_jwt, and stderr
+// carries the public JWKS (no private part) with the kid to register.
+func TestKeygenClientKeyIsWhatConfigAccepts(t *testing.T) {
+	for _, kind := range []string{"rsa", "ec", "ed25519"} {
+		t.Run(kind, func(t *testing.T) {
+			a := newTestApp(nil)
+			if code := a.run(context.Background(), []string{"keygen", "--client-key", kind}); code != exitOK {
+				t.Fatalf("exit code = %d, stderr: %s", code, a.stderr)
+			}
+			c := config.Defaults()
+			c.Server.PublicURL, c.OIDC.Issuer, c.OIDC.ClientID = "https://a.example", "https://i.example", "id"
+			c.OIDC.TokenEndpointAuth, c.OIDC.ClientKey = "private_key_jwt", a.stdout.String()
+			c.Session.Keys = []string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+			if err := config.Validate(c); err != nil {
+				t.Fatalf("keygen's client key does not validate: %v", err)
+			}
+			stderr := a.stderr.String()
+			if !strings.Contains(stderr, `"kid"`) || !strings.Contains(stderr, "oidc.clientKeyFile") || strings.Contains(stderr, `"d":`) {
+				t.Fatalf("stderr should show the public JWKS and the settings, never the private key: %s", stderr)
+			}
+			if strings.Contains(a.stdout.String(), "{") {
+				t.Fatal("stdout must hold only the PEM key")
+			}
+		})
+	}
+	a := newTestApp(nil)
+	if code := a.run(context.Background(), []string{"keygen", "--client-key", "dsa"}); code != exitUsage {
+		t.Fatalf("unknown kind: exit %d, want %d", code, exitUsage)
+	}
+}

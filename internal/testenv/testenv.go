@@ -24,8 +24,10 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/spa-demo/demoop"
 )
 
@@ -55,6 +57,10 @@ type Options struct {
 	PublicHost string
 	// WrapOP, when set, wraps the OP's handler (e.g. to alter its token responses).
 	WrapOP func(http.Handler) http.Handler
+	// ClientKeyPEM, when set, registers the BFF's client at the OP with this private key's
+	// public half (private_key_jwt, kid its thumbprint) and no secret, and configures the
+	// BFF with oidc.tokenEndpointAuth private_key_jwt and this oidc.clientKey.
+	ClientKeyPEM string
 }
 
 // Env is a running stack.
@@ -95,14 +101,18 @@ func (e *Env) startOP(t testing.TB, o Options) {
 		public = "https://" + net.JoinHostPort(o.PublicHost, strconv.Itoa(bffL.Addr().(*net.TCPAddr).Port))
 	}
 	e.PublicURL = public
+	client := demoop.Client{
+		ID: ClientID, Secret: ClientSecret,
+		RedirectURIs:           []string{public + "/bff/callback"},
+		PostLogoutRedirectURIs: []string{public + "/"},
+		BackchannelLogoutURI:   public + "/bff/backchannel-logout",
+	}
+	if o.ClientKeyPEM != "" {
+		client.Secret, client.PublicKey = "", clientPublicJWK(t, o.ClientKeyPEM)
+	}
 	op, err := demoop.New(demoop.Config{
-		Issuer: "http://" + l.Addr().String(),
-		Clients: []demoop.Client{{
-			ID: ClientID, Secret: ClientSecret,
-			RedirectURIs:           []string{public + "/bff/callback"},
-			PostLogoutRedirectURIs: []string{public + "/"},
-			BackchannelLogoutURI:   public + "/bff/backchannel-logout",
-		}},
+		Issuer:              "http://" + l.Addr().String(),
+		Clients:             []demoop.Client{client},
 		AccessTokenLifetime: o.AccessTokenLifetime,
 		OmitSID:             o.OmitSID,
 	})
@@ -134,6 +144,9 @@ func (e *Env) startBFF(t testing.TB, o Options) {
 	cfg.OIDC.ClientSecret = ClientSecret
 	cfg.Session.Keys = []string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
 	cfg.Routes = []config.Route{{Path: "/api/", Upstream: e.Upstream.URL, StripPrefix: "/api"}}
+	if o.ClientKeyPEM != "" {
+		cfg.OIDC.TokenEndpointAuth, cfg.OIDC.ClientSecret, cfg.OIDC.ClientKey = "private_key_jwt", "", o.ClientKeyPEM
+	}
 	if url := RedisURL(); url != "" {
 		cfg.Session.Store, cfg.Session.RedisURL = "redis", url
 	}
@@ -366,4 +379,18 @@ func (u *Upstream) Seen() []http.Header {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return append([]http.Header(nil), u.seen...)
+}
+
+// clientPublicJWK is the public JWK (kid: RFC 7638 thumbprint) of a PEM private key.
+func clientPublicJWK(t testing.TB, pemKey string) *jose.JSONWebKey {
+	t.Helper()
+	key, err := config.ParsePrivateKey(pemKey)
+	if err != nil {
+		t.Fatalf("client key: %v", err)
+	}
+	kid, err := idp.ClientKeyID(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &jose.JSONWebKey{Key: key.Public(), KeyID: kid, Algorithm: "RS256", Use: "sig"}
 }

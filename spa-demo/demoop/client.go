@@ -27,7 +27,12 @@ func (c *opClient) PostLogoutRedirectURIs() []string { return c.Client.PostLogou
 func (c *opClient) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeWeb
 }
-func (c *opClient) AuthMethod() oidc.AuthMethod { return oidc.AuthMethodBasic }
+func (c *opClient) AuthMethod() oidc.AuthMethod {
+	if c.PublicKey != nil {
+		return oidc.AuthMethodPrivateKeyJWT
+	}
+	return oidc.AuthMethodBasic
+}
 func (c *opClient) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Defaults applied by New to a zero Config field.
@@ -35,10 +37,14 @@ type User struct {
 	Username, Password, Subject, Name, Email string
 }
 
-// Client is a confidential OAuth client (client_secret_basic or client_secret_post,
-// authorization code + PKCE S256, refresh tokens).
+// Client is a confidential OAuth client (client_secret_basic or client_secret_post, or
+// private_key_jwt when it has a PublicKey; authorization code + PKCE S256, refresh
+// tokens).
 type Client struct {
-	ID, Secret                           string
+	ID, Secret string
+	// PublicKey, when set, makes the client authenticate with private_key_jwt only (RFC
+	// 7523; RS256 assertions, whose kid must be PublicKey.KeyID): Secret must be empty.
+	PublicKey                            *jose.JSONWebKey
 	RedirectURIs, PostLogoutRedirectURIs []string
 	BackchannelLogoutURI                 string // optional; used by (*OP).BackchannelLogout
 }
@@ -168,8 +174,13 @@ func validateClients(clients []Client) []error {
 			errs = append(errs, fmt.Errorf("%s: duplicate id", name))
 		}
 		seen[c.ID] = true
-		if c.Secret == "" {
-			errs = append(errs, fmt.Errorf("%s: secret is required (confidential clients only)", name))
+		switch {
+		case c.PublicKey == nil && c.Secret == "":
+			errs = append(errs, fmt.Errorf("%s: a secret or a public key is required (confidential clients only)", name))
+		case c.PublicKey != nil && c.Secret != "":
+			errs = append(errs, fmt.Errorf("%s: a secret and a public key: choose one way to authenticate", name))
+		case c.PublicKey != nil && (c.PublicKey.KeyID == "" || !c.PublicKey.IsPublic()):
+			errs = append(errs, fmt.Errorf("%s: the public key needs a kid and no private part", name))
 		}
 		if len(c.RedirectURIs) == 0 {
 			errs = append(errs, fmt.Errorf("%s: at least one redirect URI is required", name))

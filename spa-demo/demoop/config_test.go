@@ -19,7 +19,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{name: "no clients", cfg: Config{Issuer: "https://op.example.com"}, wantErr: []string{"at least one client"}},
 		{name: "several client problems", cfg: Config{Issuer: "https://op.example.com", Clients: []Client{
 			good, {ID: "c", RedirectURIs: []string{"/relative"}, BackchannelLogoutURI: "ftp://x"},
-		}}, wantErr: []string{"duplicate id", "secret is required", "/relative", "ftp://x"}},
+		}}, wantErr: []string{"duplicate id", "a secret or a public key is required", "/relative", "ftp://x"}},
 		{name: "duplicate users", cfg: Config{Issuer: "https://op.example.com", Clients: []Client{good},
 			Users: []User{{Username: "a", Password: "p", Subject: "1"}, {Username: "a", Password: "p", Subject: "1"}}},
 			wantErr: []string{"duplicate username", "duplicate subject"}},

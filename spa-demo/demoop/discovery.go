@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -26,12 +27,13 @@ func (o *OP) buildDiscovery() ([]byte, error) {
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
-	secretMethods := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
-	d.TokenEndpointAuthMethodsSupported = secretMethods
-	d.RevocationEndpointAuthMethodsSupported = secretMethods
+	clientMethods := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT}
+	d.TokenEndpointAuthMethodsSupported = clientMethods
+	d.RevocationEndpointAuthMethodsSupported = clientMethods
+	d.TokenEndpointAuthSigningAlgValuesSupported = []string{string(jose.RS256)}
 	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
-	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.RevocationEndpointAuthSigningAlgValuesSupported = []string{string(jose.RS256)}
 	b, err := json.Marshal(discoveryDocument{DiscoveryConfiguration: d, AuthorizationResponseIssParameterSupported: true})
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)

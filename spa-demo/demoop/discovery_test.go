@@ -52,7 +52,7 @@ func TestDiscoveryAdvertisesWhatTheBFFNeeds(t *testing.T) {
 		want  []string
 	}{
 		{name: "PKCE", field: "code_challenge_methods_supported", want: []string{"S256"}},
-		{name: "client auth", field: "token_endpoint_auth_methods_supported", want: []string{"client_secret_basic", "client_secret_post"}},
+		{name: "client auth", field: "token_endpoint_auth_methods_supported", want: []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}},
 		{name: "grants", field: "grant_types_supported", want: []string{"authorization_code", "refresh_token"}},
 		{name: "response types", field: "response_types_supported", want: []string{"code"}},
 		{name: "scopes", field: "scopes_supported", want: []string{"openid", "profile", "email", "offline_access"}},

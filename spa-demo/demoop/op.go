@@ -119,6 +119,7 @@ func (o *OP) newProvider() (*op.Provider, error) {
 		DefaultLogoutRedirectURI:          loggedOutPath,
 		CodeMethodS256:                    true,
 		AuthMethodPost:                    true,
+		AuthMethodPrivateKeyJWT:           true,
 		GrantTypeRefreshToken:             true,
 		SupportedScopes:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
 		SupportedClaims:                   append(slices.Clone(op.DefaultSupportedClaims), claimSID),

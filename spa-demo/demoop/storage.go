@@ -169,7 +169,7 @@ func (s *storage) GetClientByClientID(_ context.Context, clientID string) (op.Cl
 func (s *storage) AuthorizeClientIDSecret(_ context.Context, clientID, secret string) error {
 	c, ok := s.clients[clientID]
 	want := "\x00unknown client"
-	if ok {
+	if ok && c.PublicKey == nil { // a key client has no secret: "" must not pass
 		want = c.Secret
 	}
 	if !equalSecret(secret, want) || !ok {
@@ -192,9 +192,15 @@ func (s *storage) KeySet(context.Context) ([]op.Key, error) {
 	return s.keys.published(), nil
 }
 
-// GetKeyByIDAndClientID implements op.OPStorage; the JWT profile grant is not offered.
-func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, errJWTProfile
+// GetKeyByIDAndClientID implements op.OPStorage: the public key of a private_key_jwt
+// client, for its client assertions. (The JWT profile grant itself stays refused:
+// ValidateJWTProfileScopes.)
+func (s *storage) GetKeyByIDAndClientID(_ context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, ok := s.clients[clientID]
+	if !ok || c.PublicKey == nil || c.PublicKey.KeyID != keyID {
+		return nil, errJWTProfile
+	}
+	return c.PublicKey, nil
 }
 
 // ValidateJWTProfileScopes implements op.OPStorage; the JWT profile grant is not offered.

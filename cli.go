@@ -2,6 +2,14 @@ package bff
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 
@@ -11,8 +19,8 @@ import (
 	"github.com/tokenward/bff/session"
 )
 
-// What `bff check` and `bff serve` need of the layers below, so that the CLI talks to the
-// assembly only.
+// What `bff check`, `bff serve` and `bff keygen` need of the layers below, so that the CLI
+// talks to the assembly only.
 
 // PingStore connects to cfg's Redis session store and PINGs it once; nil for the
 // embedded store, which has nothing to reach.
@@ -44,7 +52,11 @@ func StoreLocation(cfg config.Config) string {
 // DiscoverIdP makes one discovery attempt (metadata and keys) with the relying party New
 // would build from cfg.
 func DiscoverIdP(ctx context.Context, cfg config.Config) error {
-	p, err := idp.New(idpConfig(cfg))
+	ic, err := idpConfig(cfg)
+	if err != nil {
+		return err
+	}
+	p, err := idp.New(ic)
 	if err != nil {
 		return fmt.Errorf("relying party: %w", err)
 	}
@@ -62,4 +74,42 @@ func CSRFHeaderName(cfg config.Config) string {
 		return csrf.DefaultHeaderName
 	}
 	return cfg.CSRF.HeaderName
+}
+
+// Client key kinds for NewClientKey.
+const (
+	ClientKeyRSA     = "rsa"     // RSA 3072, RS256
+	ClientKeyEC      = "ec"      // ECDSA P-256, ES256
+	ClientKeyEd25519 = "ed25519" // Ed25519, EdDSA
+)
+
+// NewClientKey makes a private key for oidc.tokenEndpointAuth private_key_jwt: the PEM
+// (PKCS#8) to keep as oidc.clientKeyFile, its kid (the RFC 7638 thumbprint, the default
+// of oidc.clientKeyID), and the public JWKS to register at the IdP.
+func NewClientKey(kind string) (pemKey []byte, kid string, jwks []byte, err error) {
+	var key crypto.Signer
+	switch kind {
+	case ClientKeyRSA:
+		key, err = rsa.GenerateKey(rand.Reader, 3072)
+	case ClientKeyEC:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case ClientKeyEd25519:
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, "", nil, fmt.Errorf("client key kind %q: use %s, %s or %s", kind, ClientKeyRSA, ClientKeyEC, ClientKeyEd25519)
+	}
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("generate %s key: %w", kind, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("encode key: %w", err)
+	}
+	if kid, err = idp.ClientKeyID(key); err != nil {
+		return nil, "", nil, err
+	}
+	if jwks, err = idp.PublicJWKS(key, kid); err != nil {
+		return nil, "", nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), kid, jwks, nil
 }
