@@ -349,7 +349,7 @@ function createBffClient(options = {}) {
   }
   function currentPath() {
     const l = loc();
-    return l.pathname + l.search + l.hash;
+    return (l.pathname + l.search + l.hash).replace(/[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/gu, encodeURIComponent);
   }
   function login(returnTo = currentPath(), opts = {}) {
     const q = new URLSearchParams();

@@ -164,9 +164,11 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     }
   }
 
+  // currentPath is the address as a returnTo the BFF accepts: browsers leave a few
+  // characters raw in a query or fragment (such as | { } ^), which it refuses.
   function currentPath(): string {
     const l = loc();
-    return l.pathname + l.search + l.hash;
+    return (l.pathname + l.search + l.hash).replace(/[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/gu, encodeURIComponent);
   }
 
   function login(returnTo: string = currentPath(), opts: LoginOptions = {}): void {

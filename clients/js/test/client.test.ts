@@ -133,6 +133,17 @@ describe('user, login, logout', () => {
     await expect(client.user()).rejects.toMatchObject({ status: 503, problem: { type: 'store_unavailable' } });
   });
 
+  it('login() percent-encodes what browsers leave raw in the address, which the BFF would refuse', () => {
+    const location = fakeLocation('/');
+    location.pathname = '/caf%C3%A9';
+    location.search = '?f=a|b&q={x}^';
+    location.hash = '#sec|2';
+    const client = createBffClient({ fetch: fakeBff().fetch, location, syncTabs: false });
+    client.login();
+    const returnTo = new URL(location.assigned[0]!, 'http://app.test').searchParams.get('returnTo');
+    expect(returnTo).toBe('/caf%C3%A9?f=a%7Cb&q=%7Bx%7D%5E#sec%7C2');
+  });
+
   it('login() sends returnTo, prompt and other parameters', () => {
     const { client, location } = setup();
     client.login();
