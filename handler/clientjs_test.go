@@ -93,6 +93,35 @@ func readSources(t *testing.T, name string) map[string]string {
 	return out
 }
 
+// TestClientPackageVersionIsTheBFFs: @tokenward/client's version follows the BFF's releases
+// (the chart's appVersion is the BFF's), so the package of release X.Y.Z is the client the
+// BFF X.Y.Z serves at /bff/client.js (its banner names the version).
+func TestClientPackageVersionIsTheBFFs(t *testing.T) {
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	data, err := os.ReadFile(filepath.Join("..", "clients", "js", "package.json"))
+	if err != nil || json.Unmarshal(data, &pkg) != nil || pkg.Version == "" {
+		t.Fatalf("clients/js/package.json has no version (%v)", err)
+	}
+	chart, err := os.ReadFile(filepath.Join("..", "charts", "bff", "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app string
+	for _, line := range strings.Split(string(chart), "\n") {
+		if v, ok := strings.CutPrefix(line, "appVersion:"); ok {
+			app = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	if app == "" || pkg.Version != app {
+		t.Fatalf("clients/js/package.json version %q, BFF (charts/bff appVersion) %q: set the package's version to the BFF's and run `npm run build` in clients/js", pkg.Version, app)
+	}
+	if !bytes.Contains(clientJS, []byte("@tokenward/client "+pkg.Version+":")) {
+		t.Errorf("handler/clientjs/client.js does not name version %s: %s", pkg.Version, fix)
+	}
+}
+
 func clientEcho(headerName string) *echo.Echo {
 	e := echo.New()
 	h := &Handlers{d: Deps{CSRF: csrf.New(headerName, &url.URL{Scheme: "https", Host: "app.example.com"})}}
