@@ -302,6 +302,7 @@ function createBffClient(options = {}) {
   let known;
   let headerName = options.csrfHeader ? Promise.resolve(options.csrfHeader) : void 0;
   let stopEvents;
+  let silentDecided = false;
   const tabs = openTabChannel(
     options.syncTabs === false ? "" : options.syncTabs ?? "tokenward-session",
     options.syncTabs === false ? void 0 : options.BroadcastChannel ?? globalThis.BroadcastChannel,
@@ -404,9 +405,11 @@ function createBffClient(options = {}) {
     return result;
   }
   async function restoreSession() {
+    const first = !silentDecided;
+    silentDecided = true;
     const marker = takeSilentLoginResult();
     const u = await user();
-    if (!u && marker === null) login(currentPath(), { prompt: "none" });
+    if (!u && marker === null && first) login(currentPath(), { prompt: "none" });
     return u;
   }
   async function logout() {

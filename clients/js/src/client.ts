@@ -113,6 +113,7 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
   let known: User | null | undefined;
   let headerName: Promise<string> | undefined = options.csrfHeader ? Promise.resolve(options.csrfHeader) : undefined;
   let stopEvents: (() => void) | undefined;
+  let silentDecided = false;
 
   const tabs = openTabChannel(
     options.syncTabs === false ? '' : (options.syncTabs ?? 'tokenward-session'),
@@ -229,10 +230,14 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     return result;
   }
 
+  // The first call decides for the page load: a second one (React StrictMode runs effects
+  // twice) must not start a silent login after the first took the marker away.
   async function restoreSession(): Promise<User | null> {
+    const first = !silentDecided;
+    silentDecided = true;
     const marker = takeSilentLoginResult();
     const u = await user();
-    if (!u && marker === null) login(currentPath(), { prompt: 'none' });
+    if (!u && marker === null && first) login(currentPath(), { prompt: 'none' });
     return u;
   }
 

@@ -191,6 +191,17 @@ describe('silent login', () => {
     expect(replaced).toEqual(['/orders/42?tab=2#items']);
   });
 
+  it('tries once per page load, however often it is called (React StrictMode runs effects twice)', async () => {
+    const withMarker = setup({ loggedIn: false, path: '/a?bff_login=login_required' });
+    await withMarker.client.restoreSession();
+    await withMarker.client.restoreSession();
+    expect(withMarker.location.assigned).toEqual([]);
+    const without = setup({ loggedIn: false, path: '/a' });
+    await without.client.restoreSession();
+    await without.client.restoreSession();
+    expect(without.location.assigned).toEqual(['/bff/login?prompt=none&returnTo=%2Fa']);
+  });
+
   it('with a session, navigates nowhere', async () => {
     const { client, location } = setup();
     expect(await client.restoreSession()).toEqual(alice);
