@@ -3,8 +3,8 @@ import { act } from 'react';
 import { createRoot } from 'react-dom/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBffClient } from '../src/index.js';
-import { BffProvider, useSession, useStream } from '../src/react.js';
-import { fakeBff, fakeLocation, sseResponse, tick } from './fakes.js';
+import { BffProvider, useSession, useStream, useWebSocket } from '../src/react.js';
+import { FakeWebSocket, fakeBff, fakeLocation, sseResponse, tick } from './fakes.js';
 
 // rendered polls cond, letting React render between polls (an act() scope holds renders back).
 async function rendered(cond: () => boolean, what: string) {
@@ -92,6 +92,30 @@ describe('useStream', () => {
     cleanup!();
     cleanup = undefined;
     expect(aborted).toBe(1);
+  });
+});
+
+describe('useWebSocket', () => {
+  it('opens a socket while mounted and closes it on unmount', async () => {
+    FakeWebSocket.all = [];
+    const client = createBffClient({ fetch: fakeBff().fetch, location: fakeLocation('https://app.test/'), syncTabs: false, WebSocket: FakeWebSocket as never });
+    const got: string[] = [];
+    function Chat() {
+      useWebSocket('/api/ws', { onMessage: (e) => got.push(String(e.data)) });
+      return null;
+    }
+    mount(<BffProvider client={client}><Chat /></BffProvider>);
+    await rendered(() => FakeWebSocket.all.length === 1, 'a socket');
+    const s = FakeWebSocket.all[0]!;
+    expect(s.url).toBe('wss://app.test/api/ws');
+    s.open();
+    s.onmessage?.({ data: 'hi' } as MessageEvent);
+    expect(got).toEqual(['hi']);
+    cleanup!();
+    cleanup = undefined;
+    expect(s.readyState).toBe(3);
+    await tick(20);
+    expect(FakeWebSocket.all).toHaveLength(1); // closed for good, no reconnect
   });
 });
 

@@ -1,8 +1,8 @@
-import { effectScope, nextTick, ref } from 'vue';
+import { createApp, effectScope, nextTick, ref } from 'vue';
 import { describe, expect, it } from 'vitest';
 import { createBffClient } from '../src/index.js';
-import { useSession, useStream } from '../src/vue.js';
-import { fakeBff, fakeLocation, sseResponse, until } from './fakes.js';
+import { createBffPlugin, useBff, useSession, useStream, useWebSocket } from '../src/vue.js';
+import { FakeWebSocket, fakeBff, fakeLocation, sseResponse, tick, until } from './fakes.js';
 
 describe('vue useSession', () => {
   it('loads once per client, shares the state, and follows a session end', async () => {
@@ -56,5 +56,37 @@ describe('vue useStream', () => {
     expect(aborted).toBe(2);
     scope.stop();
     expect(opened).toEqual(['/api/a', '/api/b']);
+  });
+});
+
+describe('vue createBffPlugin and useWebSocket', () => {
+  it('the plugin\'s client is the one useBff and useSession use', async () => {
+    const bff = fakeBff();
+    const client = createBffClient({ fetch: bff.fetch, location: fakeLocation(), syncTabs: false });
+    const plugin = createBffPlugin(client);
+    const app = createApp({ render: () => null }).use(plugin);
+    const [got, session] = app.runWithContext(() => [useBff(), useSession()] as const);
+    expect(got).toBe(client);
+    expect(plugin.client).toBe(client);
+    await until(() => !session.loading.value, 'the load');
+    expect(session.user.value?.sub).toBe('alice-sub');
+  });
+
+  it('useWebSocket follows its URL and closes with the scope', async () => {
+    FakeWebSocket.all = [];
+    const client = createBffClient({ fetch: fakeBff().fetch, location: fakeLocation('https://app.test/'), syncTabs: false, WebSocket: FakeWebSocket as never });
+    const url = ref<string | null>('/api/a');
+    const scope = effectScope();
+    const ws = scope.run(() => useWebSocket(url, { client }))!;
+    expect(FakeWebSocket.all.map((s) => s.url)).toEqual(['wss://app.test/api/a']);
+    url.value = '/api/b';
+    await nextTick();
+    expect(FakeWebSocket.all.map((s) => s.url)).toEqual(['wss://app.test/api/a', 'wss://app.test/api/b']);
+    expect(FakeWebSocket.all[0]!.readyState).toBe(3);
+    expect(ws.value).not.toBeNull();
+    scope.stop();
+    expect(FakeWebSocket.all[1]!.readyState).toBe(3);
+    await tick(20);
+    expect(FakeWebSocket.all).toHaveLength(2);
   });
 });
