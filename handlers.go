@@ -20,6 +20,7 @@ func (s *Server) publicHandler(spa http.Handler) http.Handler {
 	e.HideBanner, e.HidePort = true, true
 	e.Pre(handler.Observe(s.log, s.observe), handler.RejectH2C)
 	s.handlers.Mount(e)
+	s.handlers.MountClient(e) // /bff/client.js, /bff/client-config (handler/clientjs.go)
 	e.Any("/*", func(c echo.Context) error {
 		r := c.Request()
 		if h, ok := s.proxy.Match(r); ok {

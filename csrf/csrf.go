@@ -80,6 +80,10 @@ func New(headerName string, publicOrigin *url.URL) *Checker {
 // HeaderName returns the canonical name of the header the SPA must send.
 func (c *Checker) HeaderName() string { return c.header }
 
+// Name returns the header's name as configured (X-CSRF, where HeaderName says X-Csrf):
+// what the BFF tells the SPA client to send.
+func (c *Checker) Name() string { return c.name }
+
 // Origin returns the public origin Origin headers are compared with.
 func (c *Checker) Origin() string { return c.origin }
 

@@ -236,7 +236,7 @@ func checkNoTokenReachedThePage(b *browser, traffic *netRecorder, demo *demoEnv,
 		}
 		checkBody(b.t, x, path, access, refresh, ids, cookie)
 	}
-	for _, path := range []string{"/", "/app.js", "/bff-client.js", "/bff/user", "/api/me", "/api/clock", "/bff/logout"} {
+	for _, path := range []string{"/", "/app.js", "/bff/client.js", "/bff/client-config", "/bff/user", "/api/me", "/api/clock", "/bff/logout"} {
 		if !seen[path] {
 			b.t.Errorf("no body of %s was captured: the check did not cover it", path)
 		}

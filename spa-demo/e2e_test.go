@@ -17,7 +17,7 @@ import (
 
 // TestDemoInChromium drives `bff demo` in a real headless chromium, the way a user does:
 //
-//  1. the SPA (on localhost) says "Not logged in"; bff-client.js reports the API's 401
+//  1. the SPA (on localhost) says "Not logged in"; /bff/client.js reports the API's 401
 //     unauthenticated to onSessionEnd listeners (and not to unsubscribed ones);
 //  2. Log in → the OP's login page (on 127.0.0.1: another site) → alice signs in → the
 //     browser is back on the SPA, which shows alice with no reload. The navigation that
@@ -31,7 +31,7 @@ import (
 //  5. Start stream → server-sent events arrive through the BFF (fetch, not EventSource);
 //  6. Log out → the OP's end_session → back on the SPA, logged out, the cookie gone, the
 //     refresh token revoked at the OP;
-//  7. on a deep link, an API call without a session makes bff-client.js send the browser
+//  7. on a deep link, an API call without a session makes /bff/client.js send the browser
 //     to /bff/login with returnTo; after signing in (as bob) it is back on that link;
 //  8. no response the page received from the BFF contains an access or a refresh token
 //     (the only JWT is the ID token in the logout URL's id_token_hint: an ID token is
@@ -86,7 +86,7 @@ func openSPALoggedOut(b *browser, demo *demoEnv) {
 }
 
 // checkClientReportsSessionEnd: an API call without a session answers 401 unauthenticated,
-// which bff-client.js hands to its onSessionEnd listeners; an unsubscribed listener hears
+// which /bff/client.js hands to its onSessionEnd listeners; an unsubscribed listener hears
 // nothing, and with redirectOnExpiry: false the page stays where it is.
 func checkClientReportsSessionEnd(b *browser) {
 	b.t.Helper()
@@ -95,8 +95,8 @@ func checkClientReportsSessionEnd(b *browser) {
 		Heard  []string `json:"heard"`
 		Path   string   `json:"path"`
 	}
-	got := eval[result](b, "bff-client.js on a 401", `(async () => {
-		const { createBffClient } = await import('/bff-client.js');
+	got := eval[result](b, "/bff/client.js on a 401", `(async () => {
+		const { createBffClient } = await import('/bff/client.js');
 		const bff = createBffClient({ redirectOnExpiry: false });
 		const heard = [];
 		const off = bff.onSessionEnd((p) => heard.push('unsubscribed:' + p.type));
@@ -107,7 +107,7 @@ func checkClientReportsSessionEnd(b *browser) {
 	})()`)
 	want := result{Status: 401, Heard: []string{"listener:unauthenticated"}, Path: "/"}
 	if got.Status != want.Status || !slices.Equal(got.Heard, want.Heard) || got.Path != want.Path {
-		b.t.Errorf("bff-client.js on a 401 without a session: got %+v, want %+v", got, want)
+		b.t.Errorf("/bff/client.js on a 401 without a session: got %+v, want %+v", got, want)
 	}
 }
 
@@ -271,14 +271,14 @@ func logout(b *browser, traffic *netRecorder, demo *demoEnv) {
 }
 
 // loginAgainFromA401 opens the SPA on a deep link with no session and makes an API call
-// through bff-client.js (redirectOnExpiry defaults to true): the 401 sends the browser to
+// through /bff/client.js (redirectOnExpiry defaults to true): the 401 sends the browser to
 // /bff/login?returnTo=<the link>, the OP asks for a password (its session ended with the
 // logout), and after signing in the browser is back on the deep link, logged in.
 func loginAgainFromA401(b *browser, demo *demoEnv, link, username string) {
 	b.t.Helper()
 	b.do("open a deep link", 15*time.Second, chromedp.Navigate(demo.URL+link))
 	b.waitFor("the SPA on the deep link is ready", 10*time.Second, `document.body.dataset.ready === 'true'`)
-	eval[bool](b, "an API call without a session", `import('/bff-client.js')
+	eval[bool](b, "an API call without a session", `import('/bff/client.js')
 		.then(({ createBffClient }) => { createBffClient().fetch('/api/me'); return true; })`)
 	b.do("the 401 leads to the OP's login page", 15*time.Second, chromedp.WaitVisible(chromedp.ID("username")))
 	user := findUser(b.t, demo, username)

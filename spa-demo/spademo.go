@@ -12,7 +12,7 @@ import (
 //go:embed web
 var web embed.FS
 
-// Files is the demo SPA: index.html, app.js, bff-client.js, style.css.
+// Files is the demo SPA: index.html, app.js, style.css (the client is the BFF's /bff/client.js).
 func Files() fs.FS {
 	sub, err := fs.Sub(web, "web")
 	if err != nil {

@@ -1,4 +1,5 @@
-import { createBffClient } from '/bff-client.js';
+// The client the BFF serves (@tokenward/client, built from clients/js): no copy to keep in step.
+import { createBffClient } from '/bff/client.js';
 
 const bff = createBffClient();
 const $ = (id) => document.getElementById(id);
