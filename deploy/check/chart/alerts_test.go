@@ -218,8 +218,10 @@ func documentedAlerts(t *testing.T) []docAlert {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(md), "### Suggested alerts\n```yaml\n")
+	_, section, ok := strings.Cut(string(md), "### Suggested alerts\n")
+	_, rest, hasBlock := strings.Cut(section, "```yaml\n")
 	block, _, closed := strings.Cut(rest, "```")
+	ok = ok && hasBlock
 	if !ok || !closed {
 		t.Fatal("docs/operations.md has no ```yaml block under ### Suggested alerts")
 	}
