@@ -236,6 +236,9 @@ bff.validateGateway: refusals for the Gateway API routes and forward-auth.
 */}}
 {{- define "bff.validateGateway" -}}
 {{- $fa := .Values.forwardAuth }}
+{{- if and $fa.envoyGateway.enabled $fa.traefik.enabled }}
+{{- fail "forwardAuth.envoyGateway and forwardAuth.traefik are both enabled: enable the one your Gateway runs (each renders the protected app's HTTPRoute)" }}
+{{- end }}
 {{- $gatewayFA := or $fa.envoyGateway.enabled (and $fa.traefik.enabled $fa.traefik.backend.service.name) }}
 {{- if and (or .Values.httpRoute.enabled $gatewayFA) (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.parentRefs is empty: name the Gateway the routes attach to, e.g. [{name: eg, namespace: gateways}] (the BFF's HTTPRoute and the protected app's use it)" }}

@@ -205,6 +205,9 @@ func TestChartRefusesUnsafeGatewayValues(t *testing.T) {
 			wantMsg: `ingress.paths: Prefix "/bff/" routes /bff/auth`},
 		{name: "forward-auth with an Ingress path nginx matches as it likes", args: with(fa, []string{"--set", "ingress.enabled=true", "--set", "ingress.paths[0].path=/bff/login", "--set", "ingress.paths[0].pathType=ImplementationSpecific"}),
 			wantMsg: `ImplementationSpecific "/bff/login" routes /bff/auth`},
+		{name: "both gateway forward-auths at once (two HTTPRoutes of one name)",
+			args:    with(fa, []string{"--set", "forwardAuth.envoyGateway.enabled=true", "--set", "forwardAuth.traefik.enabled=true"}),
+			wantMsg: "forwardAuth.envoyGateway and forwardAuth.traefik are both enabled"},
 		{name: "a path type Gateway API does not know", args: with(route, []string{"--set", "httpRoute.paths[0].type=RegularExpression"}),
 			wantMsg: "at '/httpRoute/paths/0/type': value must be one of 'PathPrefix', 'Exact'"},
 	}
