@@ -60,3 +60,15 @@ func TestSelectors(t *testing.T) {
 		})
 	}
 }
+
+// Any input gives selectors or ErrSyntax, never a panic or another error.
+func FuzzSelectors(f *testing.F) {
+	for _, s := range []string{`up == 0`, `sum by (route) (rate(a{b=~"c|d"}[5m])) > 1e-9`, `a{b="\"}`, `1e`, `.5`, `x[`, `{`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		if _, err := promexpr.Selectors(expr); err != nil && !errors.Is(err, promexpr.ErrSyntax) {
+			t.Fatalf("Selectors(%q): %v", expr, err)
+		}
+	})
+}
