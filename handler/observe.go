@@ -165,6 +165,9 @@ func routeOf(c echo.Context) string { return RouteName(c.Request().URL.Path) }
 
 // RouteName is the bounded name of a /bff/* endpoint path, "other" for any other path.
 func RouteName(path string) string {
+	if strings.HasPrefix(path, pathAuth+"/") { // Envoy Gateway's /bff/auth/<path>
+		return "bff_auth"
+	}
 	switch path {
 	case pathLogin:
 		return "bff_login"

@@ -30,5 +30,7 @@ func (h *Handlers) Mount(e *echo.Echo) {
 	g.POST("/backchannel-logout", h.backchannel)
 	// Any method: Envoy's ext_authz calls with the original request's method.
 	g.Any("/auth", h.forwardAuth)
+	// Envoy Gateway's extAuth appends the request's path: /bff/auth/<path> is /bff/auth.
+	g.Any("/auth/*", h.forwardAuth)
 	g.Any("/*", notFound)
 }

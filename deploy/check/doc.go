@@ -12,8 +12,12 @@
 //     values and throwaway secrets; the BFF's environment then loaded and validated by
 //     the BFF's own config package; the realm file checked against the BFF's settings.
 //   - chart/: manifests rendered by `helm template` (scripts/helm-check) decoded strictly
-//     into the k8s.io/api types, their ConfigMap loaded by the BFF's config package, and
-//     the chart's refusals (`fail`) exercised through the helm binary.
+//     into the k8s.io/api types (Gateway API's and prometheus-operator's too, and local
+//     mirrors of Envoy Gateway's SecurityPolicy and Traefik's Middleware fields), their
+//     ConfigMap loaded by the BFF's config package, and the chart's refusals (`fail`)
+//     exercised through the helm binary; the PrometheusRule's expressions checked against
+//     the BFF's registered metrics, the `helm test` script run with busybox, and the
+//     chart README's values table kept equal to values.yaml.
 //
 // This is a module of its own (github.com/tokenward/bff/deploy/check) so that the BFF's
 // go.mod stays free of Kubernetes, Compose and BuildKit dependencies; `go test ./...` at

@@ -161,6 +161,7 @@ bff.validate: refusals that the schema cannot express. Rendered by the Deploymen
 {{- if and .Values.forwardAuth.ingressNginx.enabled (not .Values.forwardAuth.ingressNginx.backend.service.name) }}
 {{- fail "forwardAuth.ingressNginx.enabled needs forwardAuth.ingressNginx.backend.service.name: the Service of the app to protect" }}
 {{- end }}
+{{- include "bff.validateGateway" . }}
 {{- $_ := include "bff.terminationGracePeriodSeconds" . }}
 {{- end }}
 
@@ -172,4 +173,114 @@ of either rolls the pods (a Secret you manage yourself is not seen: restart the 
 {{- $cm := include (print .Template.BasePath "/configmap.yaml") . }}
 {{- $secret := include (print .Template.BasePath "/secret.yaml") . }}
 {{- printf "%s\n---\n%s\n---\n%s" $cm $secret (include "bff.secretName" .) | sha256sum }}
+{{- end }}
+
+{{/*
+bff.authURL: the BFF's /bff/auth inside the cluster (the public Service), for forward-auth.
+*/}}
+{{- define "bff.authURL" -}}
+{{- printf "http://%s.%s.svc.%s:%v/bff/auth" (include "bff.fullname" .) .Release.Namespace .Values.clusterDomain .Values.service.port }}
+{{- end }}
+
+{{/*
+bff.readyzURL: /readyz on the admin Service, for the helm test.
+*/}}
+{{- define "bff.readyzURL" -}}
+{{- printf "http://%s-admin.%s.svc.%s:%v/readyz" (include "bff.fullname" .) .Release.Namespace .Values.clusterDomain .Values.adminService.port }}
+{{- end }}
+
+{{/*
+bff.gatewayPathMatches: a list of {type, value} as HTTPRouteMatch entries.
+*/}}
+{{- define "bff.gatewayPathMatches" -}}
+{{- range . }}
+- path:
+    type: {{ .type | default "PathPrefix" }}
+    value: {{ .value | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+bff.protectedHTTPRoute: the protected app's HTTPRoute on the publicURL's host, attached to
+httpRoute.parentRefs. Arguments: root, name, values (paths, backend), filter (or nil).
+*/}}
+{{- define "bff.protectedHTTPRoute" -}}
+{{- $root := .root }}
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {{ .name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "bff.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: forward-auth
+spec:
+  parentRefs:
+    {{- toYaml $root.Values.httpRoute.parentRefs | nindent 4 }}
+  hostnames:
+    {{- toYaml ($root.Values.httpRoute.hostnames | default (list (include "bff.publicHost" $root))) | nindent 4 }}
+  rules:
+    - matches:
+        {{- include "bff.gatewayPathMatches" .values.paths | trim | nindent 8 }}
+      {{- with .filter }}
+      filters:
+        {{- toYaml (list .) | nindent 8 }}
+      {{- end }}
+      backendRefs:
+        - name: {{ .values.backend.service.name }}
+          port: {{ .values.backend.service.port }}
+{{- end }}
+
+{{/*
+bff.validateGateway: refusals for the Gateway API routes and forward-auth.
+*/}}
+{{- define "bff.validateGateway" -}}
+{{- $fa := .Values.forwardAuth }}
+{{- if and $fa.envoyGateway.enabled $fa.traefik.enabled }}
+{{- fail "forwardAuth.envoyGateway and forwardAuth.traefik are both enabled: enable the one your Gateway runs (each renders the protected app's HTTPRoute)" }}
+{{- end }}
+{{- $gatewayFA := or $fa.envoyGateway.enabled (and $fa.traefik.enabled $fa.traefik.backend.service.name) }}
+{{- if and (or .Values.httpRoute.enabled $gatewayFA) (not .Values.httpRoute.parentRefs) }}
+{{- fail "httpRoute.parentRefs is empty: name the Gateway the routes attach to, e.g. [{name: eg, namespace: gateways}] (the BFF's HTTPRoute and the protected app's use it)" }}
+{{- end }}
+{{- range $key := list "envoyGateway" "traefik" }}
+{{- $v := get $fa $key }}
+{{- if $v.enabled }}
+{{- if not (dig "server" "forwardAuth" false $.Values.config) }}
+{{- fail (printf "forwardAuth.%s.enabled needs config.server.forwardAuth: true (and config.server.trustedProxies naming the proxy's pods): otherwise /bff/auth answers 404 and every request to the app is denied" $key) }}
+{{- end }}
+{{- if and (eq $key "envoyGateway") (not $v.backend.service.name) }}
+{{- fail "forwardAuth.envoyGateway.enabled needs forwardAuth.envoyGateway.backend.service.name: the Service of the app to protect" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if dig "server" "forwardAuth" false .Values.config }}
+{{- $paths := list }}
+{{- if .Values.ingress.enabled }}
+{{- range .Values.ingress.paths }}{{ $paths = append $paths (dict "where" "ingress.paths" "type" (.pathType | default "Prefix") "path" .path) }}{{ end }}
+{{- end }}
+{{- if .Values.httpRoute.enabled }}
+{{- range .Values.httpRoute.paths }}{{ $paths = append $paths (dict "where" "httpRoute.paths" "type" (.type | default "PathPrefix") "path" .value) }}{{ end }}
+{{- end }}
+{{- range $paths }}
+{{- $p := trimSuffix "/" .path }}
+{{- $prefix := or (eq .type "Prefix") (eq .type "PathPrefix") }}
+{{- $reaches := or (hasPrefix "/bff/auth/" .path) (and (eq .type "Exact") (eq $p "/bff/auth")) (and $prefix (has $p (list "" "/bff" "/bff/auth"))) (not (or $prefix (eq .type "Exact"))) }}
+{{- if $reaches }}
+{{- fail (printf "%s: %s %q routes /bff/auth to the BFF while config.server.forwardAuth is on: the proxy is a trusted proxy, so a script on the page could fetch /bff/auth and read the access token. List the browser-facing endpoints (/bff/login, /bff/callback, /bff/user, /bff/logout, /bff/backchannel-logout) as Exact paths" .where .type .path) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+bff.testLabels: the helm test pod's labels. Not the selector labels: the Services, the PDB
+and the NetworkPolicy must not select it.
+*/}}
+{{- define "bff.testLabels" -}}
+helm.sh/chart: {{ include "bff.chart" . }}
+app.kubernetes.io/name: {{ include "bff.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: test
 {{- end }}

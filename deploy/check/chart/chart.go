@@ -7,7 +7,10 @@
 // manifest strictly into the Kubernetes API types (package manifest), check what a
 // cluster would run — security contexts, probes, ports, secrets, rollouts — load each
 // rendered ConfigMap with the BFF's own config package, and render more variants through
-// the helm binary to exercise the chart's refusals and its checksum annotation.
+// the helm binary to exercise the chart's refusals and its checksum annotation. They also
+// check the opt-in Gateway API and forward-auth wiring, the alerts (against a real
+// metrics registry and docs/operations.md), the `helm test` Pod and its script, and that
+// charts/bff/README.md's values table is values.yaml.
 //
 // Without those variables (plain `go test ./...`) the tests skip, except under CI=true,
 // where a skipped chart check would hide a broken chart: there they fail.

@@ -29,11 +29,15 @@ func TestRenderingsHoldTheExpectedObjects(t *testing.T) {
 		name  string
 		kinds map[string]int // kind → count
 	}{
-		{name: "default.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1}},
-		{name: "standalone.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1,
-			"HorizontalPodAutoscaler": 1, "Ingress": 1, "ServiceMonitor": 1, "NetworkPolicy": 1}},
-		{name: "sidecar-nginx.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 2, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Ingress": 1}},
-		{name: "forward-auth-ingress-nginx.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Ingress": 2}},
+		{name: "default.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Pod": 1}},
+		{name: "standalone.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Pod": 1,
+			"HorizontalPodAutoscaler": 1, "Ingress": 1, "ServiceMonitor": 1, "PrometheusRule": 1, "NetworkPolicy": 1}},
+		{name: "sidecar-nginx.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 2, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Pod": 1, "Ingress": 1}},
+		{name: "forward-auth-ingress-nginx.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Pod": 1, "Ingress": 2}},
+		{name: "forward-auth-envoy-gateway.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Pod": 1,
+			"HTTPRoute": 2, "SecurityPolicy": 1}},
+		{name: "forward-auth-traefik.yaml", kinds: map[string]int{"Deployment": 1, "Service": 2, "ConfigMap": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "Pod": 1,
+			"HTTPRoute": 2, "Middleware": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

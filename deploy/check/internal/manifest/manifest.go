@@ -22,6 +22,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -52,6 +53,12 @@ var kinds = map[string]func() any{
 	"networking.k8s.io/v1/Ingress":            func() any { return new(networkingv1.Ingress) },
 	"networking.k8s.io/v1/NetworkPolicy":      func() any { return new(networkingv1.NetworkPolicy) },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return new(monitoringv1.ServiceMonitor) },
+	"monitoring.coreos.com/v1/PrometheusRule": func() any { return new(monitoringv1.PrometheusRule) },
+	"v1/Pod":                                 func() any { return new(corev1.Pod) },
+	"gateway.networking.k8s.io/v1/HTTPRoute": func() any { return new(gwapiv1.HTTPRoute) },
+	// Local mirrors of the CRDs' fields (crds.go).
+	"gateway.envoyproxy.io/v1alpha1/SecurityPolicy": func() any { return new(SecurityPolicy) },
+	"traefik.io/v1alpha1/Middleware":                func() any { return new(Middleware) },
 }
 
 // Decode splits a multi-document YAML stream and decodes each non-empty document

@@ -51,6 +51,28 @@ func TestDecode(t *testing.T) {
 			errHas: "unknown field",
 		},
 		{
+			name: "the Gateway API and CRD kinds the chart renders",
+			stream: "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {rules: [{backendRefs: [{name: s, port: 80}]}]}\n" +
+				"---\napiVersion: gateway.envoyproxy.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: p}\nspec: {extAuth: {http: {backendRefs: [{name: s, port: 80}], path: /bff/auth, headersToBackend: [Authorization]}}}\n" +
+				"---\napiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: m}\nspec: {forwardAuth: {address: 'http://s/bff/auth', authResponseHeaders: [Authorization]}}\n",
+			wantKinds: []string{"HTTPRoute", "SecurityPolicy", "Middleware"},
+		},
+		{
+			name:   "a misspelt HTTPRoute field is refused",
+			stream: "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {rules: [{backendRef: [{name: s, port: 80}]}]}\n",
+			errHas: "unknown field",
+		},
+		{
+			name:   "a misspelt SecurityPolicy extAuth field is refused (local mirror)",
+			stream: "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: p}\nspec: {extAuth: {http: {path: /bff/auth, headersToBackends: [Authorization]}}}\n",
+			errHas: "unknown field",
+		},
+		{
+			name:   "a Middleware field in the wrong case is refused (local mirror)",
+			stream: "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: m}\nspec: {forwardAuth: {address: 'http://s', authResponseheaders: [Authorization]}}\n",
+			errHas: "unknown field",
+		},
+		{
 			name:    "an unknown kind is refused",
 			stream:  "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
 			wantErr: manifest.ErrUnknownKind,
