@@ -110,6 +110,16 @@ shutdown, so the kubelet never SIGKILLs a draining BFF.
 {{- end }}
 
 {{/*
+bff.clientAuthByKey: "true" when the client authenticates with a private key
+(config.oidc.tokenEndpointAuth private_key_jwt): the Secret then holds the key, not a
+client secret.
+*/}}
+{{- define "bff.clientAuthByKey" -}}
+{{- $oidc := .Values.config.oidc | default dict }}
+{{- eq (get $oidc "tokenEndpointAuth" | default "") "private_key_jwt" }}
+{{- end }}
+
+{{/*
 bff.config: the configuration file, from .Values.config plus what the chart owns: the
 listeners and the secret files. Secrets themselves are never in it.
 */}}
@@ -120,7 +130,11 @@ listeners and the secret files. Secrets themselves are never in it.
 {{- $_ := set $server "adminListen" (printf ":%d" (int .Values.ports.admin)) }}
 {{- $_ := set $cfg "server" $server }}
 {{- $oidc := get $cfg "oidc" | default dict }}
+{{- if eq (include "bff.clientAuthByKey" .) "true" }}
+{{- $_ := set $oidc "clientKeyFile" (printf "%s/%s" (include "bff.secretDir" .) .Values.secret.keys.clientKey) }}
+{{- else }}
 {{- $_ := set $oidc "clientSecretFile" (printf "%s/%s" (include "bff.secretDir" .) .Values.secret.keys.clientSecret) }}
+{{- end }}
 {{- $_ := set $cfg "oidc" $oidc }}
 {{- $session := get $cfg "session" | default dict }}
 {{- $_ := set $session "keysFile" (printf "%s/%s" (include "bff.secretDir" .) .Values.secret.keys.sessionKeys) }}

@@ -194,7 +194,8 @@ func TestConfigMapIsAValidConfigurationReadingTheMountedSecret(t *testing.T) {
 				key, file string
 				required  bool
 			}{
-				{key: "oidc.clientSecretFile", file: cfg.OIDC.ClientSecretFile, required: true},
+				{key: "oidc.clientSecretFile", file: cfg.OIDC.ClientSecretFile, required: cfg.OIDC.TokenEndpointAuth != "private_key_jwt"},
+				{key: "oidc.clientKeyFile", file: cfg.OIDC.ClientKeyFile, required: cfg.OIDC.TokenEndpointAuth == "private_key_jwt"},
 				{key: "session.keysFile", file: cfg.Session.KeysFile, required: true},
 				{key: "session.redisURLFile", file: cfg.Session.RedisURLFile, required: !cfg.Embedded()},
 			}
@@ -205,6 +206,9 @@ func TestConfigMapIsAValidConfigurationReadingTheMountedSecret(t *testing.T) {
 				case f.file != "" && !mounts[f.file]:
 					t.Errorf("%s = %s, which no Secret item is mounted at (mounted: %v)", f.key, f.file, slices.Sorted(maps.Keys(mounts)))
 				}
+			}
+			if cfg.OIDC.ClientSecretFile != "" && cfg.OIDC.ClientKeyFile != "" {
+				t.Error("both a client secret and a client key file: the BFF refuses the one its method does not use")
 			}
 			if !cfg.Embedded() && cfg.Session.RedisURLFile == "" {
 				t.Error("store redis without session.redisURLFile")

@@ -178,13 +178,17 @@ func loadConfig(t *testing.T, objs []manifest.Object) config.Config {
 	file := filepath.Join(dir, "bff.yaml")
 	write(t, file, configYAML(t, objs))
 	set := map[string]string{
-		"oidc.clientSecretFile": write(t, filepath.Join(dir, "client-secret"), testsecret.Hex(t)),
-		"session.keysFile":      write(t, filepath.Join(dir, "session-keys"), testsecret.Key(t)+"\n"),
+		"session.keysFile": write(t, filepath.Join(dir, "session-keys"), testsecret.Key(t)+"\n"),
 	}
 	raw, err := config.Load(config.Source{File: file})
 	var ve *config.ValidationError
 	if err != nil && !errors.As(err, &ve) {
 		t.Fatal(err)
+	}
+	if raw.OIDC.ClientKeyFile != "" {
+		set["oidc.clientKeyFile"] = write(t, filepath.Join(dir, "client-key"), testsecret.PrivateKeyPEM(t))
+	} else {
+		set["oidc.clientSecretFile"] = write(t, filepath.Join(dir, "client-secret"), testsecret.Hex(t))
 	}
 	if raw.Session.RedisURLFile != "" {
 		set["session.redisURLFile"] = write(t, filepath.Join(dir, "redis-url"), "redis://:"+testsecret.Hex(t)+"@redis:6379/0")

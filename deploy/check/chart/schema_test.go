@@ -15,8 +15,8 @@ import (
 // Keys of the BFF's configuration that the chart sets itself (from `ports` and the
 // secret mount), and the secrets, which must never be chart values of the ConfigMap.
 var (
-	chartOwnedKeys = []string{"server.listen", "server.adminListen", "oidc.clientSecretFile", "session.keysFile", "session.redisURLFile"}
-	secretKeys     = []string{"oidc.clientSecret", "session.keys", "session.redisURL"}
+	chartOwnedKeys = []string{"server.listen", "server.adminListen", "oidc.clientSecretFile", "oidc.clientKeyFile", "session.keysFile", "session.redisURLFile"}
+	secretKeys     = []string{"oidc.clientSecret", "oidc.clientKey", "session.keys", "session.redisURL"}
 )
 
 // schemaNode is the part of a JSON schema this test walks.
