@@ -13,6 +13,8 @@ package credential
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 )
 
@@ -24,8 +26,10 @@ type Credential interface {
 	Apply(out *http.Request) error
 }
 
-// Bearer is an RFC 6750 bearer token.
-type Bearer struct{ token string }
+// Bearer is an RFC 6750 bearer token. The token sits behind a pointer so that fmt,
+// printing a struct that holds a Bearer in an unexported field (where it cannot call
+// Format), shows an address, never the token.
+type Bearer struct{ token *string }
 
 // NewBearer returns the bearer credential of an access token, or nil for "": an empty
 // token is no credential (never "Bearer " with nothing), and the proxy treats a nil
@@ -34,23 +38,36 @@ func NewBearer(accessToken string) Credential {
 	if accessToken == "" {
 		return nil
 	}
-	return Bearer{token: accessToken}
+	return Bearer{token: &accessToken}
 }
 
 // Apply sets "Authorization: Bearer <token>".
 func (b Bearer) Apply(out *http.Request) error {
-	if b.token == "" {
+	if b.token == nil || *b.token == "" {
 		return ErrEmpty
 	}
-	out.Header.Set("Authorization", "Bearer "+b.token)
+	out.Header.Set("Authorization", "Bearer "+*b.token)
 	return nil
 }
 
+// redacted is what every printed or encoded form of a credential shows.
+const redacted = "Bearer [redacted]"
+
 // String never shows the token (a credential that reaches a log line by mistake).
-func (b Bearer) String() string { return "Bearer [redacted]" }
+func (b Bearer) String() string { return redacted }
 
 // GoString is String, for %#v.
-func (b Bearer) GoString() string { return b.String() }
+func (b Bearer) GoString() string { return redacted }
+
+// Format prints the redacted form for every verb (%d, %x, %s, %v, …), not only those
+// that call String.
+func (b Bearer) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// LogValue keeps the token out of slog's handlers.
+func (b Bearer) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText keeps the token out of any encoder (JSON, YAML, …).
+func (b Bearer) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Identity is who a credential belongs to, for routes and forward-auth answers that pass
 // the user on in headers: the ID token's sub, and the email and preferred_username claims

@@ -1,8 +1,12 @@
 package credential
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,14 +33,25 @@ func TestEmptyTokenIsNoCredential(t *testing.T) {
 	}
 }
 
-// TestCredentialNeverPrintsItsToken: a credential that reaches a log line or an error by
-// mistake shows no token, whatever the verb.
+// TestCredentialNeverPrintsItsToken: a credential that reaches a log line, an error or an
+// encoder by mistake shows no token, whatever the verb, also when it sits in a struct's
+// unexported field (where fmt cannot call its methods).
 func TestCredentialNeverPrintsItsToken(t *testing.T) {
-	c := NewBearer("s3cr3t-access-token")
-	s := Session{Credential: c, Identity: Identity{Subject: "alice"}}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-		if got := fmt.Sprintf(verb, c) + fmt.Sprintf(verb, s); strings.Contains(got, "s3cr3t") {
-			t.Errorf("%s printed the token: %s", verb, got)
+	const tok = "s3cr3t-access-token"
+	c := NewBearer(tok)
+	holders := []any{c, Session{Credential: c, Identity: Identity{Subject: "alice"}},
+		struct{ c Credential }{c}, &struct{ c Credential }{c}, struct{ b Bearer }{c.(Bearer)}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%t", "%o", "%b", "%e", "%c", "%U", "%p"} {
+		for _, h := range holders {
+			if got := fmt.Sprintf(verb, h); strings.Contains(got, tok) || strings.Contains(got, hex.EncodeToString([]byte(tok))) {
+				t.Errorf("%s of %T printed the token: %s", verb, h, got)
+			}
 		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cred", c, "session", Session{Credential: c})
+	j, _ := json.Marshal(Session{Credential: c})
+	if strings.Contains(buf.String()+string(j), tok) {
+		t.Errorf("a log line or JSON printed the token: %s %s", buf.String(), j)
 	}
 }

@@ -53,7 +53,11 @@ func (h *Handlers) forwardAuth(c echo.Context) error {
 		return err
 	}
 	// The ingress copies these response headers onto the request it forwards: the
-	// credential sets them as it would on that request.
+	// credential sets them as it would on that request. A bearer does not depend on the
+	// request; a proof-of-possession kind (DPoP) would have to be bound to the forwarded
+	// request's method and URL (originalRequest), not to this subrequest, and needs a
+	// fresh proof per request, which a cached auth answer would replay: it belongs on
+	// proxied routes, and recordCredential refuses every non-bearer kind today.
 	hd := c.Response().Header()
 	if err := sess.Credential.Apply(&http.Request{Method: http.MethodGet, URL: r.URL, Header: hd}); err != nil {
 		return fmt.Errorf("handler: forward-auth credential: %w", err)

@@ -121,3 +121,19 @@ func TestClaimThatIsNoHeaderValueIsLeftOut(t *testing.T) {
 		t.Fatalf("upstream saw %v", got.Header)
 	}
 }
+
+// TestIdentityHeaderCannotReplaceTheCredential: an identity header named like a header the
+// BFF sets itself (config refuses such names; a proxy.Route built in code is not checked)
+// cannot replace the credential or the forwarding headers: the BFF's own are set last.
+func TestIdentityHeaderCannotReplaceTheCredential(t *testing.T) {
+	up := newUpstream(t, nil)
+	f := newFixture(t, []Route{cfgRoute("/me/", up.URL, withIdentity(IdentityHeaders{User: "Authorization", Email: "X-Forwarded-Host"}))})
+	if resp, _ := f.do(t, http.MethodGet, "/me/x", withSession(), nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := up.last(t)
+	if got.Header.Get("Authorization") != "Bearer t1" || got.Header.Get("X-Forwarded-Host") != hostOf(t, publicURL) {
+		t.Fatalf("upstream saw Authorization %q, X-Forwarded-Host %q: an identity header replaced the BFF's own",
+			got.Header.Get("Authorization"), got.Header.Get("X-Forwarded-Host"))
+	}
+}

@@ -37,13 +37,19 @@ func (r *route) rewrite(pr *httputil.ProxyRequest) {
 	r.stripPrefix(out.URL)
 	out.URL.Opaque = "" // Match refuses opaque URLs; never let one pick the request line
 	pr.SetURL(r.upstream)
+	x := exchangeFrom(pr.In.Context())
+	if x != nil && x.cred != nil {
+		r.setIdentity(out.Header, x.identity)
+	}
+	// The BFF's own headers come after the identity headers, so that no identity header
+	// name (config refuses the reserved ones; a Route built in code is not checked) can
+	// replace them: the forwarding headers, then the credential, which has the last word.
 	r.p.setForwarded(pr)
-	if x := exchangeFrom(pr.In.Context()); x != nil && x.cred != nil {
+	if x != nil && x.cred != nil {
 		// Applied to the outbound request as it will be sent (URL final), so that a
 		// proof-of-possession credential binds its proof to it. An error fails the attempt
 		// in the transport (Rewrite cannot fail).
 		x.applyErr = x.cred.Apply(out)
-		r.setIdentity(out.Header, x.identity)
 	}
 }
 

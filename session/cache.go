@@ -92,7 +92,9 @@ func (c *Cached) Get(ctx context.Context, id string) (*Record, error) {
 	h, known := c.hashes[id]
 	e := c.entries[h]
 	c.mu.Unlock()
-	if known && now.Sub(e.fetched) < c.ttl && now.Before(e.rec.AbsoluteExpiry) {
+	// e.id == id holds by construction (the index is kept in step with the entries);
+	// checked anyway, since a mistake here would serve another session's record.
+	if known && e.id == id && now.Sub(e.fetched) < c.ttl && now.Before(e.rec.AbsoluteExpiry) {
 		rec := e.rec
 		return &rec, nil
 	}
