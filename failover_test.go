@@ -29,8 +29,10 @@ const (
 )
 
 // masterHang is how long the MasterHangs case freezes the master: longer than the
-// sentinels' down-after-milliseconds (1 s in scripts/redis-topologies) plus an election.
-const masterHang = 4 * time.Second
+// sentinels' down-after-milliseconds (3 s in scripts/redis-topologies) plus an election,
+// and longer than failBound, so a request that waited for the master (instead of failing
+// after session.opTimeout) would show.
+const masterHang = 6 * time.Second
 
 // TestRedisSentinelFailoverDuringTraffic: sessions keep working across a Sentinel
 // failover while their API and /bff/user calls flow, whether an operator asks for it
@@ -98,7 +100,14 @@ func failoverDuringTraffic(t *testing.T, url string, trigger func(sc *sentinelCo
 	if lost != 0 {
 		t.Errorf("%d of %d sessions were lost in the failover", lost, len(clients))
 	}
-	for _, bad := range r.bad {
+	if r.longest > failBound {
+		t.Errorf("a request waited %v, more than %v: a store failover must not hang requests", r.longest, failBound)
+	}
+	for i, bad := range r.bad {
+		if i == 5 {
+			t.Errorf("… and %d more such failures", len(r.bad)-i)
+			break
+		}
 		t.Errorf("a request failed other than with a fast 503 problem+json: %s", bad)
 	}
 	// Logins write new keys: they must work on the new master.
