@@ -116,6 +116,42 @@ func failoverDuringTraffic(t *testing.T, url string, trigger func(sc *sentinelCo
 	}
 }
 
+// TestRedisSentinelFailoverKeepsLogoutAnnouncements: a few seconds after a failover, a
+// logout on one replica still cuts the session's stream on another. The replicas' long-
+// lived subscription to the ended-sessions channel must move to the new master: left on
+// the demoted one, it hears nothing published on the new master until the sentinels
+// reconfigure the old one (10 to 20 s later, or never while it is partitioned away).
+func TestRedisSentinelFailoverKeepsLogoutAnnouncements(t *testing.T) {
+	url := topologyURL(t, sentinelURLVar)
+	sentinel := newSentinelControl(t, url)
+	e := testenv.Start(t, testenv.Options{Configure: withSSERoute(sseUpstream(t), func(c *config.Config) {
+		c.Session.Store, c.Session.RedisURL = "redis", url
+	})})
+	other := e.AddReplica(t)
+	e.Login(t, nil, "alice", "/")
+	sentinel.waitReplicated(t)
+	old := sentinel.masterAddr(t)
+	if err := sentinel.sentinels[0].Failover(t.Context(), sentinel.master).Err(); err != nil {
+		t.Fatalf("SENTINEL FAILOVER: %v", err)
+	}
+	// The next test needs a settled deployment, whatever this one's outcome.
+	t.Cleanup(func() {
+		waitFailover(t, "the old master to follow the new one", func() bool { return replicaLinked(context.Background(), old) })
+	})
+	sentinel.waitSwitched(t, old)
+	time.Sleep(announceRecovery)
+	there := openStream(t, e, e.Client, other.URL)
+	if r := e.Do(t, nil, http.MethodPost, "/bff/logout", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("logout: %d", r.StatusCode)
+	}
+	mustEnd(t, there, 2*time.Second, "a logout on another replica after a failover")
+}
+
+// announceRecovery is how long after a failover the replicas may take to hear the
+// ended-sessions channel again: the subscription checks itself every
+// second and resubscribes when its probe does not come back.
+const announceRecovery = 3 * time.Second
+
 // loginSessions logs n users in, each with its own client (cookie jar).
 func loginSessions(t *testing.T, e *testenv.Env, n int) []*http.Client {
 	t.Helper()
