@@ -20,8 +20,9 @@ import (
 )
 
 // Bounds of the failover test. A failed request must fail fast: the store gives up on an
-// operation after session.opTimeout (1 s by default), so a 503 takes about that long at
-// most; failBound leaves room for a loaded CI machine (race detector, two cores).
+// operation after its operation timeout (session.DefaultOpTimeout, 1 s), so a 503 takes
+// about that long at most; failBound leaves room for a loaded CI machine (race detector,
+// two cores).
 const (
 	failoverSessions = 8
 	failBound        = 3 * time.Second
@@ -31,7 +32,7 @@ const (
 // masterHang is how long the MasterHangs case freezes the master: longer than the
 // sentinels' down-after-milliseconds (3 s in scripts/redis-topologies) plus an election,
 // and longer than failBound, so a request that waited for the master (instead of failing
-// after session.opTimeout) would show.
+// after the store's operation timeout) would show.
 const masterHang = 6 * time.Second
 
 // TestRedisSentinelFailoverDuringTraffic: sessions keep working across a Sentinel
@@ -52,7 +53,7 @@ func TestRedisSentinelFailoverDuringTraffic(t *testing.T) {
 	})
 	t.Run("MasterHangs", func(t *testing.T) {
 		failoverDuringTraffic(t, url, func(sc *sentinelControl, master string) {
-			c := redis.NewClient(&redis.Options{Addr: master})
+			c := sc.node(master)
 			defer c.Close()
 			if err := c.Do(t.Context(), "CLIENT", "PAUSE", masterHang.Milliseconds(), "ALL").Err(); err != nil {
 				t.Fatalf("CLIENT PAUSE on the master: %v", err)
@@ -74,7 +75,8 @@ func failoverDuringTraffic(t *testing.T, url string, trigger func(sc *sentinelCo
 	sentinel.waitReplicated(t) // the sessions are on the replica that will be promoted
 
 	traffic := startTraffic(e, clients)
-	time.Sleep(500 * time.Millisecond) // traffic flows before the switch
+	t.Cleanup(func() { traffic.stop() }) // when a step below fails the test
+	time.Sleep(500 * time.Millisecond)   // traffic flows before the switch
 	old := sentinel.masterAddr(t)
 	start := time.Now()
 	trigger(sentinel, old)
@@ -84,7 +86,7 @@ func failoverDuringTraffic(t *testing.T, url string, trigger func(sc *sentinelCo
 	results := traffic.stop()
 	// Sessions are counted once the old master follows the new one: nothing can then
 	// answer from the old master's copy.
-	waitFailover(t, "the old master to follow the new one", func() bool { return replicaLinked(t.Context(), old) })
+	waitFailover(t, "the old master to follow the new one", func() bool { return sentinel.replicaLinked(t.Context(), old) })
 	settled := time.Since(start)
 
 	lost := 0
@@ -136,7 +138,7 @@ func TestRedisSentinelFailoverKeepsLogoutAnnouncements(t *testing.T) {
 	}
 	// The next test needs a settled deployment, whatever this one's outcome.
 	t.Cleanup(func() {
-		waitFailover(t, "the old master to follow the new one", func() bool { return replicaLinked(context.Background(), old) })
+		waitFailover(t, "the old master to follow the new one", func() bool { return sentinel.replicaLinked(context.Background(), old) })
 	})
 	sentinel.waitSwitched(t, old)
 	time.Sleep(announceRecovery)
@@ -255,6 +257,7 @@ func summarize(results []outcome) report {
 type sentinelControl struct {
 	sentinels []*redis.SentinelClient
 	master    string
+	data      redis.Options // credentials of the data nodes
 }
 
 func newSentinelControl(t *testing.T, url string) *sentinelControl {
@@ -263,7 +266,10 @@ func newSentinelControl(t *testing.T, url string) *sentinelControl {
 	if err != nil {
 		t.Fatalf("%s: %v", sentinelURLVar, err)
 	}
-	sc := &sentinelControl{master: o.MasterName}
+	sc := &sentinelControl{master: o.MasterName, data: redis.Options{Username: o.Username, Password: o.Password}}
+	if o.Username == "" && o.Password == "" { // as the store reads the URL
+		sc.data.Username, sc.data.Password = o.SentinelUsername, o.SentinelPassword
+	}
 	for _, addr := range o.SentinelAddrs {
 		c := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: o.SentinelUsername, Password: o.SentinelPassword})
 		t.Cleanup(func() { _ = c.Close() })
@@ -287,7 +293,7 @@ func (sc *sentinelControl) masterAddr(t *testing.T) string {
 // reached the replica means the earlier ones did too.
 func (sc *sentinelControl) waitReplicated(t *testing.T) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: sc.masterAddr(t)})
+	c := sc.node(sc.masterAddr(t))
 	defer c.Close()
 	ctx := t.Context()
 	if err := c.Set(ctx, "bfftest:failover:fence", "1", time.Minute).Err(); err != nil {
@@ -329,8 +335,8 @@ func (sc *sentinelControl) switched(ctx context.Context, old string) bool {
 
 // replicaLinked reports whether the node at addr is a replica whose link to its master
 // is up (the demoted master has caught up with the new one).
-func replicaLinked(ctx context.Context, addr string) bool {
-	c := redis.NewClient(&redis.Options{Addr: addr})
+func (sc *sentinelControl) replicaLinked(ctx context.Context, addr string) bool {
+	c := sc.node(addr)
 	defer c.Close()
 	info, err := c.Info(ctx, "replication").Result()
 	if err != nil {
@@ -338,4 +344,11 @@ func replicaLinked(ctx context.Context, addr string) bool {
 	}
 	lines := strings.Split(strings.ReplaceAll(info, "\r", ""), "\n")
 	return slices.Contains(lines, "role:slave") && slices.Contains(lines, "master_link_status:up")
+}
+
+// node is a client of the data node at addr.
+func (sc *sentinelControl) node(addr string) *redis.Client {
+	o := sc.data
+	o.Addr = addr
+	return redis.NewClient(&o)
 }
