@@ -91,7 +91,11 @@ func NewRedis(ctx context.Context, opts Options) (Store, error) {
 	}
 	target.tighten(opts.OpTimeout)
 	client := target.client()
-	return newRedisStore(opts, client, client.Close), nil
+	s := newRedisStore(opts, client, client.Close)
+	if target.mode == modeSentinel {
+		s.endedProbe = defaultEndedProbe // see watchEndedOnce
+	}
+	return s, nil
 }
 
 // redisStore is the Store on Redis (single node, Sentinel or Cluster) and, through
@@ -105,6 +109,9 @@ type redisStore struct {
 	now       func() time.Time
 	// pollMin and pollMax bound WaitUnlock's re-check backoff.
 	pollMin, pollMax time.Duration
+	// endedProbe is how often WatchEnded checks that its subscription still hears; 0
+	// (single node, Cluster) does not check.
+	endedProbe time.Duration
 
 	closeOnce sync.Once
 	closeErr  error

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,10 @@ import (
 // endedChannel carries the id hashes of sessions that ended, space-separated, to every
 // replica (they cut the live websocket and SSE streams of those sessions).
 func (s *redisStore) endedChannel() string { return s.prefix + "ended" }
+
+// defaultEndedProbe is how often WatchEnded checks, on Sentinel, that its subscription
+// still hears what is published (see watchEndedOnce).
+const defaultEndedProbe = time.Second
 
 // PublishEnded implements Store.
 func (s *redisStore) PublishEnded(ctx context.Context, idHashes []string) error {
@@ -42,6 +47,16 @@ func (s *redisStore) WatchEnded(ctx context.Context, fn func(idHash string)) {
 	}()
 }
 
+// watchEndedOnce holds one subscription until ctx ends or the subscription fails. On
+// Sentinel (endedProbe > 0), every endedProbe it publishes a probe on the channel (through the store's client, so to the
+// current master) and expects it back before the next one; when it does not come back it
+// returns nil, so that WatchEnded subscribes again at once. That is what moves the
+// subscription after a Sentinel failover: go-redis moves its command connections to the
+// new master but leaves a subscription on the demoted one, which hears nothing published
+// on the new master until the sentinels make it a replica (10 to 20 s later, or never
+// while it is partitioned away). A probe is not an id hash: watchers ignore it. One
+// node has no failover, and on Cluster a PUBLISH reaches the subscribers of every node,
+// so neither sends probes (one PUBLISH a second per replica).
 func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(string)) error {
 	ps, err := s.subscribe(ctx, s.endedChannel())
 	if err != nil {
@@ -49,6 +64,13 @@ func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(string)) error 
 	}
 	defer ps.Close()
 	msgs := ps.Channel()
+	var probes <-chan time.Time // nil: never
+	if s.endedProbe > 0 {
+		tick := time.NewTicker(s.endedProbe)
+		defer tick.Stop()
+		probes = tick.C
+	}
+	var probe string // the probe awaited, "" when none is
 	for {
 		select {
 		case <-ctx.Done():
@@ -58,10 +80,30 @@ func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(string)) error 
 				return fmt.Errorf("session: watch ended: %w", ErrUnavailable)
 			}
 			for _, h := range strings.Fields(m.Payload) {
-				if len(h) == 64 { // an IDHash; anything else is not ours
+				switch {
+				case h == probe:
+					probe = ""
+				case len(h) == 64: // an IDHash; anything else is not ours
 					fn(h)
 				}
 			}
+		case <-probes:
+			if probe != "" {
+				return nil // deaf: resubscribe
+			}
+			probe = s.publishProbe(ctx)
 		}
 	}
+}
+
+// publishProbe publishes a fresh probe on the ended channel and returns it, or "" when
+// the publish failed (the store is down: nothing to learn about the subscription).
+func (s *redisStore) publishProbe(ctx context.Context) string {
+	probe := "probe-" + rand.Text()
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.client.Publish(octx, s.endedChannel(), probe).Err(); err != nil {
+		return ""
+	}
+	return probe
 }
