@@ -101,9 +101,10 @@ func (b *bench) startBFF(ctx context.Context, bi *bffInstance, secret string) er
 	if err := waitHTTP(ctx, "http://"+bi.admin+"/readyz", readyTimeout, bi.proc); err != nil {
 		return err
 	}
-	if bi.cookie, err = login(ctx, "http://"+bi.addr); err != nil {
+	if bi.cookies, err = loginMany(ctx, "http://"+bi.addr, b.o.sessions); err != nil {
 		return fmt.Errorf("%s: %w", bi.name, err)
 	}
+	bi.cookie = bi.cookies[0]
 	return nil
 }
 

@@ -17,7 +17,8 @@ type bffInstance struct {
 
 	addr, admin string
 	proc        *proc
-	cookie      string
+	cookie      string   // the first session's cookie (wrk, one-session runs)
+	cookies     []string // every logged-in session's cookie (-sessions)
 }
 
 func (bi *bffInstance) pickAddrs() error {

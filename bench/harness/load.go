@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -27,6 +28,17 @@ type Target struct {
 	// Request is sent as is for every request: a complete HTTP/1.1 request without a
 	// body, keep-alive (see NewRequest).
 	Request []byte
+	// Requests, when it holds more than one, replaces Request: each request is one of
+	// them picked at random (many sessions: one request per session cookie).
+	Requests [][]byte
+}
+
+// pick is the next request to send.
+func (t *Target) pick(rng *rand.Rand) []byte {
+	if len(t.Requests) > 1 {
+		return t.Requests[rng.IntN(len(t.Requests))]
+	}
+	return t.Request
 }
 
 // NewRequest serializes a GET of path on host with the given extra headers.
@@ -151,10 +163,12 @@ type worker struct {
 	win    window
 	conn   net.Conn
 	br     *bufio.Reader
+	rng    *rand.Rand
 }
 
 func (wk *worker) run(ctx context.Context) {
 	defer wk.close()
+	wk.rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for ctx.Err() == nil && time.Now().Before(wk.win.to) {
 		began := time.Now()
 		status, err := wk.roundTrip()
@@ -187,7 +201,7 @@ func (wk *worker) roundTrip() (int, error) {
 		wk.close()
 		return 0, fmt.Errorf("deadline: %w", err)
 	}
-	if _, err := wk.conn.Write(wk.target.Request); err != nil {
+	if _, err := wk.conn.Write(wk.target.pick(wk.rng)); err != nil {
 		wk.close()
 		return 0, fmt.Errorf("write: %w", err)
 	}

@@ -143,3 +143,30 @@ func TestLoadRefusesANonsenseConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadSpreadsRequestsOverEverySession: with several requests (one per session), each
+// is sent, picked at random per request, not one per connection.
+func TestLoadSpreadsRequestsOverEverySession(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tg := Target{Name: "t", Addr: host}
+	for _, p := range []string{"/s0", "/s1", "/s2", "/s3"} {
+		tg.Requests = append(tg.Requests, NewRequest(host, p, nil))
+	}
+	tg.Request = tg.Requests[0]
+	if _, err := Load(context.Background(), LoadConfig{Conns: 1, Duration: 200 * time.Millisecond}, tg); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 4 {
+		t.Fatalf("one connection sent to %v, want all 4 sessions' requests", seen)
+	}
+}

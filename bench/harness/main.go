@@ -47,7 +47,7 @@ type options struct {
 	bffBin, plainBin, upstream, redisURL string
 	altBin, altLogLevel                  string
 	cacheTTL, altCacheTTL                string
-	conns, rounds, redisPool             int
+	conns, rounds, redisPool, sessions   int
 	altRedisPool                         int
 	duration, warmup, tokenLifetime      time.Duration
 	proxyCPUs, logLevel, profileDir      string
@@ -63,6 +63,7 @@ func parseFlags() options {
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/14", "the bench Redis database")
 	flag.IntVar(&o.redisPool, "redis-pool", 0, "if > 0, the BFF's Redis pool size (?pool_size=); 0 keeps go-redis's default (10 per CPU)")
 	flag.IntVar(&o.conns, "conns", 64, "keep-alive connections")
+	flag.IntVar(&o.sessions, "sessions", 1, "logged-in sessions per BFF; each request uses one picked at random (many users, not one)")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured window per target and round")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each window")
@@ -105,8 +106,8 @@ func (o options) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
 	}
-	if o.rounds < 1 || o.conns < 1 || o.duration <= 0 {
-		return fmt.Errorf("-rounds, -conns and -duration must be positive")
+	if o.rounds < 1 || o.conns < 1 || o.sessions < 1 || o.duration <= 0 {
+		return fmt.Errorf("-rounds, -conns, -sessions and -duration must be positive")
 	}
 	// A generous bound of the run's length (3 targets, wrk doubling it) plus the refresh skew.
 	if run := time.Duration(o.rounds*3*2)*(o.duration+o.warmup) + 2*time.Minute; o.tokenLifetime < run {

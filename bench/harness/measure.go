@@ -21,15 +21,15 @@ func headers(cookie string) [][2]string {
 	return [][2]string{{"Accept", "application/json"}, {"X-CSRF", "1"}, {"Cookie", sessionCookie + "=" + cookie}}
 }
 
-// targetCookie is the session cookie sent to target (the primary BFF's for the
-// non-BFF targets: same header bytes).
-func (b *bench) targetCookie(target string) string {
+// targetCookies are the session cookies sent to target (the primary BFF's for the
+// non-BFF targets: the same header bytes).
+func (b *bench) targetCookies(target string) []string {
 	for _, bi := range b.bffs {
 		if bi.name == target {
-			return bi.cookie
+			return bi.cookies
 		}
 	}
-	return b.bffs[0].cookie
+	return b.bffs[0].cookies
 }
 
 func (b *bench) buildTargets() []Target {
@@ -43,7 +43,10 @@ func (b *bench) buildTargets() []Target {
 		name = strings.TrimSpace(name)
 		if addr, ok := addrs[name]; ok {
 			t := Target{Name: name, Addr: addr}
-			t.Request = NewRequest(addr, targetPath(name), headers(b.targetCookie(name)))
+			for _, c := range b.targetCookies(name) {
+				t.Requests = append(t.Requests, NewRequest(addr, targetPath(name), headers(c)))
+			}
+			t.Request = t.Requests[0]
 			out = append(out, t)
 		}
 	}
@@ -75,7 +78,7 @@ func (b *bench) sanity(ctx context.Context) error {
 	}
 	var want []byte
 	for _, t := range b.targets {
-		body, err := fetch(ctx, targetURL(t), headers(b.targetCookie(t.Name)))
+		body, err := fetch(ctx, targetURL(t), headers(b.targetCookies(t.Name)[0]))
 		if err != nil {
 			return fmt.Errorf("sanity: %s: %w", t.Name, err)
 		}
@@ -207,7 +210,7 @@ func (b *bench) crossCheckWithWrk(ctx context.Context) {
 	fmt.Fprintf(b.out, "\nwrk cross-check (1 thread, %d connections, %v each, one interleaved round):\n", b.o.conns, b.o.duration)
 	rps := map[string]float64{}
 	for _, t := range b.targets {
-		script, err := writeWrkScript(b.dir, t.Name, headers(b.targetCookie(t.Name)))
+		script, err := writeWrkScript(b.dir, t.Name, headers(b.targetCookies(t.Name)[0]))
 		if err != nil {
 			fmt.Fprintln(b.out, "  wrk:", err)
 			return

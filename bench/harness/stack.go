@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -93,6 +94,9 @@ func writeBFFConfig(dir, name string, s bffSetup) (string, error) {
 		"session": map[string]any{"store": "redis", "redisURL": s.redisURL, "keys": []string{key}},
 		"routes":  []map[string]any{{"path": "/api/", "upstream": s.upstream, "stripPrefix": "/api"}},
 		"log":     map[string]any{"format": "json", "level": s.logLevel},
+		// The harness logs in -sessions users from one address: the per-IP login limit
+		// would stop it (and costs nothing on the proxied path being measured).
+		"rateLimit": map[string]any{"perMinute": 0},
 	}
 	if s.cacheTTL != "" {
 		doc["session"].(map[string]any)["cacheTTL"] = s.cacheTTL
@@ -205,4 +209,34 @@ func fetch(ctx context.Context, target string, headers [][2]string) ([]byte, err
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return body, nil
+}
+
+// loginMany logs n sessions in (login, in parallel), returning their cookies.
+func loginMany(ctx context.Context, bffURL string, n int) ([]string, error) {
+	if n < 1 {
+		n = 1
+	}
+	cookies := make([]string, n)
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range cookies {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c, err := login(ctx, bffURL)
+			if err != nil {
+				errs <- fmt.Errorf("session %d: %w", i, err)
+				return
+			}
+			cookies[i] = c
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return cookies, nil
 }
