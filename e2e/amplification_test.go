@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"io"
@@ -66,7 +66,7 @@ func TestUpstreamRejectingEveryTokenCostsOneRefreshPerCooldown(t *testing.T) {
 
 	for i := range 50 {
 		r := e.Do(t, nil, http.MethodGet, "/strict/orders", nil)
-		body := readAll(t, r)
+		body := testenv.ReadAll(t, r)
 		if r.StatusCode != http.StatusUnauthorized || body != `{"upstream":"says no"}` ||
 			r.Header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
 			t.Fatalf("call %d: got %d %q %s, want the upstream's own 401", i, r.StatusCode, r.Header.Get("WWW-Authenticate"), body)
@@ -108,7 +108,7 @@ func TestIdPOutageBacksOffInsteadOfCallingTheIdPPerRequest(t *testing.T) {
 
 	for i := range 50 {
 		r := e.Do(t, nil, http.MethodGet, "/api/orders", nil)
-		body := readAll(t, r)
+		body := testenv.ReadAll(t, r)
 		ra, err := strconv.Atoi(r.Header.Get("Retry-After"))
 		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Content-Type") != "application/problem+json" ||
 			!strings.Contains(body, `"idp_unavailable"`) || err != nil || ra < 1 || ra > 1 {
@@ -125,7 +125,7 @@ func TestIdPOutageBacksOffInsteadOfCallingTheIdPPerRequest(t *testing.T) {
 	}
 	clk.Advance(refresh.BackoffBase) // the first back-off is at most BackoffBase
 	if r := e.Do(t, nil, http.MethodGet, "/api/orders", nil); r.StatusCode != http.StatusOK {
-		t.Fatalf("after recovery and the back-off: %d %s", r.StatusCode, readAll(t, r))
+		t.Fatalf("after recovery and the back-off: %d %s", r.StatusCode, testenv.ReadAll(t, r))
 	}
 	if st := e.OP.Stats(); st.RefreshGrants != 1 || st.OutageAnswers != 1 {
 		t.Fatalf("OP saw %d refresh grants and %d refused calls, want 1 and 1", st.RefreshGrants, st.OutageAnswers)

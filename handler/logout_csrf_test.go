@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"net/http"
@@ -65,7 +65,7 @@ func TestLogoutLinkCannotBeForcedCrossSite_LogoutCSRF(t *testing.T) {
 	for _, sameSite := range []string{"strict", "lax"} {
 		t.Run(sameSite, func(t *testing.T) {
 			o := testenv.Options{Configure: func(c *config.Config) { c.Session.SameSite = sameSite }}
-			sharedRedis(t, &o)
+			testenv.SharedRedis(t, &o)
 			e := testenv.Start(t, o)
 			f := newForger(t, e)
 			id, cookie := f.live(nil)
@@ -99,7 +99,7 @@ func TestLogoutLinkCannotBeForcedCrossSite_LogoutCSRF(t *testing.T) {
 						sent = cookie
 					}
 					resp := navigate(t, e, "/bff/logout"+tc.query, tc.fetchSite, sent)
-					body := readAll(t, resp)
+					body := testenv.ReadAll(t, resp)
 					if resp.StatusCode >= 500 {
 						t.Fatalf("status %d %s", resp.StatusCode, body)
 					}
@@ -113,7 +113,7 @@ func TestLogoutLinkCannotBeForcedCrossSite_LogoutCSRF(t *testing.T) {
 			}
 			// The session's own page, with its handle, does log out.
 			resp := navigate(t, e, "/bff/logout?sid="+url.QueryEscape(handle), "same-origin", cookie)
-			readAll(t, resp)
+			testenv.ReadAll(t, resp)
 			if resp.StatusCode != http.StatusFound || !clearsSessionCookie(t, resp) {
 				t.Fatalf("logout with the handle: %d, Set-Cookie %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
 			}
@@ -151,7 +151,7 @@ func TestLogoutLinkWorksWithoutIdPSid_Cognito(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), e.OPServer.URL) {
 		t.Fatalf("GET logout: %d to %q, want 302 to the OP's end-session", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if got := status(t, e, c); got != http.StatusUnauthorized {
+	if got := e.UserStatus(t, c); got != http.StatusUnauthorized {
 		t.Fatalf("the session survived the logout link: %d", got)
 	}
 }
@@ -160,7 +160,7 @@ func TestLogoutLinkWorksWithoutIdPSid_Cognito(t *testing.T) {
 // existed keeps a working link: the IdP sid stands in for the handle.
 func TestLogoutLinkOfARecordWithoutHandle_Upgrade(t *testing.T) {
 	o := testenv.Options{}
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	e := testenv.Start(t, o)
 	f := newForger(t, e)
 	_, cookie := f.live(func(r *session.Record) { r.LogoutHandle = "" })
@@ -172,7 +172,7 @@ func TestLogoutLinkOfARecordWithoutHandle_Upgrade(t *testing.T) {
 		t.Fatalf("a wrong sid: %d, want 400", resp.StatusCode)
 	}
 	resp := navigate(t, e, lu.String(), "same-origin", cookie)
-	readAll(t, resp)
+	testenv.ReadAll(t, resp)
 	if resp.StatusCode != http.StatusFound || !clearsSessionCookie(t, resp) || sessionAlive(t, e, cookie) {
 		t.Fatalf("logout with the IdP sid: %d, Set-Cookie %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
 	}
@@ -184,7 +184,7 @@ func TestLogoutLinkOfARecordWithoutHandle_Upgrade(t *testing.T) {
 // nothing (the clearing Set-Cookie could only reach the victim's own cookie).
 func TestLogoutPostClearsOnlyAPresentedCookie_LogoutCSRF(t *testing.T) {
 	o := testenv.Options{}
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	e := testenv.Start(t, o)
 	f := newForger(t, e)
 	_, a := f.live(nil)
@@ -202,7 +202,7 @@ func TestLogoutPostClearsOnlyAPresentedCookie_LogoutCSRF(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := call(t, e, http.MethodPost, "/bff/logout", tc.cookie)
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != tc.status || clearsSessionCookie(t, resp) != tc.clear {
 				t.Fatalf("%d %s, Set-Cookie %q; want %d, clearing %v", resp.StatusCode, body,
 					resp.Header.Values("Set-Cookie"), tc.status, tc.clear)

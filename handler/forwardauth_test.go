@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"net/http"
@@ -10,31 +10,17 @@ import (
 	"github.com/tokenward/bff/internal/testenv"
 )
 
-func authRequest(t *testing.T, e *testenv.Env, c *http.Client, path string, headers map[string]string) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.URL(path), nil)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
-}
-
 // TestForwardAuth: /bff/auth answers 200 with the bearer (refreshed after expiry) for a
 // session, and 401 without one — no CSRF header needed, it is the ingress calling.
 func TestForwardAuth(t *testing.T) {
-	o := testenv.Options{Configure: trustLoopback}
-	shortTokens(&o)
+	o := testenv.Options{Configure: testenv.TrustLoopback}
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
-	if r := authRequest(t, e, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.AuthRequest(t, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("without a session: %d", r.StatusCode)
 	}
 	e.Login(t, nil, "alice", "/")
-	first := authRequest(t, e, e.Client, "/bff/auth", nil)
+	first := e.AuthRequest(t, e.Client, "/bff/auth", nil)
 	tok := strings.TrimPrefix(first.Header.Get("Authorization"), "Bearer ")
 	if first.StatusCode != http.StatusOK || tok == "" || first.Header.Get("X-Auth-Request-User") == "" ||
 		first.Header.Get("X-Auth-Request-Email") == "" {
@@ -44,19 +30,13 @@ func TestForwardAuth(t *testing.T) {
 		t.Fatal("forward-auth set a cookie")
 	}
 	time.Sleep(2100 * time.Millisecond)
-	second := authRequest(t, e, e.Client, "/bff/auth", nil)
+	second := e.AuthRequest(t, e.Client, "/bff/auth", nil)
 	if got := strings.TrimPrefix(second.Header.Get("Authorization"), "Bearer "); second.StatusCode != http.StatusOK || got == tok {
 		t.Fatalf("after expiry: %d, token refreshed: %v", second.StatusCode, got != tok)
 	}
 	if e.OP.Stats().RefreshGrants != 1 {
 		t.Fatalf("refresh grants: %d", e.OP.Stats().RefreshGrants)
 	}
-}
-
-// trustLoopback makes the test client a trusted proxy (the ingress).
-func trustLoopback(c *config.Config) {
-	c.Server.TrustedProxies = []string{"127.0.0.1/32", "::1"}
-	c.Server.ForwardAuth = true
 }
 
 // TestForwardAuthRefusesBrowsers: the endpoint that hands out the access token in a
@@ -85,7 +65,7 @@ func TestForwardAuthRefusesBrowsers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				body := readAll(t, r)
+				body := testenv.ReadAll(t, r)
 				if r.StatusCode != tc.status || r.Header.Get("Authorization") != "" || !strings.Contains(body, `"`+tc.typ+`"`) {
 					t.Fatalf("%s: %d, Authorization %q: %s", method, r.StatusCode, r.Header.Get("Authorization"), body)
 				}
@@ -98,7 +78,7 @@ func TestForwardAuthRefusesBrowsers(t *testing.T) {
 // X-Forwarded-Uri only from server.trustedProxies, and only when it is a safe returnTo
 // (oauth2-proxy's open redirects came from trusting it).
 func TestForwardAuthTrustsForwardedURIOnlyFromProxies(t *testing.T) {
-	trusted := testenv.Start(t, testenv.Options{Configure: trustLoopback})
+	trusted := testenv.Start(t, testenv.Options{Configure: testenv.TrustLoopback})
 	untrusted := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
 		c.Server.TrustedProxies, c.Server.ForwardAuth = []string{"10.0.0.0/8"}, true
 	}})
@@ -116,7 +96,7 @@ func TestForwardAuthTrustsForwardedURIOnlyFromProxies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := authRequest(t, tc.env, tc.env.NewClient(t), "/bff/auth?redirect=1", map[string]string{
+			r := tc.env.AuthRequest(t, tc.env.NewClient(t), "/bff/auth?redirect=1", map[string]string{
 				"X-Forwarded-Uri": tc.uri, "X-Forwarded-Method": "GET",
 			})
 			if r.StatusCode != tc.status || r.Header.Get("Location") != tc.location {

@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"bufio"
@@ -81,8 +81,8 @@ func TestBrowserClosedSSEStreamIsLoggedAndCounted(t *testing.T) {
 			t.Errorf("access-log line lacks %s: %s", want, line)
 		}
 	}
-	text := scrape(t, e)
-	if got := metricValue(t, text, `bff_http_requests_total{code="200",method="GET",route="/sse/"}`); got != "1" {
+	text := e.Scrape(t)
+	if got := testenv.MetricValue(t, text, `bff_http_requests_total{code="200",method="GET",route="/sse/"}`); got != "1" {
 		t.Fatalf("bff_http_requests_total of the stream = %s, want 1", got)
 	}
 	if strings.Contains(text, `bff_http_request_duration_seconds_count{method="GET",route="/sse/"}`) {
@@ -126,8 +126,8 @@ func TestBrowserClosedWebsocketIsLoggedAndCounted(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "status=101") || !strings.Contains(lines[0], "route=/ws/") {
 		t.Fatalf("access-log lines of the websocket, want one with status=101:\n%s", strings.Join(lines, "\n"))
 	}
-	text := scrape(t, e)
-	if got := metricValue(t, text, `bff_http_requests_total{code="101",method="GET",route="/ws/"}`); got != "1" {
+	text := e.Scrape(t)
+	if got := testenv.MetricValue(t, text, `bff_http_requests_total{code="101",method="GET",route="/ws/"}`); got != "1" {
 		t.Fatalf("bff_http_requests_total of the websocket = %s, want 1", got)
 	}
 	if strings.Contains(text, `bff_http_request_duration_seconds_count{method="GET",route="/ws/"}`) {
@@ -154,7 +154,7 @@ func TestOrdinaryRequestIsLoggedOnce(t *testing.T) {
 	if !strings.Contains(line, "status=200") || strings.Contains(line, "client_closed") || strings.Contains(line, "aborted") {
 		t.Fatalf("access-log line: %s", line)
 	}
-	if got := metricValue(t, scrape(t, e), `bff_http_requests_total{code="200",method="GET",route="/api/"}`); got != "1" {
+	if got := testenv.MetricValue(t, e.Scrape(t), `bff_http_requests_total{code="200",method="GET",route="/api/"}`); got != "1" {
 		t.Fatalf("bff_http_requests_total = %s, want 1", got)
 	}
 }

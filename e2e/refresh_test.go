@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"io"
@@ -9,44 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/internal/logbuf"
 	"github.com/tokenward/bff/internal/testenv"
 	"github.com/tokenward/bff/refresh"
 )
-
-// shortTokens makes access tokens expire quickly: 3 s at the OP, whose expires_in is whole
-// seconds rounded down (zitadel computes it from a validity a hair under 3 s), so the BFF
-// sees 2 s tokens, refreshes them 1.5 s after issue and finds them expired after 2 s. Tests
-// sleep 2.1 s to be past both; a slow machine has 1.5 s before an early refresh.
-func shortTokens(o *testenv.Options) {
-	o.AccessTokenLifetime = 3 * time.Second
-	prev := o.Configure
-	o.Configure = func(c *config.Config) {
-		c.OIDC.RefreshSkew = 500 * time.Millisecond
-		if prev != nil {
-			prev(c)
-		}
-	}
-}
-
-// sharedRedis points every replica at one Redis: the real one when BFF_TEST_REDIS_URL is
-// set (testenv does that), else a standalone miniredis.
-func sharedRedis(t *testing.T, o *testenv.Options) {
-	if testenv.RedisURL() != "" {
-		return
-	}
-	mr := miniredis.RunT(t)
-	prev := o.Configure
-	o.Configure = func(c *config.Config) {
-		c.Session.Store, c.Session.RedisURL = "redis", "redis://"+mr.Addr()+"/0"
-		if prev != nil {
-			prev(c)
-		}
-	}
-}
 
 func bearerOf(h http.Header) string { return strings.TrimPrefix(h.Get("Authorization"), "Bearer ") }
 
@@ -62,7 +29,7 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	logs := new(logbuf.Buffer)
 	o := testenv.Options{AccessTokenLifetime: lifetime, Log: logs}
 	o.Configure = func(c *config.Config) { c.OIDC.RefreshSkew = skew }
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	t.Cleanup(func() { logFailures(t, logs) })
 	e := testenv.Start(t, o)
 	replica := e.AddReplica(t)
@@ -164,7 +131,7 @@ func fire(t *testing.T, c *http.Client, e *testenv.Env, replica *testenv.Replica
 // session with 401 session_expired, and the record is gone.
 func TestInvalidGrantEndsTheSession(t *testing.T) {
 	var o testenv.Options
-	shortTokens(&o)
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
 	e.Login(t, nil, "alice", "/")
 	var u struct{ Sub string }
@@ -172,7 +139,7 @@ func TestInvalidGrantEndsTheSession(t *testing.T) {
 	e.OP.RevokeUserTokens(u.Sub)
 	time.Sleep(2100 * time.Millisecond)
 	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
-	body := readAll(t, r)
+	body := testenv.ReadAll(t, r)
 	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"session_expired"`) {
 		t.Fatalf("got %d %s, want 401 session_expired", r.StatusCode, body)
 	}
@@ -186,20 +153,20 @@ func TestInvalidGrantEndsTheSession(t *testing.T) {
 // after recovery and the session's refresh back-off succeeds.
 func TestIdPOutageKeepsTheSession(t *testing.T) {
 	var o testenv.Options
-	shortTokens(&o)
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
 	e.Login(t, nil, "alice", "/")
 	time.Sleep(2100 * time.Millisecond)
 	e.OP.SetTokenEndpointStatus(http.StatusServiceUnavailable)
 	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
-	body := readAll(t, r)
+	body := testenv.ReadAll(t, r)
 	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"idp_unavailable"`) || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("during the outage: %d %s (Retry-After %q)", r.StatusCode, body, r.Header.Get("Retry-After"))
 	}
 	e.OP.SetTokenEndpointStatus(0)
 	time.Sleep(refresh.BackoffBase) // the longest first back-off: the next request may call the IdP
 	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
-		t.Fatalf("after recovery: %d %s", r.StatusCode, readAll(t, r))
+		t.Fatalf("after recovery: %d %s", r.StatusCode, testenv.ReadAll(t, r))
 	}
 	if e.OP.Stats().RefreshGrants != 1 {
 		t.Fatalf("refresh grants: %d, want 1", e.OP.Stats().RefreshGrants)
@@ -217,7 +184,7 @@ func TestIdPOutageUsesTheStillValidToken(t *testing.T) {
 	e.OP.SetTokenEndpointStatus(http.StatusBadGateway)
 	defer e.OP.SetTokenEndpointStatus(0)
 	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
-		t.Fatalf("got %d %s", r.StatusCode, readAll(t, r))
+		t.Fatalf("got %d %s", r.StatusCode, testenv.ReadAll(t, r))
 	}
 	if n := e.OP.Stats().OutageAnswers; n != 1 {
 		t.Fatalf("the OP refused %d token requests, want 1: the token was not due for refresh", n)
@@ -244,7 +211,7 @@ func TestUpstream401ForcesOneRefreshAndRetry(t *testing.T) {
 	}
 	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
 	if r.StatusCode != http.StatusOK {
-		t.Fatalf("got %d %s", r.StatusCode, readAll(t, r))
+		t.Fatalf("got %d %s", r.StatusCode, testenv.ReadAll(t, r))
 	}
 	if n := len(e.Upstream.Seen()); n != 2 || e.OP.Stats().RefreshGrants != 1 {
 		t.Fatalf("upstream saw %d requests, OP %d refreshes; want 2 and 1", n, e.OP.Stats().RefreshGrants)
@@ -256,7 +223,7 @@ func TestUpstream401ForcesOneRefreshAndRetry(t *testing.T) {
 func TestNoSessionOnAPIRoute(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
-	body := readAll(t, r)
+	body := testenv.ReadAll(t, r)
 	if r.StatusCode != http.StatusUnauthorized || r.Header.Get("Location") != "" ||
 		r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"unauthenticated"`) {
 		t.Fatalf("got %d %q %s", r.StatusCode, r.Header.Get("Location"), body)

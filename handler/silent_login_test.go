@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"context"
@@ -63,11 +63,11 @@ func TestSilentLoginWithoutIdPSessionReturnsToTheApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := testenv.ReadAll(t, resp)
 	if want := "/x?tab=2&bff_login=login_required#top"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
 		t.Fatalf("callback: %d to %q, want 302 to %q: %s", resp.StatusCode, resp.Header.Get("Location"), want, body)
 	}
-	if ck := findCookie(resp, "__Host-bff"); ck != nil {
+	if ck := testenv.FindCookie(resp, "__Host-bff"); ck != nil {
 		t.Fatal("a silent login without an IdP session set a session cookie")
 	}
 	if r := e.Do(t, c, http.MethodGet, "/bff/user", nil); r.StatusCode != http.StatusUnauthorized {
@@ -125,7 +125,7 @@ func TestSilentLoginErrorIsBoundToItsBrowser_LoginCSRF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != tc.status || resp.Header.Get("Location") != "" || !strings.Contains(body, `href="/bff/login"`) {
 				t.Fatalf("callback: %d to %q, want the %d page with a retry link: %s", resp.StatusCode, resp.Header.Get("Location"), tc.status, body)
 			}
@@ -148,7 +148,7 @@ func TestSilentLoginWithIdPSessionLogsInWithoutAForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/x?tab=2" || findCookie(resp, "__Host-bff") == nil {
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/x?tab=2" || testenv.FindCookie(resp, "__Host-bff") == nil {
 		t.Fatalf("callback: %d to %q, want 302 to /x?tab=2 with a session", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if r := e.Do(t, c, http.MethodGet, "/bff/user", nil); r.StatusCode != http.StatusOK {

@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"bufio"
@@ -88,7 +88,7 @@ func mustEnd(t *testing.T, done <-chan struct{}, within time.Duration, what stri
 // and, through the store's announcement, on another replica.
 func TestLogoutCutsLiveStreams(t *testing.T) {
 	o := testenv.Options{Configure: withSSERoute(sseUpstream(t), nil)}
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	e := testenv.Start(t, o)
 	other := e.AddReplica(t)
 	e.Login(t, nil, "alice", "/")
@@ -105,13 +105,13 @@ func TestLogoutCutsLiveStreams(t *testing.T) {
 func TestBackchannelLogoutCutsLiveStreams(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{Configure: withSSERoute(sseUpstream(t), nil)})
 	c := e.NewClient(t)
-	sub, sid := userSID(t, e, c)
+	sub, sid := e.UserSID(t, c)
 	done := openStream(t, e, c, e.Server.URL)
 	tok, err := e.OP.LogoutToken(testenv.ClientID, sub, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := postLogoutToken(t, e, tok); r.StatusCode != http.StatusOK {
+	if r := e.PostLogoutToken(t, tok); r.StatusCode != http.StatusOK {
 		t.Fatalf("back-channel logout: %d", r.StatusCode)
 	}
 	mustEnd(t, done, 2*time.Second, "back-channel logout")

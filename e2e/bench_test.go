@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 // The hot path, measured and pinned down: an authenticated proxied request (echo → CSRF →
 // proxy.Match → the credential source: cookie decode, ONE store round trip, AES-GCM open → Rewrite →

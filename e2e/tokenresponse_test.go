@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"encoding/json"
@@ -127,14 +127,14 @@ func TestDPoPTokenTypeFailsLoginAndIsNeverSentUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := readAll(t, resp)
+	page := testenv.ReadAll(t, resp)
 	if resp.StatusCode != http.StatusBadGateway || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("callback: %d %q, want 502 with an HTML page", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	if !strings.Contains(page, "not a Bearer token") {
 		t.Fatalf("the page does not say what is wrong: %s", page)
 	}
-	if findCookie(resp, "__Host-bff") != nil {
+	if testenv.FindCookie(resp, "__Host-bff") != nil {
 		t.Fatal("a session cookie was set")
 	}
 	if r := e.Do(t, c, http.MethodGet, "/api/things", nil); r.StatusCode != http.StatusUnauthorized {

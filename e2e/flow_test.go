@@ -1,8 +1,7 @@
-package bff_test
+package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,7 +19,7 @@ func TestLoginUserLogout(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/app?tab=1" {
 		t.Fatalf("callback: %d to %q, want 302 to /app?tab=1", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	ck := findCookie(resp, "__Host-bff")
+	ck := testenv.FindCookie(resp, "__Host-bff")
 	if ck == nil {
 		t.Fatal("callback set no __Host-bff cookie")
 	}
@@ -34,7 +33,7 @@ func TestLoginUserLogout(t *testing.T) {
 		Claims map[string]any `json:"claims"`
 	}
 	r := e.Do(t, nil, http.MethodGet, "/bff/user", nil)
-	body := readAll(t, r)
+	body := testenv.ReadAll(t, r)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("/bff/user: %d %s", r.StatusCode, body)
 	}
@@ -44,7 +43,7 @@ func TestLoginUserLogout(t *testing.T) {
 	}
 
 	api := e.Do(t, nil, http.MethodGet, "/api/things", nil)
-	apiBody := readAll(t, api)
+	apiBody := testenv.ReadAll(t, api)
 	if api.StatusCode != http.StatusOK || !strings.Contains(apiBody, `"bearer":true`) {
 		t.Fatalf("/api/things: %d %s", api.StatusCode, apiBody)
 	}
@@ -61,7 +60,7 @@ func TestLoginUserLogout(t *testing.T) {
 	var logout struct {
 		LogoutURL string `json:"logoutUrl"`
 	}
-	outBody := readAll(t, out)
+	outBody := testenv.ReadAll(t, out)
 	if out.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d %s", out.StatusCode, outBody)
 	}
@@ -78,7 +77,7 @@ func TestLoginUserLogout(t *testing.T) {
 	}
 	// The browser now navigates to the end-session URL: the OP ends its session and sends
 	// it back to the post-logout URI.
-	end, err := (&http.Client{CheckRedirect: noRedirect}).Get(logout.LogoutURL)
+	end, err := (&http.Client{CheckRedirect: testenv.NoRedirect}).Get(logout.LogoutURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,25 +92,4 @@ func decode(t testing.TB, body string, v any) {
 	if err := json.Unmarshal([]byte(body), v); err != nil {
 		t.Fatalf("decode %q: %v", body, err)
 	}
-}
-
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-func findCookie(resp *http.Response, name string) *http.Cookie {
-	for _, c := range resp.Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func readAll(t testing.TB, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

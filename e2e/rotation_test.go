@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"net/http"
@@ -22,7 +22,7 @@ func userAt(t *testing.T, e *testenv.Env, base, v string) (int, *http.Cookie) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode, findCookie(resp, "__Host-bff")
+	return resp.StatusCode, testenv.FindCookie(resp, "__Host-bff")
 }
 
 // TestKeyRotationKeepsSessions follows the documented procedure: add the new key first
@@ -31,9 +31,9 @@ func userAt(t *testing.T, e *testenv.Env, base, v string) (int, *http.Cookie) {
 // the old key later logs nobody out who came back in between.
 func TestKeyRotationKeepsSessions(t *testing.T) {
 	var o testenv.Options
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	e := testenv.Start(t, o)
-	old := findCookie(e.Login(t, nil, "alice", "/"), "__Host-bff").Value
+	old := testenv.FindCookie(e.Login(t, nil, "alice", "/"), "__Host-bff").Value
 
 	both := e.AddReplicaWith(t, func(c *config.Config) { c.Session.Keys = []string{newKey, c.Session.Keys[0]} })
 	status, reissued := userAt(t, e, both.URL, old)
@@ -52,8 +52,8 @@ func TestKeyRotationKeepsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	api.Body.Close()
-	if api.StatusCode != http.StatusOK || findCookie(api, "__Host-bff") == nil {
-		t.Fatalf("API call with an old-key cookie: %d, re-issued %v", api.StatusCode, findCookie(api, "__Host-bff"))
+	if api.StatusCode != http.StatusOK || testenv.FindCookie(api, "__Host-bff") == nil {
+		t.Fatalf("API call with an old-key cookie: %d, re-issued %v", api.StatusCode, testenv.FindCookie(api, "__Host-bff"))
 	}
 	if status, again := userAt(t, e, both.URL, reissued.Value); status != http.StatusOK || again != nil {
 		t.Fatalf("new-key cookie: %d, re-issued again: %v", status, again)

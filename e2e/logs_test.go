@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		c.Session.Store, c.Session.RedisURL = "redis", redisURL
 		c.Log.Level = "debug"
 	}}
-	shortTokens(&o)
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
 
 	var secrets []string
@@ -53,7 +53,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	cookie := findCookie(resp, "__Host-bff").Value
+	cookie := testenv.FindCookie(resp, "__Host-bff").Value
 	add("session cookie", cookie)
 	recordOf := func() *session.Record {
 		keys, err := session.ParseKeys(e.Config.Session.Keys)

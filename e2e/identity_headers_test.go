@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"net/http"
@@ -69,11 +69,11 @@ func TestIdentityHeadersCarryTheRealSession_IdentitySpoofing(t *testing.T) {
 // names are then not sent.
 func TestForwardAuthIdentityHeaderNamesAreConfigurable(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
-		trustLoopback(c)
+		testenv.TrustLoopback(c)
 		c.Server.ForwardAuthHeaders = config.IdentityHeaders{User: "Remote-User", Email: "Remote-Email", PreferredUsername: "Remote-Name"}
 	}})
 	e.Login(t, nil, "alice", "/")
-	resp := authRequest(t, e, e.Client, "/bff/auth", nil)
+	resp := e.AuthRequest(t, e.Client, "/bff/auth", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -97,7 +97,7 @@ func TestForwardAuthTrustsAnIPv4MappedProxyEntry(t *testing.T) {
 		c.Server.TrustedProxies = []string{"::ffff:127.0.0.0/104"}
 		c.Server.ForwardAuth = true
 	}})
-	if r := authRequest(t, e, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.AuthRequest(t, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("without a session from the mapped-entry ingress: %d, want 401 (not 403)", r.StatusCode)
 	}
 }

@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"crypto/rand"
@@ -61,8 +61,8 @@ func TestIdPKeyRotationIsHonouredAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.NewClient(t)
-	sub, sid := userSID(t, e, c) // the ID token is signed by the new key
-	if got := status(t, e, c); got != http.StatusOK {
+	sub, sid := e.UserSID(t, c) // the ID token is signed by the new key
+	if got := e.UserStatus(t, c); got != http.StatusOK {
 		t.Fatalf("after a login right after a key rotation: /bff/user %d", got)
 	}
 
@@ -91,7 +91,7 @@ func TestIdPKeyRotationIsHonouredAtOnce(t *testing.T) {
 			t.Fatalf("forged logout token %d: %d %v, want 400", i, code, errs[i])
 		}
 	}
-	if got := status(t, e, c); got != http.StatusOK {
+	if got := e.UserStatus(t, c); got != http.StatusOK {
 		t.Fatalf("a forged logout token ended the session: %d", got)
 	}
 
@@ -102,10 +102,10 @@ func TestIdPKeyRotationIsHonouredAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+	if resp := e.PostLogoutToken(t, tok); resp.StatusCode != http.StatusOK {
 		t.Fatalf("back-channel logout signed by a key rotated in right before: %d", resp.StatusCode)
 	}
-	if got := status(t, e, c); got != http.StatusUnauthorized {
+	if got := e.UserStatus(t, c); got != http.StatusUnauthorized {
 		t.Fatalf("the session survived the back-channel logout: %d", got)
 	}
 }

@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"net/http"
@@ -81,12 +81,12 @@ func userStatus(t *testing.T, e *testenv.Env, session string) int {
 // no session cookie.
 func wantRefused(t *testing.T, resp *http.Response) {
 	t.Helper()
-	body := readAll(t, resp)
+	body := testenv.ReadAll(t, resp)
 	if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
 		!strings.Contains(body, "Sign-in expired") || !strings.Contains(body, `href="/bff/login"`) {
 		t.Fatalf("callback: %d %s, want the 400 Sign-in expired page: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	if c := findCookie(resp, "__Host-bff"); c != nil && c.MaxAge >= 0 {
+	if c := testenv.FindCookie(resp, "__Host-bff"); c != nil && c.MaxAge >= 0 {
 		t.Fatal("the refused callback set a session cookie")
 	}
 }
@@ -174,7 +174,7 @@ func TestCallbackReplayedAfterSuccessRefused(t *testing.T) {
 	if first.StatusCode != http.StatusFound {
 		t.Fatalf("first callback: %d", first.StatusCode)
 	}
-	if ck := findCookie(first, loginCookieName); ck == nil || ck.MaxAge >= 0 {
+	if ck := testenv.FindCookie(first, loginCookieName); ck == nil || ck.MaxAge >= 0 {
 		t.Fatalf("the used handle was not dropped from the login cookie: %v", ck)
 	}
 	wantRefused(t, getWith(t, e, cb.String(), handle))
@@ -255,7 +255,7 @@ func TestLongReturnToKeepsTheCookieHeaderSmall(t *testing.T) {
 // sessionOf is the session cookie a successful callback set.
 func sessionOf(t *testing.T, resp *http.Response) *http.Cookie {
 	t.Helper()
-	c := findCookie(resp, "__Host-bff")
+	c := testenv.FindCookie(resp, "__Host-bff")
 	if resp.StatusCode != http.StatusFound || c == nil || c.Value == "" {
 		t.Fatalf("callback: %d with session cookie %v, want a 302 that starts a session", resp.StatusCode, c)
 	}
@@ -346,7 +346,7 @@ func TestLeakedStateCannotBurnAPendingLogin(t *testing.T) {
 	wantRefused(t, getWith(t, e, cb.String(), jarCookie(e, attacker, loginCookieName)))
 	resp := getWith(t, e, cb.String(), jarCookie(e, victim, loginCookieName))
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || findCookie(resp, "__Host-bff") == nil {
+	if resp.StatusCode != http.StatusFound || testenv.FindCookie(resp, "__Host-bff") == nil {
 		t.Fatalf("the victim's own callback after the attacker's try: %d, want 302 with a session", resp.StatusCode)
 	}
 }

@@ -1,9 +1,8 @@
-package bff_test
+package e2e
 
 import (
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,7 +25,7 @@ func TestWrongIssuerSaysMisconfiguredEverywhere(t *testing.T) {
 			e := testenv.Start(t, testenv.Options{SkipReady: true, Log: logs, Configure: func(c *config.Config) {
 				c.OIDC.Issuer += suffix
 			}})
-			body := waitReadyzBody(t, e, "misconfigured")
+			body := e.WaitReadyzBody(t, "misconfigured")
 			if !strings.Contains(body, "oidc.issuer") {
 				t.Errorf("/readyz = %s, want the setting oidc.issuer named", body)
 			}
@@ -34,7 +33,7 @@ func TestWrongIssuerSaysMisconfiguredEverywhere(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page := readAll(t, r)
+			page := testenv.ReadAll(t, r)
 			if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "Sign-in is misconfigured") ||
 				strings.Contains(page, "try again in a moment") {
 				t.Fatalf("login: %d %s, want the misconfigured page", r.StatusCode, page)
@@ -58,7 +57,7 @@ func TestIdPOutageStillSaysTryAgain(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{SkipReady: true, Configure: func(c *config.Config) {
 		c.OIDC.Issuer = "http://" + addr
 	}})
-	body := waitReadyzBody(t, e, "discovery pending")
+	body := e.WaitReadyzBody(t, "discovery pending")
 	if strings.Contains(body, "misconfigured") {
 		t.Fatalf("/readyz = %s for an outage", body)
 	}
@@ -66,7 +65,7 @@ func TestIdPOutageStillSaysTryAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page := readAll(t, r); !strings.Contains(page, "try again in a moment") || strings.Contains(page, "misconfigured") {
+	if page := testenv.ReadAll(t, r); !strings.Contains(page, "try again in a moment") || strings.Contains(page, "misconfigured") {
 		t.Fatalf("login during an outage: %s", page)
 	}
 }
@@ -84,7 +83,7 @@ func TestWrongClientSecretAtLoginSaysMisconfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := readAll(t, r)
+	page := testenv.ReadAll(t, r)
 	if !strings.Contains(page, "Sign-in is misconfigured") || strings.Contains(page, "try again in a moment") {
 		t.Fatalf("callback with a wrong client secret: %d %s", r.StatusCode, page)
 	}
@@ -116,13 +115,13 @@ func TestRefusedClientAtRefreshSaysMisconfigured(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}}
-	shortTokens(&o)
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
 	e.Login(t, nil, "alice", "/")
 	refuse.Store(true)
 	time.Sleep(2100 * time.Millisecond) // the access token expires (see shortTokens)
 	r := e.Do(t, nil, http.MethodGet, "/api/x", nil)
-	body := readAll(t, r)
+	body := testenv.ReadAll(t, r)
 	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "misconfigured") {
 		t.Fatalf("API call while the client is refused: %d %s", r.StatusCode, body)
 	}
@@ -131,26 +130,5 @@ func TestRefusedClientAtRefreshSaysMisconfigured(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "oidc.clientSecret") {
 		t.Errorf("no error-level log naming oidc.clientSecret:\n%s", logs)
-	}
-}
-
-// waitReadyzBody polls /readyz until its body holds want (discovery runs in the
-// background); the deadline only bounds a failure.
-func waitReadyzBody(t *testing.T, e *testenv.Env, want string) string {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		rec := httptest.NewRecorder()
-		e.BFF.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-		if body := rec.Body.String(); strings.Contains(body, want) {
-			if rec.Code != http.StatusServiceUnavailable {
-				t.Fatalf("/readyz = %d %s, want 503", rec.Code, body)
-			}
-			return body
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never said %q: %s", want, rec.Body.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"net/http"
@@ -44,7 +44,7 @@ func TestRefusedReturnToOffersTheWayHome_OpenRedirect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" ||
 				!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 				t.Fatalf("status %d location %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
@@ -64,7 +64,7 @@ func TestErrorPagesKeepRetryAndOfferHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := testenv.ReadAll(t, resp)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `<a id="retry" href="/bff/login">`) ||
 		!strings.Contains(body, `<a id="home" href="/">`) {
 		t.Fatalf("callback page: %d %s", resp.StatusCode, body)

@@ -1,10 +1,7 @@
-package bff_test
+package handler_test
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,78 +9,29 @@ import (
 	"github.com/tokenward/bff/internal/testenv"
 )
 
-// userSID logs alice in through c and returns her sub (as /bff/user shows it) and the
-// IdP's sid, read from the access token the upstream received (the demo OP puts the sid
-// in it). /bff/user does not show the IdP sid: its logout link carries the session's own
-// logout handle instead.
-func userSID(t *testing.T, e *testenv.Env, c *http.Client) (sub, sid string) {
-	t.Helper()
-	e.Login(t, c, "alice", "/")
-	var u struct {
-		Sub string `json:"sub"`
-	}
-	testenv.JSON(t, e.Do(t, c, http.MethodGet, "/bff/user", nil), &u)
-	resp := e.Do(t, c, http.MethodGet, "/api/sid-probe", nil)
-	resp.Body.Close()
-	seen := e.Upstream.Seen()
-	if resp.StatusCode != http.StatusOK || len(seen) == 0 {
-		t.Fatalf("API call for the sid: %d, %d requests upstream", resp.StatusCode, len(seen))
-	}
-	bearer := strings.TrimPrefix(seen[len(seen)-1].Get("Authorization"), "Bearer ")
-	parts := strings.Split(bearer, ".")
-	if len(parts) != 3 {
-		t.Fatal("the upstream's bearer is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	var claims struct {
-		SID string `json:"sid"`
-	}
-	if err != nil || json.Unmarshal(payload, &claims) != nil || claims.SID == "" {
-		t.Fatalf("no sid in the access token (%v)", err)
-	}
-	return u.Sub, claims.SID
-}
-
-func postLogoutToken(t *testing.T, e *testenv.Env, token string) *http.Response {
-	t.Helper()
-	resp, err := e.NewClient(t).PostForm(e.URL("/bff/backchannel-logout"), url.Values{"logout_token": {token}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
-}
-
-func status(t *testing.T, e *testenv.Env, c *http.Client) int {
-	t.Helper()
-	r := e.Do(t, c, http.MethodGet, "/bff/user", nil)
-	r.Body.Close()
-	return r.StatusCode
-}
-
 // TestBackchannelLogoutEndsTheSession: a valid logout token ends the session of its sid;
 // replaying it is refused.
 func TestBackchannelLogoutEndsTheSession(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	c := e.NewClient(t)
-	sub, sid := userSID(t, e, c)
+	sub, sid := e.UserSID(t, c)
 	other := e.NewClient(t)
 	e.Login(t, other, "bob", "/")
 	tok, err := e.OP.LogoutToken(testenv.ClientID, sub, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := postLogoutToken(t, e, tok)
+	resp := e.PostLogoutToken(t, tok)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
 		t.Fatalf("back-channel logout: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
-	if got := status(t, e, c); got != http.StatusUnauthorized {
+	if got := e.UserStatus(t, c); got != http.StatusUnauthorized {
 		t.Fatalf("alice's session survived: %d", got)
 	}
-	if got := status(t, e, other); got != http.StatusOK {
+	if got := e.UserStatus(t, other); got != http.StatusOK {
 		t.Fatalf("bob's session was ended too: %d", got)
 	}
-	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusBadRequest {
+	if resp := e.PostLogoutToken(t, tok); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replayed jti: %d, want 400", resp.StatusCode)
 	}
 }
@@ -92,16 +40,16 @@ func TestBackchannelLogoutEndsTheSession(t *testing.T) {
 func TestBackchannelLogoutBySubject(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	a1, a2 := e.NewClient(t), e.NewClient(t)
-	sub, _ := userSID(t, e, a1)
+	sub, _ := e.UserSID(t, a1)
 	e.Login(t, a2, "alice", "/")
 	tok, err := e.OP.LogoutToken(testenv.ClientID, sub, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+	if resp := e.PostLogoutToken(t, tok); resp.StatusCode != http.StatusOK {
 		t.Fatalf("back-channel logout: %d", resp.StatusCode)
 	}
-	if status(t, e, a1) != http.StatusUnauthorized || status(t, e, a2) != http.StatusUnauthorized {
+	if e.UserStatus(t, a1) != http.StatusUnauthorized || e.UserStatus(t, a2) != http.StatusUnauthorized {
 		t.Fatal("a session of the subject survived")
 	}
 }
@@ -113,7 +61,7 @@ func TestBackchannelLogoutBySubject(t *testing.T) {
 func TestBackchannelLogoutWithSIDOfAnotherSubjectEndsNothing(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	c := e.NewClient(t)
-	sub, sid := userSID(t, e, c)
+	sub, sid := e.UserSID(t, c)
 	bob := e.NewClient(t)
 	e.Login(t, bob, "bob", "/")
 	var u struct {
@@ -129,10 +77,10 @@ func TestBackchannelLogoutWithSIDOfAnotherSubjectEndsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+		if resp := e.PostLogoutToken(t, tok); resp.StatusCode != http.StatusOK {
 			t.Fatalf("logout token with alice's sid and sub %q: %d, want 200", other, resp.StatusCode)
 		}
-		if got := status(t, e, c); got != http.StatusOK {
+		if got := e.UserStatus(t, c); got != http.StatusOK {
 			t.Fatalf("alice's session ended by a token for sub %q: %d", other, got)
 		}
 	}
@@ -140,13 +88,13 @@ func TestBackchannelLogoutWithSIDOfAnotherSubjectEndsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusOK {
+	if resp := e.PostLogoutToken(t, tok); resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout token with alice's sid and sub: %d", resp.StatusCode)
 	}
-	if got := status(t, e, c); got != http.StatusUnauthorized {
+	if got := e.UserStatus(t, c); got != http.StatusUnauthorized {
 		t.Fatalf("alice's session survived a token matching both: %d", got)
 	}
-	if got := status(t, e, bob); got != http.StatusOK {
+	if got := e.UserStatus(t, bob); got != http.StatusOK {
 		t.Fatalf("bob's session was ended: %d", got)
 	}
 }
@@ -155,7 +103,7 @@ func TestBackchannelLogoutWithSIDOfAnotherSubjectEndsNothing(t *testing.T) {
 func TestBackchannelLogoutRefusesForgeries(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	c := e.NewClient(t)
-	sub, sid := userSID(t, e, c)
+	sub, sid := e.UserSID(t, c)
 	now := time.Now()
 	base := func() map[string]any {
 		return map[string]any{
@@ -203,10 +151,10 @@ func TestBackchannelLogoutRefusesForgeries(t *testing.T) {
 			case "not-a-jwt":
 				tok = "not-a-jwt"
 			}
-			if resp := postLogoutToken(t, e, tok); resp.StatusCode != http.StatusBadRequest {
+			if resp := e.PostLogoutToken(t, tok); resp.StatusCode != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400", resp.StatusCode)
 			}
-			if got := status(t, e, c); got != http.StatusOK {
+			if got := e.UserStatus(t, c); got != http.StatusOK {
 				t.Fatalf("the session ended: %d", got)
 			}
 		})
@@ -220,7 +168,7 @@ func metricOr0(t *testing.T, text, series string) string {
 	if !strings.Contains(text, series+" ") {
 		return "0"
 	}
-	return metricValue(t, text, series)
+	return testenv.MetricValue(t, text, series)
 }
 
 // TestBackchannelLogoutOfAnEndedSessionIsNotCountedAgain: the IdP sends a back-channel
@@ -235,19 +183,19 @@ func TestBackchannelLogoutOfAnEndedSessionIsNotCountedAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := postLogoutToken(t, e, tok); r.StatusCode != http.StatusOK {
+		if r := e.PostLogoutToken(t, tok); r.StatusCode != http.StatusOK {
 			t.Fatalf("back-channel logout: %d", r.StatusCode)
 		}
 	}
 	ended := func() (logout, bc string) {
-		text := scrape(t, e)
+		text := e.Scrape(t)
 		return metricOr0(t, text, `bff_sessions_ended_total{reason="logout"}`),
 			metricOr0(t, text, `bff_sessions_ended_total{reason="backchannel"}`)
 	}
 
 	// Logged out at the BFF first, then told by the IdP.
 	c1 := e.NewClient(t)
-	sub1, sid1 := userSID(t, e, c1)
+	sub1, sid1 := e.UserSID(t, c1)
 	if r := e.Do(t, c1, http.MethodPost, "/bff/logout", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d", r.StatusCode)
 	}
@@ -258,7 +206,7 @@ func TestBackchannelLogoutOfAnEndedSessionIsNotCountedAgain(t *testing.T) {
 
 	// Two back-channel logouts (two tokens) for one live session.
 	c2 := e.NewClient(t)
-	sub2, sid2 := userSID(t, e, c2)
+	sub2, sid2 := e.UserSID(t, c2)
 	backchannel(sub2, sid2)
 	backchannel(sub2, sid2)
 	backchannel("", sid2)

@@ -1,10 +1,7 @@
-package bff_test
+package e2e
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,33 +10,11 @@ import (
 	"github.com/tokenward/bff/internal/testenv"
 )
 
-func scrape(t *testing.T, e *testenv.Env) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	e.BFF.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("/metrics: %d", rec.Code)
-	}
-	b, _ := io.ReadAll(rec.Body)
-	return string(b)
-}
-
-// metricValue finds the sample of series (name{labels} exactly as exposed) in text.
-func metricValue(t *testing.T, text, series string) string {
-	t.Helper()
-	re := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(series) + " (\\S+)$")
-	m := re.FindStringSubmatch(text)
-	if m == nil {
-		t.Fatalf("no series %s in /metrics", series)
-	}
-	return m[1]
-}
-
 // TestMetricsFollowTheFlow: /metrics on the admin listener counts what a login, a
 // refresh, an API call and a logout did, by route name and outcome.
 func TestMetricsFollowTheFlow(t *testing.T) {
 	var o testenv.Options
-	shortTokens(&o)
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
 	e.Login(t, nil, "alice", "/")
 	time.Sleep(2100 * time.Millisecond)
@@ -49,7 +24,7 @@ func TestMetricsFollowTheFlow(t *testing.T) {
 	if r := e.Do(t, nil, http.MethodPost, "/bff/logout", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d", r.StatusCode)
 	}
-	text := scrape(t, e)
+	text := e.Scrape(t)
 	for series, want := range map[string]string{
 		`bff_logins_total{outcome="started"}`:                                   "1",
 		`bff_logins_total{outcome="ok"}`:                                        "1",
@@ -60,7 +35,7 @@ func TestMetricsFollowTheFlow(t *testing.T) {
 		`bff_http_requests_total{code="302",method="GET",route="bff_callback"}`: "1",
 		`bff_upstream_duration_seconds_count{route="/api/"}`:                    "1",
 	} {
-		if got := metricValue(t, text, series); got != want {
+		if got := testenv.MetricValue(t, text, series); got != want {
 			t.Errorf("%s = %s, want %s", series, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"context"
@@ -124,7 +124,7 @@ func hygieneEnv(t *testing.T) (*testenv.Env, *forger, *logbuf.Buffer) {
 	t.Helper()
 	logs := &logbuf.Buffer{}
 	o := testenv.Options{Log: logs}
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	e := testenv.Start(t, o)
 	return e, newForger(t, e), logs
 }
@@ -249,7 +249,7 @@ func TestStaleSessionCookiesAreClearedNotKept_CookieHygiene(t *testing.T) {
 				want want
 			}{{"/bff/user", tc.user}, {"/api/orders/7", tc.api}} {
 				resp := call(t, e, http.MethodGet, ep.path, tc.cookie())
-				body := readAll(t, resp)
+				body := testenv.ReadAll(t, resp)
 				if resp.StatusCode != ep.want.status {
 					t.Fatalf("%s: %d %s, want %d", ep.path, resp.StatusCode, body, ep.want.status)
 				}
@@ -322,21 +322,21 @@ func TestRefusedRecordIsOneSecurityEvent_StoreTampering(t *testing.T) {
 			series := `bff_session_rejected_total{reason="` + tc.reason + `"}`
 			before := ""
 			if tc.reason != "" {
-				before = metricValue(t, scrape(t, e), series)
+				before = testenv.MetricValue(t, e.Scrape(t), series)
 			}
 			allBefore := rejectedTotal(t, e)
 			mark := len(logs.String())
 			resp := call(t, e, http.MethodGet, "/bff/user", cookie)
-			readAll(t, resp)
+			testenv.ReadAll(t, resp)
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401", resp.StatusCode)
 			}
-			text := scrape(t, e)
+			text := e.Scrape(t)
 			if tc.reason == "" {
 				if after := rejectedTotal(t, e); after != allBefore {
 					t.Fatalf("an ended session counted as rejected: %v -> %v", allBefore, after)
 				}
-			} else if after := metricValue(t, text, series); after != increment(t, before) {
+			} else if after := testenv.MetricValue(t, text, series); after != increment(t, before) {
 				t.Fatalf("%s: %s -> %s, want +1", series, before, after)
 			}
 			var events []string
@@ -370,7 +370,7 @@ func rejectedTotal(t *testing.T, e *testenv.Env) float64 {
 	t.Helper()
 	sum := 0.0
 	for _, r := range []string{"cookie_invalid", "cookie_duplicate", "record_forged", "record_unknown_key", "record_malformed", "other"} {
-		sum += parseFloat(t, metricValue(t, scrape(t, e), `bff_session_rejected_total{reason="`+r+`"}`))
+		sum += parseFloat(t, testenv.MetricValue(t, e.Scrape(t), `bff_session_rejected_total{reason="`+r+`"}`))
 	}
 	return sum
 }

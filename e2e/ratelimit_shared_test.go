@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"io"
@@ -21,7 +21,7 @@ func twoReplicasOnAStoppedClock(t *testing.T, clk *stoppedClock) (*testenv.Env, 
 	t.Helper()
 	var o testenv.Options
 	o.BFFOptions = []bff.Option{bff.WithClock(clk.Now)}
-	sharedRedis(t, &o)
+	testenv.SharedRedis(t, &o)
 	e := testenv.Start(t, o)
 	if d := config.Defaults().RateLimit; e.Config.RateLimit != d {
 		t.Fatalf("the test env changed the rate limit (%+v), want the defaults %+v", e.Config.RateLimit, d)

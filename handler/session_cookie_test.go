@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // treated as no session: 401 problem+json, never a 500.
 func TestBadCookiesMeanNoSession(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
-	good := findCookie(e.Login(t, e.NewClient(t), "alice", "/"), "__Host-bff").Value
+	good := testenv.FindCookie(e.Login(t, e.NewClient(t), "alice", "/"), "__Host-bff").Value
 	flip := []byte(good)
 	flip[len(flip)/2] ^= 0x01
 	tests := []struct {
@@ -39,7 +39,7 @@ func TestBadCookiesMeanNoSession(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Type") != "application/problem+json" ||
 				!strings.Contains(body, `"unauthenticated"`) {
 				t.Fatalf("got %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
@@ -75,7 +75,7 @@ func TestStoreUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := testenv.ReadAll(t, resp)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("took %v, want < 2s", took)
 	}
@@ -120,7 +120,7 @@ func TestCSRFAndSmuggling(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != tc.status || (tc.typ != "" && !strings.Contains(body, `"`+tc.typ+`"`)) {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, body, tc.status, tc.typ)
 			}

@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"net/http"
@@ -37,14 +37,14 @@ func TestCallbackRefusesBadResponses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 				t.Fatalf("status %d (%s), want %d HTML: %s", resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, body)
 			}
 			if tc.retry && !strings.Contains(body, `href="/bff/login"`) {
 				t.Fatalf("no try-again link: %s", body)
 			}
-			if findCookie(resp, "__Host-bff") != nil {
+			if testenv.FindCookie(resp, "__Host-bff") != nil {
 				t.Fatal("a session cookie was set")
 			}
 			if r := e.Do(t, c, http.MethodGet, "/bff/user", nil); r.StatusCode != http.StatusUnauthorized {
@@ -93,8 +93,8 @@ func TestCallbackReplayRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	replay.Body.Close()
-	if replay.StatusCode != http.StatusBadRequest || findCookie(replay, "__Host-bff") != nil {
-		t.Fatalf("replayed callback: %d, cookie %v", replay.StatusCode, findCookie(replay, "__Host-bff"))
+	if replay.StatusCode != http.StatusBadRequest || testenv.FindCookie(replay, "__Host-bff") != nil {
+		t.Fatalf("replayed callback: %d, cookie %v", replay.StatusCode, testenv.FindCookie(replay, "__Host-bff"))
 	}
 }
 
@@ -111,7 +111,7 @@ func TestLoginRefusesOpenRedirects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := testenv.ReadAll(t, resp)
 			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 				t.Fatalf("status %d location %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 			}
@@ -123,8 +123,8 @@ func TestLoginRefusesOpenRedirects(t *testing.T) {
 // browser's session id, and the old id no longer opens anything.
 func TestNewSessionIDAtEveryLogin(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
-	first := findCookie(e.Login(t, nil, "alice", "/"), "__Host-bff")
-	second := findCookie(e.Login(t, nil, "bob", "/"), "__Host-bff")
+	first := testenv.FindCookie(e.Login(t, nil, "alice", "/"), "__Host-bff")
+	second := testenv.FindCookie(e.Login(t, nil, "bob", "/"), "__Host-bff")
 	if first == nil || second == nil || first.Value == second.Value {
 		t.Fatal("the second login did not issue a new session cookie")
 	}
@@ -152,7 +152,7 @@ func TestTokenEndpointDownDuringCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway || findCookie(resp, "__Host-bff") != nil {
+	if resp.StatusCode != http.StatusBadGateway || testenv.FindCookie(resp, "__Host-bff") != nil {
 		t.Fatalf("status %d, want 502 and no session", resp.StatusCode)
 	}
 }
