@@ -14,6 +14,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
 )
 
@@ -81,12 +82,32 @@ func (o *Options) chain(edit func(*config.Config)) {
 // Scrape is the BFF's /metrics text.
 func (e *Env) Scrape(t *testing.T) string {
 	t.Helper()
+	return scrape(t, e.BFF)
+}
+
+func scrape(t testing.TB, srv *bff.Server) string {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	e.BFF.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	srv.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("/metrics: %d", rec.Code)
 	}
 	return rec.Body.String()
+}
+
+// otherOutcome is a sample of an outcome or reason counted as "other".
+var otherOutcome = regexp.MustCompile(`(?m)^(bff_\w+)\{(outcome|reason|op)="other"\} (\S+)$`)
+
+// checkNoOtherOutcomes fails the test when srv counted an outcome, reason or store
+// operation as "other": a producer reported a value outside the list it hands to the
+// metrics (handler/outcomes.go, refresh/outcomes.go, metrics/labels.go), which no
+// dashboard would show. It runs at the end of every test that starts a BFF.
+func checkNoOtherOutcomes(t testing.TB, srv *bff.Server) {
+	for _, m := range otherOutcome.FindAllStringSubmatch(scrape(t, srv), -1) {
+		if m[3] != "0" {
+			t.Errorf("%s{%s=\"other\"} = %s: a value outside its producer's list was reported", m[1], m[2], m[3])
+		}
+	}
 }
 
 // MetricValue finds the sample of series (name{labels} exactly as exposed) in text.
