@@ -38,7 +38,8 @@ type Config struct {
 	ForwardAuthUser, ForwardAuthEmail, ForwardAuthUsername string
 }
 
-// Deps are the collaborators of the handlers. All are required but Logger, Now and OnEnd.
+// Deps are the collaborators of the handlers. All are required but Logger, Now, OnEnd,
+// Metrics and Limiter.
 type Deps struct {
 	IdP       Provider
 	Store     session.Store
