@@ -6,7 +6,8 @@
 // New takes a Config (what bff.New derives from config.Config) and Deps, whose provider,
 // refresher and recorder are small interfaces (deps.go) that *idp.Provider,
 // *refresh.Refresher and *metrics.Metrics implement; tests pass fakes. Mount puts the
-// endpoints on an echo router (routes.go, one file per endpoint).
+// endpoints on an echo router (routes.go, one file per endpoint); MountClient adds the
+// SPA client, /bff/client.js and /bff/client-config (clientjs.go).
 //
 // A login through the package:
 //

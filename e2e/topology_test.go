@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package bff_test
+package handler_test
 
 import (
 	"net/http"
@@ -16,13 +16,13 @@ import (
 // forward-auth exactly as /bff/auth is — the same session check, the same trusted-proxy
 // rule, the same metric route — never a 404 that would deny every request.
 func TestForwardAuthAnswersEnvoyGatewaysAppendedPath(t *testing.T) {
-	trusted := testenv.Start(t, testenv.Options{Configure: trustLoopback})
+	trusted := testenv.Start(t, testenv.Options{Configure: testenv.TrustLoopback})
 	untrusted := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
 		c.Server.TrustedProxies, c.Server.ForwardAuth = []string{"10.0.0.0/8"}, true
 	}})
 	paths := []string{"/bff/auth/", "/bff/auth/dashboard/page", "/bff/auth/api/items/7"}
 	for _, p := range paths {
-		if r := authRequest(t, trusted, trusted.NewClient(t), p, nil); r.StatusCode != http.StatusUnauthorized {
+		if r := trusted.AuthRequest(t, trusted.NewClient(t), p, nil); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("%s without a session: %d, want 401", p, r.StatusCode)
 		}
 	}
@@ -40,7 +40,7 @@ func TestForwardAuthAnswersEnvoyGatewaysAppendedPath(t *testing.T) {
 				t.Fatalf("%s %s with a session: %d, Authorization set: %v", method, p, r.StatusCode, r.Header.Get("Authorization") != "")
 			}
 		}
-		if r := authRequest(t, untrusted, untrusted.Client, p, nil); r.StatusCode != http.StatusForbidden || r.Header.Get("Authorization") != "" {
+		if r := untrusted.AuthRequest(t, untrusted.Client, p, nil); r.StatusCode != http.StatusForbidden || r.Header.Get("Authorization") != "" {
 			t.Fatalf("%s from an untrusted peer: %d, want 403 without a token", p, r.StatusCode)
 		}
 		if got := handler.RouteName(p); got != "bff_auth" {

@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func failoverDuringTraffic(t *testing.T, url string, trigger func(sc *sentinelCo
 
 	lost := 0
 	for _, c := range clients {
-		if status(t, e, c) != http.StatusOK {
+		if e.UserStatus(t, c) != http.StatusOK {
 			lost++
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build !race
 
-package bff_test
+package e2e
 
 import (
 	"context"

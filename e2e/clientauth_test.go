@@ -1,4 +1,4 @@
-package bff_test
+package e2e
 
 import (
 	"net/http"
@@ -46,7 +46,7 @@ My8jffA/67evb6gmB6DhkP4=
 // token, and at the revocation endpoint (logout).
 func TestPrivateKeyJWTClientLogsInRefreshesAndRevokes(t *testing.T) {
 	o := testenv.Options{ClientKeyPEM: testClientKeyPEM}
-	shortTokens(&o)
+	testenv.ShortTokens(&o)
 	e := testenv.Start(t, o)
 	if e.Config.OIDC.ClientSecret != "" {
 		t.Fatal("the test must run without a client secret")
