@@ -172,7 +172,10 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 	for _, r := range s.cfg.Routes {
 		names = append(names, r.Name)
 	}
-	s.metrics = metrics.New(metrics.WithRoutes(names...))
+	s.metrics = metrics.New(metrics.WithRoutes(names...), metrics.WithLabels(metrics.Labels{
+		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(),
+		Backchannel: handler.BackchannelOutcomes(), Rejected: handler.RejectedReasons(),
+	}))
 	s.observe = s.metrics.ObserveHTTP
 	tr, err := tracing.Setup(ctx, "bff", os.Getenv, tracing.WithRouteName(s.routeName))
 	if err != nil {
@@ -248,7 +251,7 @@ func (s *Server) buildProxy(o options, public *url.URL) error {
 // refreshed counts a refresh outcome; invalid_grant also ends the session.
 func (s *Server) refreshed(outcome string) {
 	s.metrics.Refresh(outcome)
-	if outcome == metrics.RefreshInvalidGrant {
+	if outcome == refresh.OutcomeInvalidGrant {
 		s.metrics.SessionEnded(metrics.EndedInvalidGrant, 1)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/internal/testenv"
 	"github.com/tokenward/bff/spa-demo/demoop"
 )
 
@@ -41,12 +42,12 @@ func TestIdPDownAtStart(t *testing.T) {
 	if r, _ := http.Get(admin.URL + "/readyz"); r == nil || r.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz with the IdP down: %v", r)
 	}
-	c := &http.Client{CheckRedirect: noRedirect}
+	c := &http.Client{CheckRedirect: testenv.NoRedirect}
 	r, err := c.Get(pub.URL + "/bff/login")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, r)
+	body := testenv.ReadAll(t, r)
 	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("login with the IdP down: %d %s", r.StatusCode, body)
 	}

@@ -35,12 +35,12 @@ func TestRedisDownAtStartIsLoudAtOnce(t *testing.T) {
 	if strings.Contains(out, password) {
 		t.Fatalf("the log holds the Redis password:\n%s", out)
 	}
-	waitReadyzBody(t, e, `"store":"unreachable","idp":"ok"`)
+	e.WaitReadyzBody(t, `"store":"unreachable","idp":"ok"`)
 	r, err := e.Client.Get(e.URL("/bff/login"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := readAll(t, r); r.StatusCode != http.StatusServiceUnavailable {
+	if body := testenv.ReadAll(t, r); r.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("login with the store down: %d %s", r.StatusCode, body)
 	}
 }

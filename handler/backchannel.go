@@ -36,19 +36,19 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxLogoutBody)
 	if err := r.ParseForm(); err != nil {
-		return metrics.BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "a form with a logout_token is required", err)
+		return BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "a form with a logout_token is required", err)
 	}
 	raw := r.PostForm.Get("logout_token")
 	if raw == "" {
-		return metrics.BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token is required", nil)
+		return BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token is required", nil)
 	}
 	lt, err := h.d.IdP.VerifyLogoutToken(r.Context(), raw)
 	if errors.Is(err, idp.ErrUnavailable) {
 		// The IdP's keys could not be fetched: let it retry rather than drop the logout.
-		return metrics.BackchannelError, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "cannot verify the logout_token now", err)
+		return BackchannelError, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "cannot verify the logout_token now", err)
 	}
 	if err != nil {
-		return metrics.BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "invalid logout_token", err)
+		return BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "invalid logout_token", err)
 	}
 	// Remember the jti while the token could still be accepted (its exp, capped: exp is
 	// the IdP's word and must not pin a key in the store for ever).
@@ -60,19 +60,19 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	}
 	fresh, err := h.d.Store.Once(r.Context(), "jti:"+session.IDHash(lt.JTI), ttl+time.Minute)
 	if err != nil {
-		return metrics.BackchannelError, storeProblem(err)
+		return BackchannelError, storeProblem(err)
 	}
 	if !fresh {
-		return metrics.BackchannelReplay, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
+		return BackchannelReplay, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
 	}
 	ended, err := h.endSessions(r.Context(), lt)
 	if err != nil {
-		return metrics.BackchannelError, storeProblem(err)
+		return BackchannelError, storeProblem(err)
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedBackchannel, len(ended))
 	h.d.OnEnd(ended)
 	h.d.Logger.Info("back-channel logout", "sessions", len(ended))
-	return metrics.BackchannelOK, c.NoContent(http.StatusOK)
+	return BackchannelOK, c.NoContent(http.StatusOK)
 }
 
 // endSessions deletes the sessions a verified logout token names. With both sid and sub

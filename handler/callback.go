@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/session"
 )
 
@@ -33,48 +32,48 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" || len(state) > maxStateLen {
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response is missing its state.", errNoLogin)
+		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response is missing its state.", errNoLogin)
 	}
 	ls, err := h.takeLogin(c, state)
 	switch {
 	case errors.Is(err, session.ErrUnavailable):
-		return metrics.LoginStoreError, storePage(err)
+		return LoginStoreError, storePage(err)
 	case err != nil:
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired, already used or was started in another browser.", err)
+		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired, already used or was started in another browser.", err)
 	}
 	if e := q.Get("error"); e != "" {
 		if code, ok := silentNoSession(ls, e); ok {
 			return h.silentLoginFailed(c, ls, code)
 		}
 		if e == "access_denied" {
-			return metrics.LoginDenied, providerErrorPage(e)
+			return LoginDenied, providerErrorPage(e)
 		}
-		return metrics.LoginIdPError, providerErrorPage(e)
+		return LoginIdPError, providerErrorPage(e)
 	}
 	if err := h.d.IdP.CheckIssuer(q.Get("iss")); errors.Is(err, idp.ErrNotReady) {
-		return metrics.LoginIdPError, idpPage(err)
+		return LoginIdPError, idpPage(err)
 	} else if err != nil {
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
+		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 4096 {
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response has no valid code.", errNoLogin)
+		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response has no valid code.", errNoLogin)
 	}
 	toks, ident, err := h.d.IdP.Exchange(r.Context(), code, ls.AR)
 	if err != nil {
 		if errors.Is(err, idp.ErrInvalidToken) {
-			return metrics.LoginInvalidToken, exchangePage(err)
+			return LoginInvalidToken, exchangePage(err)
 		}
-		return metrics.LoginIdPError, exchangePage(err)
+		return LoginIdPError, exchangePage(err)
 	}
 	if err := h.endPreviousSession(c, ls.Previous); err != nil {
-		return metrics.LoginStoreError, err
+		return LoginStoreError, err
 	}
 	if err := h.startSession(c, toks, ident); err != nil {
-		return metrics.LoginStoreError, err
+		return LoginStoreError, err
 	}
 	h.d.Metrics.SessionCreated()
-	return metrics.LoginOK, c.Redirect(http.StatusFound, ls.ReturnTo)
+	return LoginOK, c.Redirect(http.StatusFound, ls.ReturnTo)
 }
 
 // silentInteractionErrors are the error answers to a prompt=none request that mean "the
@@ -103,11 +102,11 @@ func silentNoSession(ls *pendingLogin, e string) (string, bool) {
 // issuer is checked as for a code (RFC 9207 also covers error answers); no session changes.
 func (h *Handlers) silentLoginFailed(c echo.Context, ls *pendingLogin, code string) (string, error) {
 	if err := h.d.IdP.CheckIssuer(c.Request().URL.Query().Get("iss")); errors.Is(err, idp.ErrNotReady) {
-		return metrics.LoginIdPError, idpPage(err)
+		return LoginIdPError, idpPage(err)
 	} else if err != nil {
-		return metrics.LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
+		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
 	}
-	return metrics.LoginSilentNoSession, c.Redirect(http.StatusFound, withSilentMarker(ls.ReturnTo, code))
+	return LoginSilentNoSession, c.Redirect(http.StatusFound, withSilentMarker(ls.ReturnTo, code))
 }
 
 // SilentLoginMarker is the query parameter a silent login that found no IdP session adds

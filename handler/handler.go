@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/csrf"
-	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/ratelimit"
-	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
 )
 
@@ -41,20 +38,21 @@ type Config struct {
 	ForwardAuthUser, ForwardAuthEmail, ForwardAuthUsername string
 }
 
-// Deps are the collaborators of the handlers. All are required but Logger, Now and OnEnd.
+// Deps are the collaborators of the handlers. All are required but Logger, Now, OnEnd,
+// Metrics and Limiter.
 type Deps struct {
-	IdP       *idp.Provider
+	IdP       Provider
 	Store     session.Store
 	Keys      *session.KeyRing
-	Refresher *refresh.Refresher
+	Refresher Refresher
 	CSRF      *csrf.Checker
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// OnEnd is told the id hashes of sessions that ended here (logout, back-channel
 	// logout), so that their live streams can be cut.
 	OnEnd func(idHashes []string)
-	// Metrics counts logins, sessions and back-channel logouts (nil: none).
-	Metrics *metrics.Metrics
+	// Metrics counts logins, sessions, refused cookies and back-channel logouts (nil: none).
+	Metrics Recorder
 	// Limiter bounds /bff/login and /bff/callback per client IP (nil: no limit).
 	Limiter *ratelimit.Limiter
 }
@@ -76,6 +74,9 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Metrics == nil {
+		d.Metrics = noRecorder{}
 	}
 	if d.OnEnd == nil {
 		d.OnEnd = func([]string) {}

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/session"
 )
 
@@ -61,7 +60,7 @@ func (h *Handlers) login(c echo.Context) error {
 		return err
 	}
 	h.setLoginHandles(c.Response(), newest(append(h.readLoginHandles(r), handle), h.cfg.MaxPendingLogins))
-	h.d.Metrics.Login(metrics.LoginStarted)
+	h.d.Metrics.Login(LoginStarted)
 	return c.Redirect(http.StatusFound, authURL)
 }
 

@@ -2,7 +2,7 @@
 //
 // # Flow
 //
-//  1. bff.New calls New(WithRoutes(routeNames...), WithVersion(v)) once per Server. Each
+//  1. bff.New calls New(WithRoutes(routeNames...), WithLabels(…)) once per Server. Each
 //     Metrics owns its prometheus.Registry (with the Go and process collectors); nothing is
 //     registered on the global default registry, so any number of servers (and tests) can
 //     live in one process.
@@ -18,10 +18,14 @@
 //
 // Every label takes its value from a fixed set known when New returns: route names (the
 // /bff/* endpoints, "spa", "bad_path", and the configured route names), the nine standard
-// HTTP methods, registered status codes, and the outcome / reason / operation constants of
-// this package. Anything else is recorded as "other" ("OTHER" for methods), so a client
-// sending random paths, methods or status codes cannot grow the number of series. Raw
-// paths, user ids, session ids and tokens are never label values.
+// HTTP methods, registered status codes, the outcome and reason sets their producers own
+// and the assembly passes in with WithLabels (handler's login, back-channel and refused-session
+// outcomes, refresh's outcomes; a test in each producer keeps its reports within its
+// list), and the ended-session reasons and store operations of this package (several
+// producers report the first; InstrumentStore here names the second). Anything else is
+// recorded as "other" ("OTHER" for methods), so a client sending random paths, methods or
+// status codes cannot grow the number of series. Raw paths, user ids, session ids and
+// tokens are never label values.
 //
 // # Contract
 //

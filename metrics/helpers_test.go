@@ -55,3 +55,12 @@ func hasLabels(s *dto.Metric, want map[string]string) bool {
 	}
 	return len(got) == len(want)
 }
+
+// testLabels stand in for the producers' lists that the assembly passes (handler's and
+// refresh's; this package cannot import them).
+var testLabels = Labels{
+	Login:       []string{"started", "ok", "denied", "bad_state", "idp_error", "invalid_token", "store_error", "silent_no_session"},
+	Refresh:     []string{"ok", "invalid_grant", "transient", "coalesced", "store_error", "cooldown", "backoff", "ended"},
+	Backchannel: []string{"ok", "invalid", "replay", "error"},
+	Rejected:    []string{"cookie_invalid", "cookie_duplicate", "record_forged", "record_unknown_key", "record_malformed"},
+}

@@ -23,33 +23,6 @@ const (
 	RouteBadPath     = "bad_path"
 )
 
-// Login outcomes (bff_logins_total{outcome}).
-const (
-	LoginStarted      = "started"       // /bff/login redirected the browser to the IdP
-	LoginOK           = "ok"            // the callback created a session
-	LoginDenied       = "denied"        // the IdP answered error=access_denied (or the user cancelled)
-	LoginBadState     = "bad_state"     // missing, expired or mismatched state / login cookie / iss
-	LoginIdPError     = "idp_error"     // the IdP returned another error or the code exchange failed
-	LoginInvalidToken = "invalid_token" // the ID token failed verification (signature, nonce, claims)
-	LoginStoreError   = "store_error"   // the session could not be saved
-	// LoginSilentNoSession: a prompt=none login found no usable IdP session (login_required
-	// and the like) and went back to the app with the marker: everyday business, not an error.
-	LoginSilentNoSession = "silent_no_session"
-)
-
-// Refresh outcomes (bff_refreshes_total{outcome}); the strings refresh.Config.Observe
-// reports.
-const (
-	RefreshOK           = "ok"
-	RefreshInvalidGrant = "invalid_grant"
-	RefreshTransient    = "transient"
-	RefreshCoalesced    = "coalesced"
-	RefreshStoreError   = "store_error"
-	RefreshCooldown     = "cooldown" // a forced refresh (upstream 401) declined: one happened within oidc.forcedRefreshCooldown
-	RefreshBackoff      = "backoff"  // no IdP call: the session is in its back-off after IdP failures
-	RefreshEnded        = "ended"    // the IdP answered, but the session had ended meanwhile (logout): not written back
-)
-
 // Reasons a session ended (bff_sessions_ended_total{reason}).
 const (
 	EndedLogout        = "logout"         // RP-initiated logout (/bff/logout)
@@ -58,16 +31,9 @@ const (
 	EndedExpiredStream = "expired_stream" // a live stream's session was found gone (idle/absolute expiry)
 )
 
-// Back-channel logout outcomes (bff_backchannel_logouts_total{outcome}).
-const (
-	BackchannelOK      = "ok"      // verified, sessions ended
-	BackchannelInvalid = "invalid" // the logout token failed verification
-	BackchannelReplay  = "replay"  // the token's jti was seen before
-	BackchannelError   = "error"   // store or IdP failure while handling a valid token
-)
-
-// Reasons a request's session was refused (bff_session_rejected_total{reason}). An
-// expired or logged-out session (no record) is everyday business and is not counted.
+// Reasons a request's session was refused (bff_session_rejected_total{reason}). Package
+// handler owns them (handler.Rejected*; handler.RejectedReasons is the label's set):
+// these copies remain only until handler/current.go names its own, then go.
 const (
 	RejectedCookieInvalid   = "cookie_invalid"     // the cookie does not open: forged, tampered, expired, retired key, oversized
 	RejectedCookieDuplicate = "cookie_duplicate"   // two or more session cookies in one request (cookie tossing)
@@ -94,16 +60,13 @@ const (
 	OpPing       = "ping"
 )
 
+// The sets this package owns: ended-session reasons have several producers (the
+// handlers, the refresh outcome, the stream sweep), and the store operations are named
+// by InstrumentStore here. Every other outcome set is its producer's, passed in with
+// WithLabels.
 var (
-	loginOutcomes = []string{LoginStarted, LoginOK, LoginDenied, LoginBadState,
-		LoginIdPError, LoginInvalidToken, LoginStoreError, LoginSilentNoSession}
-	refreshOutcomes = []string{RefreshOK, RefreshInvalidGrant, RefreshTransient,
-		RefreshCoalesced, RefreshStoreError, RefreshCooldown, RefreshBackoff, RefreshEnded}
-	endReasons          = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
-	backchannelOutcomes = []string{BackchannelOK, BackchannelInvalid, BackchannelReplay, BackchannelError}
-	rejectReasons       = []string{RejectedCookieInvalid, RejectedCookieDuplicate, RejectedRecordForged,
-		RejectedRecordKey, RejectedRecordMalformed}
-	storeOps = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
+	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
+	storeOps   = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
 		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient}

@@ -51,7 +51,22 @@ type Option func(*options)
 type options struct {
 	routes  []string
 	version string
+	labels  Labels
 }
+
+// Labels are the outcome and reason sets whose producers own them: each package that
+// reports an outcome lists its values (handler.LoginOutcomes, refresh.Outcomes, …), and
+// the assembly passes the lists here. A value outside its set is recorded as "other".
+type Labels struct {
+	Login       []string // bff_logins_total{outcome}: handler.LoginOutcomes
+	Refresh     []string // bff_refreshes_total{outcome}: refresh.Outcomes
+	Backchannel []string // bff_backchannel_logouts_total{outcome}: handler.BackchannelOutcomes
+	Rejected    []string // bff_session_rejected_total{reason}: handler.RejectedReasons
+}
+
+// WithLabels sets the producers' label sets (see Labels). Without it those metrics have
+// only the "other" series.
+func WithLabels(l Labels) Option { return func(o *options) { o.labels = l } }
 
 // WithRoutes adds the configured route names (config.Route.Name) to the route label's
 // set. Names that are not valid UTF-8 are ignored (they would be recorded as "other").
@@ -74,11 +89,11 @@ func New(opts ...Option) *Metrics {
 	m := &Metrics{
 		reg:            prometheus.NewRegistry(),
 		routes:         newLabelSet(builtinRoutes, validUTF8(o.routes)),
-		loginSet:       newLabelSet(loginOutcomes),
-		refreshSet:     newLabelSet(refreshOutcomes),
+		loginSet:       newLabelSet(o.labels.Login),
+		refreshSet:     newLabelSet(o.labels.Refresh),
 		endSet:         newLabelSet(endReasons),
-		backchannelSet: newLabelSet(backchannelOutcomes),
-		rejectSet:      newLabelSet(rejectReasons),
+		backchannelSet: newLabelSet(o.labels.Backchannel),
+		rejectSet:      newLabelSet(o.labels.Rejected),
 		opSet:          newLabelSet(storeOps),
 	}
 	m.reg.MustRegister(

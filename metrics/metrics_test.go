@@ -29,17 +29,17 @@ var allNames = []string{
 func exercise(m *Metrics) {
 	m.ObserveHTTP(RouteLogin, http.MethodGet, http.StatusFound, 3*time.Millisecond)
 	m.ObserveUpstream("api", 20*time.Millisecond)
-	m.Login(LoginOK)
-	m.Refresh(RefreshOK)
+	m.Login("ok")
+	m.Refresh("ok")
 	m.SessionCreated()
 	m.SessionEnded(EndedLogout, 1)
-	m.BackchannelLogout(BackchannelOK)
+	m.BackchannelLogout("ok")
 	m.SessionRejected(RejectedRecordForged)
 	m.ObserveStore(OpGet, time.Millisecond, false)
 }
 
 func TestHandlerExposesEveryName(t *testing.T) {
-	m := New(WithRoutes("api"), WithVersion("v1.2.3"))
+	m := New(WithLabels(testLabels), WithRoutes("api"), WithVersion("v1.2.3"))
 	exercise(m)
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -67,7 +67,7 @@ func TestRecordersCountWithBoundedLabels(t *testing.T) {
 	}{
 		{
 			name:   "known login outcome",
-			record: func(m *Metrics) { m.Login(LoginBadState); m.Login(LoginBadState) },
+			record: func(m *Metrics) { m.Login("bad_state"); m.Login("bad_state") },
 			metric: func(m *Metrics) prometheus.Collector { return m.logins.WithLabelValues("bad_state") },
 			want:   2,
 		},
@@ -97,7 +97,7 @@ func TestRecordersCountWithBoundedLabels(t *testing.T) {
 		},
 		{
 			name:   "backchannel replay",
-			record: func(m *Metrics) { m.BackchannelLogout(BackchannelReplay) },
+			record: func(m *Metrics) { m.BackchannelLogout("replay") },
 			metric: func(m *Metrics) prometheus.Collector { return m.backchannel.WithLabelValues("replay") },
 			want:   1,
 		},
@@ -132,7 +132,7 @@ func TestRecordersCountWithBoundedLabels(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := New(WithRoutes("api"))
+			m := New(WithLabels(testLabels), WithRoutes("api"))
 			tc.record(m)
 			if got := testutil.ToFloat64(tc.metric(m)); got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
@@ -142,7 +142,7 @@ func TestRecordersCountWithBoundedLabels(t *testing.T) {
 }
 
 func TestHistogramsObserveSeconds(t *testing.T) {
-	m := New(WithRoutes("api"))
+	m := New(WithLabels(testLabels), WithRoutes("api"))
 	m.ObserveHTTP("api", http.MethodGet, 200, 1500*time.Millisecond)
 	m.ObserveUpstream("api", 250*time.Millisecond)
 	h := family(t, m, "bff_http_request_duration_seconds").GetMetric()[0].GetHistogram()
@@ -160,7 +160,7 @@ func TestHistogramsObserveSeconds(t *testing.T) {
 // codes, and code paths that report 1000 distinct outcomes, grow no series beyond the
 // fixed sets (an attacker must not be able to exhaust the BFF's or Prometheus's memory).
 func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
-	m := New(WithRoutes("api"))
+	m := New(WithLabels(testLabels), WithRoutes("api"))
 	for i := range 1000 {
 		raw := fmt.Sprintf("/api/users/%d?token=%d", i, i)
 		m.ObserveHTTP(raw, fmt.Sprintf("M%d", i), 100+i%500, time.Millisecond)
@@ -180,11 +180,11 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		{name: "bff_http_requests_total", max: 68},
 		{name: "bff_http_request_duration_seconds", max: 1},
 		{name: "bff_upstream_duration_seconds", max: 1},
-		{name: "bff_logins_total", max: len(loginOutcomes) + 1},
-		{name: "bff_refreshes_total", max: len(refreshOutcomes) + 1},
+		{name: "bff_logins_total", max: len(testLabels.Login) + 1},
+		{name: "bff_refreshes_total", max: len(testLabels.Refresh) + 1},
 		{name: "bff_sessions_ended_total", max: len(endReasons) + 1},
-		{name: "bff_backchannel_logouts_total", max: len(backchannelOutcomes) + 1},
-		{name: "bff_session_rejected_total", max: len(rejectReasons) + 1},
+		{name: "bff_backchannel_logouts_total", max: len(testLabels.Backchannel) + 1},
+		{name: "bff_session_rejected_total", max: len(testLabels.Rejected) + 1},
 		{name: "bff_store_errors_total", max: len(storeOps) + 1},
 		{name: "bff_store_operation_duration_seconds", max: 1},
 	}
@@ -203,16 +203,16 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 }
 
 func TestFixedSeriesExistAtZero(t *testing.T) {
-	m := New()
+	m := New(WithLabels(testLabels))
 	tests := []struct {
 		name string
 		want int
 	}{
-		{name: "bff_logins_total", want: len(loginOutcomes) + 1},
-		{name: "bff_refreshes_total", want: len(refreshOutcomes) + 1},
+		{name: "bff_logins_total", want: len(testLabels.Login) + 1},
+		{name: "bff_refreshes_total", want: len(testLabels.Refresh) + 1},
 		{name: "bff_sessions_ended_total", want: len(endReasons) + 1},
-		{name: "bff_backchannel_logouts_total", want: len(backchannelOutcomes) + 1},
-		{name: "bff_session_rejected_total", want: len(rejectReasons) + 1},
+		{name: "bff_backchannel_logouts_total", want: len(testLabels.Backchannel) + 1},
+		{name: "bff_session_rejected_total", want: len(testLabels.Rejected) + 1},
 		{name: "bff_store_errors_total", want: len(storeOps) + 1},
 	}
 	for _, tc := range tests {
@@ -223,7 +223,7 @@ func TestFixedSeriesExistAtZero(t *testing.T) {
 }
 
 func TestPromlintFindsNoProblems(t *testing.T) {
-	m := New(WithRoutes("api"))
+	m := New(WithLabels(testLabels), WithRoutes("api"))
 	exercise(m)
 	mfs, err := m.Registry().Gather()
 	if err != nil {
@@ -239,7 +239,7 @@ func TestPromlintFindsNoProblems(t *testing.T) {
 }
 
 func TestLiveStreamsGaugeReadsTheInstalledFunc(t *testing.T) {
-	m := New()
+	m := New(WithLabels(testLabels))
 	live := func() float64 { return family(t, m, "bff_live_streams").GetMetric()[0].GetGauge().GetValue() }
 	if got := live(); got != 0 {
 		t.Fatalf("before SetLiveStreams: %v, want 0", got)
@@ -256,8 +256,8 @@ func TestLiveStreamsGaugeReadsTheInstalledFunc(t *testing.T) {
 }
 
 func TestManyInstancesInOneProcess(t *testing.T) {
-	a, b := New(), New() // would panic with AlreadyRegisteredError on a shared registry
-	a.Login(LoginOK)
+	a, b := New(WithLabels(testLabels)), New(WithLabels(testLabels)) // would panic with AlreadyRegisteredError on a shared registry
+	a.Login("ok")
 	if got := testutil.ToFloat64(b.logins.WithLabelValues("ok")); got != 0 {
 		t.Fatalf("b saw a's login: %v", got)
 	}
@@ -265,7 +265,7 @@ func TestManyInstancesInOneProcess(t *testing.T) {
 
 func TestRouteNamesThatAreNotUTF8AreRecordedAsOther(t *testing.T) {
 	bad := "api\xff"
-	m := New(WithRoutes(bad, "ok"))
+	m := New(WithLabels(testLabels), WithRoutes(bad, "ok"))
 	m.ObserveHTTP(bad, http.MethodGet, 200, 0) // must not panic on an invalid label value
 	if got := testutil.ToFloat64(m.httpRequests.WithLabelValues("other", "GET", "200")); got != 1 {
 		t.Fatalf("got %v, want 1", got)
@@ -331,7 +331,7 @@ func TestMethodLabel(t *testing.T) {
 }
 
 func TestHandlerServesTheTextFormat(t *testing.T) {
-	m := New()
+	m := New(WithLabels(testLabels))
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
@@ -346,9 +346,28 @@ func TestHandlerServesTheTextFormat(t *testing.T) {
 }
 
 func BenchmarkObserveHTTP(b *testing.B) {
-	m := New(WithRoutes("api"))
+	m := New(WithLabels(testLabels), WithRoutes("api"))
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveHTTP("api", http.MethodGet, 200, time.Millisecond)
+	}
+}
+
+// TestProducersLabelSetsComeFromWithLabels: the outcome sets are the producers' lists
+// passed in by the assembly, not this package's: a value counts under its own name only
+// when its producer listed it, and each listed value has its series from the start.
+func TestProducersLabelSetsComeFromWithLabels(t *testing.T) {
+	bare := New()
+	bare.Login("ok")
+	if got := testutil.ToFloat64(bare.logins.WithLabelValues("other")); got != 1 {
+		t.Errorf("without WithLabels, a login outcome counts as other: got %v, want 1", got)
+	}
+	m := New(WithLabels(Labels{Login: []string{"ok", "brand_new"}, Refresh: []string{"x"}}))
+	m.Login("brand_new")
+	if got := testutil.ToFloat64(m.logins.WithLabelValues("brand_new")); got != 1 {
+		t.Errorf("a listed outcome: got %v, want 1", got)
+	}
+	if got := testutil.CollectAndCount(m.Registry(), "bff_refreshes_total"); got != 2 {
+		t.Errorf("bff_refreshes_total has %d series, want 2 (x and other)", got)
 	}
 }

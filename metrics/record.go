@@ -26,7 +26,7 @@ func (m *Metrics) ObserveUpstream(route string, d time.Duration) {
 	m.upstream.WithLabelValues(m.routes.value(route)).Observe(d.Seconds())
 }
 
-// Login counts a login outcome (Login* constants; anything else counts as "other").
+// Login counts a login outcome (one of Labels.Login; anything else counts as "other").
 func (m *Metrics) Login(outcome string) {
 	if m == nil {
 		return
@@ -34,7 +34,7 @@ func (m *Metrics) Login(outcome string) {
 	m.logins.WithLabelValues(m.loginSet.value(outcome)).Inc()
 }
 
-// Refresh counts a refresh outcome (Refresh* constants). It fits refresh.Config.Observe.
+// Refresh counts a refresh outcome (one of Labels.Refresh). It fits refresh.Config.Observe.
 func (m *Metrics) Refresh(outcome string) {
 	if m == nil {
 		return
@@ -59,8 +59,8 @@ func (m *Metrics) SessionEnded(reason string, n int) {
 	m.ended.WithLabelValues(m.endSet.value(reason)).Add(float64(n))
 }
 
-// BackchannelLogout counts a back-channel logout request's outcome (Backchannel*
-// constants).
+// BackchannelLogout counts a back-channel logout request's outcome (one of
+// Labels.Backchannel).
 func (m *Metrics) BackchannelLogout(outcome string) {
 	if m == nil {
 		return
@@ -69,7 +69,7 @@ func (m *Metrics) BackchannelLogout(outcome string) {
 }
 
 // SessionRejected counts a request whose session cookie or stored record was refused
-// (Rejected* constants).
+// (one of Labels.Rejected).
 func (m *Metrics) SessionRejected(reason string) {
 	if m == nil {
 		return

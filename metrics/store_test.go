@@ -39,7 +39,7 @@ func sampleRecord() *session.Record {
 }
 
 func TestInstrumentStoreTimesEveryOperation(t *testing.T) {
-	m := New()
+	m := New(WithLabels(testLabels))
 	st := InstrumentStore(newEmbeddedStore(t), m)
 	ctx := context.Background()
 	id, err := session.NewID()
@@ -131,7 +131,7 @@ func TestInstrumentStoreCountsFaultsNotAnswers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := New()
+			m := New(WithLabels(testLabels))
 			err := tc.call(InstrumentStore(newEmbeddedStore(t), m))
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want errors.Is %v through the decorator", err, tc.wantErr)
@@ -157,7 +157,7 @@ func TestInstrumentStoreCountsAnUnreachableStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dead.Close()
-	m := New()
+	m := New(WithLabels(testLabels))
 	st := InstrumentStore(dead, m)
 	if _, err := st.Get(context.Background(), "id"); !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("Get = %v, want ErrUnavailable", err)

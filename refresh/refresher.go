@@ -143,7 +143,7 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 		return nil, fmt.Errorf("refresh: waiting for the shared refresh: %w", ctx.Err())
 	case res := <-ch:
 		if res.Shared {
-			r.cfg.Observe("coalesced")
+			r.cfg.Observe(OutcomeCoalesced)
 		}
 		if res.Err != nil && force {
 			// The token in rec was just rejected: falling back to it would only have the
@@ -163,7 +163,7 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 func (r *Refresher) hold(rec *session.Record, force bool) error {
 	now := r.cfg.Now()
 	if force && !rec.ForcedRefreshAt.IsZero() && now.Sub(rec.ForcedRefreshAt) < r.cfg.ForcedCooldown {
-		r.cfg.Observe("cooldown")
+		r.cfg.Observe(OutcomeCooldown)
 		return ErrForcedRefreshCooldown
 	}
 	return r.backingOff(rec, now)
@@ -176,7 +176,7 @@ func (r *Refresher) backingOff(rec *session.Record, now time.Time) error {
 	if wait <= 0 {
 		return nil
 	}
-	r.cfg.Observe("backoff")
+	r.cfg.Observe(OutcomeBackoff)
 	return idpUnavailable(wait, fmt.Errorf("refresh: backing off after %d failed attempts", rec.RefreshFailures))
 }
 
@@ -323,11 +323,11 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 	}
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant), errors.Is(err, idp.ErrInvalidToken):
-		r.cfg.Observe("invalid_grant")
+		r.cfg.Observe(OutcomeInvalidGrant)
 		r.end(ctx, id)
 		return nil, sessionEnded(err)
 	case err != nil:
-		r.cfg.Observe("transient")
+		r.cfg.Observe(OutcomeTransient)
 		return nil, r.failed(ctx, id, rec.RefreshFailures+1, err)
 	}
 	next := *rec
@@ -350,13 +350,13 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 	// Update, not Save: a logout that ended the session while the IdP call ran must not
 	// be undone by writing the refreshed record back.
 	if err := r.cfg.Store.Update(ctx, id, &next); errors.Is(err, session.ErrNotFound) {
-		r.cfg.Observe("ended")
+		r.cfg.Observe(OutcomeEnded)
 		return nil, sessionEnded(err)
 	} else if err != nil {
-		r.cfg.Observe("store_error")
+		r.cfg.Observe(OutcomeStoreError)
 		return nil, storeOrContext("saving the refreshed session", err)
 	}
-	r.cfg.Observe("ok")
+	r.cfg.Observe(OutcomeOK)
 	return &next, nil
 }
 

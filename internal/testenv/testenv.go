@@ -171,6 +171,7 @@ func (e *Env) startBFF(t testing.TB, o Options) {
 		t.Fatalf("bff.New: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { checkNoOtherOutcomes(t, srv) })
 	e.BFF = srv
 	e.Server.Config.Handler = srv.Handler()
 	e.Server.StartTLS()
@@ -218,6 +219,7 @@ func (e *Env) AddReplicaOpts(t testing.TB, edit func(*config.Config), opts ...bf
 		t.Fatalf("replica: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { checkNoOtherOutcomes(t, srv) })
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.TLS = e.Server.TLS
 	ts.StartTLS()
