@@ -10,7 +10,6 @@ import (
 
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/idp"
-	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
@@ -44,10 +43,10 @@ func (h *Handlers) lookup(r *http.Request) (*current, cookieState, error) {
 	c := h.readSessionCookie(r)
 	switch c.state {
 	case cookieDuplicate:
-		h.d.Metrics.SessionRejected(metrics.RejectedCookieDuplicate)
+		h.d.Metrics.SessionRejected(RejectedCookieDuplicate)
 		return nil, c.state, nil
 	case cookieBad:
-		h.d.Metrics.SessionRejected(metrics.RejectedCookieInvalid)
+		h.d.Metrics.SessionRejected(RejectedCookieInvalid)
 		return nil, c.state, nil
 	case cookieNone:
 		return nil, c.state, nil
@@ -77,12 +76,12 @@ func (h *Handlers) noteUnreadable(r *http.Request, err error) {
 	if !errors.Is(err, session.ErrUnreadable) {
 		return
 	}
-	reason := metrics.RejectedRecordMalformed
+	reason := RejectedRecordMalformed
 	switch {
 	case errors.Is(err, session.ErrRecordForged):
-		reason = metrics.RejectedRecordForged
+		reason = RejectedRecordForged
 	case errors.Is(err, session.ErrRecordKeyUnknown):
-		reason = metrics.RejectedRecordKey
+		reason = RejectedRecordKey
 	}
 	h.d.Metrics.SessionRejected(reason)
 	h.d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "session record rejected",

@@ -80,7 +80,7 @@ func checkAssertion(t *testing.T, r recordedReq, pub crypto.PublicKey, alg jose.
 	if r.Form.Get("client_id") != testClientID || r.Form.Get("client_assertion_type") != clientAssertionType {
 		t.Fatalf("client_id %q, client_assertion_type %q", r.Form.Get("client_id"), r.Form.Get("client_assertion_type"))
 	}
-	jws, err := jose.ParseSigned(r.Form.Get("client_assertion"), []jose.SignatureAlgorithm{alg})
+	jws, err := jose.ParseSignedCompact(r.Form.Get("client_assertion"), []jose.SignatureAlgorithm{alg})
 	if err != nil {
 		t.Fatalf("assertion: %v", err)
 	}

@@ -1,7 +1,6 @@
 package idp
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -70,11 +69,4 @@ func (p *Provider) ready() (*discovered, error) {
 		return d, nil
 	}
 	return nil, p.Ready()
-}
-
-// withClient bounds ctx by the per-request timeout and attaches the hardened client for
-// x/oauth2 (which reads it from the context).
-func (p *Provider) withClient(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	return context.WithValue(ctx, oauth2.HTTPClient, p.client), cancel
 }

@@ -31,17 +31,6 @@ const (
 	EndedExpiredStream = "expired_stream" // a live stream's session was found gone (idle/absolute expiry)
 )
 
-// Reasons a request's session was refused (bff_session_rejected_total{reason}). Package
-// handler owns them (handler.Rejected*; handler.RejectedReasons is the label's set):
-// these copies remain only until handler/current.go names its own, then go.
-const (
-	RejectedCookieInvalid   = "cookie_invalid"     // the cookie does not open: forged, tampered, expired, retired key, oversized
-	RejectedCookieDuplicate = "cookie_duplicate"   // two or more session cookies in one request (cookie tossing)
-	RejectedRecordForged    = "record_forged"      // the stored record fails AES-GCM: tampered, or bound to another id
-	RejectedRecordKey       = "record_unknown_key" // the stored record was sealed by a key no longer in the ring
-	RejectedRecordMalformed = "record_malformed"   // the stored record is oversized or not in a known format
-)
-
 // Session store operations (bff_store_operation_duration_seconds{op},
 // bff_store_errors_total{op}); see InstrumentStore for the method each one times.
 const (

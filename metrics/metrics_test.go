@@ -34,7 +34,7 @@ func exercise(m *Metrics) {
 	m.SessionCreated()
 	m.SessionEnded(EndedLogout, 1)
 	m.BackchannelLogout("ok")
-	m.SessionRejected(RejectedRecordForged)
+	m.SessionRejected("record_forged")
 	m.ObserveStore(OpGet, time.Millisecond, false)
 }
 
@@ -103,7 +103,7 @@ func TestRecordersCountWithBoundedLabels(t *testing.T) {
 		},
 		{
 			name:   "session rejected: a forged record",
-			record: func(m *Metrics) { m.SessionRejected(RejectedRecordForged); m.SessionRejected(RejectedCookieDuplicate) },
+			record: func(m *Metrics) { m.SessionRejected("record_forged"); m.SessionRejected("cookie_duplicate") },
 			metric: func(m *Metrics) prometheus.Collector { return m.rejected.WithLabelValues("record_forged") },
 			want:   1,
 		},
