@@ -32,6 +32,12 @@
 // oidc.clientSecret, session.keys and session.redisURL (it may carry a password) are
 // secrets: no Problem, error string or log line ever holds their values.
 //
+// # Schema
+//
+// [Schema] is the JSON Schema of the YAML file, derived from the yaml tags, [Defaults]
+// and the validators' value lists; config/bff.schema.json is its committed copy (a test
+// keeps them equal) for editors, and `bff config schema` prints it.
+//
 // docs/configuration.md documents every key; a test fails when a key of the struct is
 // missing there, so the reference cannot fall behind.
 package config

@@ -7,7 +7,7 @@ import (
 	"io"
 	"reflect"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // maxAliasHops bounds how many aliases one value may chain through.

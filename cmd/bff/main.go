@@ -5,6 +5,7 @@
 //	bff check [--config FILE] [--offline]              validate a configuration
 //	bff keygen [--count N]                             make session keys
 //	bff version                                        print the version
+//	bff config schema                                  print bff.yaml's JSON Schema
 //
 // Exit codes: 0 success, 1 runtime error, 2 usage or configuration error. SIGINT and
 // SIGTERM cancel the command's context: serve and demo shut down gracefully.
@@ -77,6 +78,7 @@ func commands() []command {
 		{name: "check", summary: "validate a configuration, then try the session store and the IdP's discovery", run: (*app).runCheck},
 		{name: "keygen", summary: "print fresh session keys", run: (*app).runKeygen},
 		{name: "version", summary: "print the version", run: (*app).runVersion},
+		{name: "config", summary: "config schema: print the JSON Schema of the YAML configuration", run: (*app).runConfig},
 		{name: "help", summary: "show this help, or a command's flags: bff help COMMAND", run: (*app).runHelp},
 	}
 }

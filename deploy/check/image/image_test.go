@@ -71,9 +71,21 @@ func TestDockerfileBuildsAStaticTrimmedBinary(t *testing.T) {
 			goBuild = line
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`, "-o /out/bff", "./cmd/bff"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w `, "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "-o /out/bff", "./cmd/bff"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("the go build step %q lacks %s", goBuild, want)
+		}
+	}
+	// Without the stage's ARG, ${VERSION} would expand to nothing: `bff version` unstamped.
+	var args []string
+	for _, a := range commands[instructions.ArgCommand](build) {
+		for _, kv := range a.Args {
+			args = append(args, kv.Key)
+		}
+	}
+	for _, want := range []string{"VERSION", "COMMIT"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("the build stage declares ARG %v, lacks %s (the version stamp)", args, want)
 		}
 	}
 }
