@@ -43,6 +43,8 @@ type Metrics struct {
 	loginSet, refreshSet, endSet, backchannelSet, rejectSet, opSet labelSet
 
 	liveStreams atomic.Pointer[func() float64]
+
+	collectors []prometheus.Collector // the bff_* instruments, for Register (register.go)
 }
 
 // Option adjusts New.
@@ -90,6 +92,8 @@ func New(opts ...Option) *Metrics {
 	m.newHTTPInstruments()
 	m.newSessionInstruments()
 	m.newStoreInstruments()
+	m.own(buildInfo(o.version))
+	m.own(m.liveStreamsGauge())
 	return m
 }
 
@@ -134,12 +138,14 @@ func (m *Metrics) newStoreInstruments() {
 func (m *Metrics) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	m.reg.MustRegister(v)
+	m.own(v)
 	return v
 }
 
 func (m *Metrics) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	m.reg.MustRegister(v)
+	m.own(v)
 	return v
 }
 
