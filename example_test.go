@@ -122,4 +122,3 @@ func ExampleServer_Protect_echo() {
 	// /api/hello 401 application/problem+json
 	// without X-CSRF: 403
 }
-

@@ -92,6 +92,7 @@ func New(opts ...Option) *Metrics {
 	m.newHTTPInstruments()
 	m.newSessionInstruments()
 	m.newStoreInstruments()
+	m.own(m.created) // the one instrument not made by counterVec or histogramVec
 	m.own(buildInfo(o.version))
 	m.own(m.liveStreamsGauge())
 	return m
