@@ -131,7 +131,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err := s.buildTelemetry(ctx); err != nil {
 		return err
 	}
-	st, err := injectedStore(ctx, cfg.Session, o, keys)
+	st, err := injectedStore(ctx, cfg.Session, o, keys, s.log)
 	if err == nil && st == nil {
 		st, err = openStore(ctx, cfg.Session, keys, o.now, s.log)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +54,7 @@ var errTwoStores = errors.New("bff: two session stores are named")
 
 // injectedStore is the store an option gave, or nil when the configuration's is to be
 // opened; an option that contradicts the configuration is refused, not silently chosen.
-func injectedStore(ctx context.Context, cfg config.Session, o options, keys *session.KeyRing) (session.Store, error) {
+func injectedStore(ctx context.Context, cfg config.Session, o options, keys *session.KeyRing, log *slog.Logger) (session.Store, error) {
 	lib := o.lib
 	if lib.store == nil && lib.redis == nil {
 		return nil, nil
@@ -65,14 +66,29 @@ func injectedStore(ctx context.Context, cfg config.Session, o options, keys *ses
 		return nil, fmt.Errorf("%w: session.store/session.redisURL and WithStore or WithRedisClient; "+
 			"unset session.store and session.redisURL, or drop the option", errTwoStores)
 	}
-	if lib.store != nil {
-		return borrowedStore{lib.store}, nil
+	var st session.Store = borrowedStore{lib.store}
+	if lib.store == nil {
+		var err error
+		// The Redis store does not close a client it was given.
+		st, err = session.NewRedis(ctx, session.Options{Client: lib.redis, Keys: keys, IdleTimeout: cfg.IdleTimeout, Now: o.now})
+		if err != nil {
+			return nil, fmt.Errorf("bff: session store on the injected Redis client: %w", err)
+		}
 	}
-	st, err := session.NewRedis(ctx, session.Options{Client: lib.redis, Keys: keys, IdleTimeout: cfg.IdleTimeout, Now: o.now})
-	if err != nil {
-		return nil, fmt.Errorf("bff: session store on the injected Redis client: %w", err)
+	warnUnreachableInjected(ctx, st, log)
+	return st, nil
+}
+
+// warnUnreachableInjected is warnUnreachableStore for a store or client the application
+// gave: the BFF starts without it, but says so at once, naming the option to look at.
+func warnUnreachableInjected(ctx context.Context, st session.Store, log *slog.Logger) {
+	pctx, cancel := context.WithTimeout(ctx, startPingTimeout)
+	defer cancel()
+	if err := st.Ping(pctx); err != nil {
+		log.Error("session store unreachable at start: /readyz answers 503 and requests that need a session "+
+			"get 503 store_unavailable until it answers; check the store or Redis client passed to "+
+			"bff.WithStore or bff.WithRedisClient", "err", err.Error())
 	}
-	return st, nil // the Redis store does not close a client it was given
 }
 
 // borrowedStore is a store the application owns: Close leaves it open.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -374,4 +375,38 @@ func TestInjectedStoreOptionsRefuseAmbiguity(t *testing.T) {
 	if err := st.Ping(context.Background()); err != nil {
 		t.Fatalf("a refused New closed the application's store: %v", err)
 	}
+}
+
+func TestAnUnreachableInjectedClientIsReportedAtStart(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = client.Close() })
+	var logs strings.Builder
+	var mu sync.Mutex
+	cfg := config.Defaults()
+	cfg.Server.PublicURL = "https://app.example"
+	cfg.OIDC.Issuer, cfg.OIDC.ClientID, cfg.OIDC.ClientSecret = "https://idp.example", "bff", "s"
+	cfg.Session.Keys = []string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	s, err := bff.New(context.Background(), cfg, bff.WithRedisClient(client),
+		bff.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))))
+	if err != nil {
+		t.Fatalf("New must start without its store: %v", err)
+	}
+	_ = s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "session store unreachable at start") || !strings.Contains(logs.String(), "bff.WithRedisClient") {
+		t.Fatalf("no start-up error naming the option:\n%s", logs.String())
+	}
+}
+
+// lockedWriter serialises writes of the BFF's goroutines into one builder.
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
