@@ -7,8 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/config"
@@ -121,4 +126,84 @@ func ExampleServer_Protect_echo() {
 	// /bff/user 401 application/problem+json
 	// /api/hello 401 application/problem+json
 	// without X-CSRF: 403
+}
+
+// Sessions in the application's own Redis, through its go-redis client (here a miniredis
+// stands in for it). The BFF uses the client and leaves it open on Close.
+func ExampleWithRedisClient() {
+	const publicURL = "http://127.0.0.1:8080"
+	issuer, stop := exampleIssuer(publicURL)
+	defer stop()
+	mr, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	defer mr.Close()
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
+	defer client.Close()
+
+	cfg := exampleConfig(publicURL, issuer) // session.store and session.redisURL stay unset
+	s, err := bff.New(context.Background(), cfg, bff.WithRedisClient(client), bff.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	waitReady(s)
+
+	// A login start keeps its pending login in the store: in the application's Redis.
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, publicURL+"/bff/login", nil))
+	fmt.Println("/bff/login", rec.Code)
+	pending := 0
+	for _, k := range mr.Keys() {
+		if strings.HasPrefix(k, "bff:login:") {
+			pending++
+		}
+	}
+	fmt.Println("pending logins in the application's Redis:", pending)
+
+	_ = s.Close()
+	fmt.Println("client still open after Close:", client.Ping(context.Background()).Err() == nil)
+	// Output:
+	// /bff/login 302
+	// pending logins in the application's Redis: 1
+	// client still open after Close: true
+}
+
+// The BFF's metrics in the application's own registry, which the admin handler's
+// /metrics then serves, the application's metrics included.
+func ExampleWithPrometheusRegisterer() {
+	const publicURL = "http://127.0.0.1:8080"
+	issuer, stop := exampleIssuer(publicURL)
+	defer stop()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "app_orders_total", Help: "Orders placed."}))
+
+	s, err := bff.New(context.Background(), exampleConfig(publicURL, issuer),
+		bff.WithPrometheusRegisterer(reg), bff.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	rec := httptest.NewRecorder()
+	s.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	fmt.Println("app_orders_total:", strings.Contains(body, "app_orders_total"))
+	fmt.Println("bff_sessions_created_total:", strings.Contains(body, "bff_sessions_created_total"))
+	// Output:
+	// app_orders_total: true
+	// bff_sessions_created_total: true
+}
+
+// waitReady waits until discovery is done and the store answers (what /readyz says).
+func waitReady(s *bff.Server) {
+	for range 250 {
+		if s.Ready(context.Background()) == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
