@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/tokenward/bff/clientip"
@@ -41,6 +42,7 @@ type options struct {
 	httpClient *http.Client
 	transport  http.RoundTripper
 	wrap       func(http.Handler) http.Handler
+	lib        library // what an embedding application injects (library.go)
 }
 
 // WithLogger sets the logger (default: JSON to stderr at the configured level).
@@ -83,6 +85,8 @@ type Server struct {
 	limits   ratelimit.Shared
 	draining atomic.Bool
 	cancel   context.CancelFunc
+	// registerer is the application's Prometheus registerer (WithPrometheusRegisterer).
+	registerer prometheus.Registerer
 }
 
 // New builds a Server from a validated configuration. It connects to the session store
@@ -127,7 +131,10 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err := s.buildTelemetry(ctx); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg.Session, keys, o.now, s.log)
+	st, err := injectedStore(ctx, cfg.Session, o, keys, s.log)
+	if err == nil && st == nil {
+		st, err = openStore(ctx, cfg.Session, keys, o.now, s.log)
+	}
 	if err != nil {
 		return err
 	}
@@ -136,7 +143,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 	s.store = session.NewCached(metrics.InstrumentStore(st, s.metrics), cfg.Session.CacheTTL, 0, o.now)
 	// The login rate limit keeps its budgets in the same Redis (or embedded miniredis),
 	// so that every replica shares one budget per client.
-	s.limits, _ = st.(ratelimit.Shared)
+	s.limits = sharedLimits(st)
 	if o.httpClient == nil && s.tracing.Enabled() {
 		o.httpClient = idp.NewHTTPClient(cfg.OIDC.HTTPTimeout)
 		o.httpClient.Transport = s.tracing.Transport(o.httpClient.Transport)
@@ -161,7 +168,10 @@ func (s *Server) build(ctx context.Context, o options) error {
 		h = o.wrap(h)
 	}
 	s.public = guardFraming(h)
-	s.admin = s.adminHandler()
+	if err := s.registerMetrics(o.lib.registerer); err != nil {
+		return err
+	}
+	s.admin = s.adminHandler() // after registerMetrics: /metrics serves the registry it chose
 	return nil
 }
 
@@ -377,5 +387,6 @@ func (s *Server) Close() error {
 		s.log.Warn("flushing traces failed", "err", err)
 	}
 	s.proxy.CloseAll()
+	s.unregisterMetrics()
 	return s.store.Close()
 }

@@ -43,6 +43,8 @@ type Metrics struct {
 	loginSet, refreshSet, endSet, backchannelSet, rejectSet, opSet labelSet
 
 	liveStreams atomic.Pointer[func() float64]
+
+	collectors []prometheus.Collector // the bff_* instruments, for Register (register.go)
 }
 
 // Option adjusts New.
@@ -105,6 +107,9 @@ func New(opts ...Option) *Metrics {
 	m.newHTTPInstruments()
 	m.newSessionInstruments()
 	m.newStoreInstruments()
+	m.own(m.created) // the one instrument not made by counterVec or histogramVec
+	m.own(buildInfo(o.version))
+	m.own(m.liveStreamsGauge())
 	return m
 }
 
@@ -149,12 +154,14 @@ func (m *Metrics) newStoreInstruments() {
 func (m *Metrics) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	m.reg.MustRegister(v)
+	m.own(v)
 	return v
 }
 
 func (m *Metrics) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	m.reg.MustRegister(v)
+	m.own(v)
 	return v
 }
 
