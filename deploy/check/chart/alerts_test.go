@@ -18,7 +18,9 @@ import (
 
 	"github.com/tokenward/bff/deploy/check/internal/promexpr"
 	"github.com/tokenward/bff/deploy/check/internal/repo"
+	"github.com/tokenward/bff/handler"
 	"github.com/tokenward/bff/metrics"
+	"github.com/tokenward/bff/refresh"
 )
 
 // Labels Prometheus attaches to every scraped series (the target's), which the BFF's
@@ -99,7 +101,11 @@ type series struct {
 // and returns every PromQL name with its labels (histograms as _bucket, _sum, _count).
 func bffSeries(t *testing.T) map[string]series {
 	t.Helper()
-	m := metrics.New()
+	// The producers own their outcome sets; the assembly passes them in the same way.
+	m := metrics.New(metrics.WithLabels(metrics.Labels{
+		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(),
+		Backchannel: handler.BackchannelOutcomes(), Rejected: handler.RejectedReasons(),
+	}))
 	fresh := scrape(t, m)
 	m.ObserveHTTP(metrics.RouteUser, http.MethodGet, http.StatusOK, time.Millisecond)
 	m.ObserveUpstream("api", time.Millisecond)
