@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -238,6 +239,11 @@ func (p *Proxy) CloseAll() {
 		t.CloseIdleConnections()
 	}
 }
+
+// WaitStreams returns when the handlers of the streams CloseAll cut have returned (their
+// clean ends done: a websocket's close frames are written on hijacked connections,
+// which http.Server.Shutdown does not wait for), or with ctx's error.
+func (p *Proxy) WaitStreams(ctx context.Context) error { return p.streams.wait(ctx) }
 
 // LiveStreams returns how many websocket and SSE streams are being tracked (a gauge for
 // metrics; tests use it to prove streams are untracked when they end).
