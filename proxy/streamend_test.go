@@ -220,6 +220,7 @@ func TestWebsocketCloseWaitsForTheFrameInFlight(t *testing.T) {
 	x := &exchange{route: &route{p: f.p, name: "ws"}, in: httptest.NewRequest(http.MethodGet, "/ws", nil)}
 	x.begin(context.Background())
 	c := newWSConn(upConn, x)
+	c.grace = time.Hour // every wait below must end by what it waits for
 	frames := make(chan wstest.Frame, 4)
 	go func() {
 		defer close(frames)
@@ -256,7 +257,8 @@ func TestWebsocketCloseWaitsForTheFrameInFlight(t *testing.T) {
 		t.Fatalf("the upstream got opcode %d code %d", fr.Opcode, fr.CloseCode())
 	}
 
-	go upPeer.Write(toClient[5:])
+	// The rest of the frame comes with another one, which the client must not get.
+	go upPeer.Write(append(toClient[5:len(toClient):len(toClient)], wstest.Encode(wstest.OpText, []byte("late"), false)...))
 	want := string(toClient) + string(endSession.closeFrame(1008, false))
 	for len(got) < len(want) {
 		got = readSome(t, c, got)
@@ -265,8 +267,10 @@ func TestWebsocketCloseWaitsForTheFrameInFlight(t *testing.T) {
 		t.Fatalf("the client got %q, want %q", got, want)
 	}
 	mustWrite(t, c, wstest.Encode(wstest.OpClose, wstest.CloseFrame(1008, ""), true)) // the client's answer
-	if n, err := c.Read(make([]byte, 8)); n != 0 || err != errStreamEnded {
-		t.Fatalf("after the close handshake Read = %d, %v", n, err)
+	ended := make(chan error, 1)
+	go func() { _, err := c.Read(make([]byte, 8)); ended <- err }()
+	if err, _ := next(t, ended, "Read to end after the client's answer"); err != errStreamEnded {
+		t.Fatalf("after the close handshake Read: %v", err)
 	}
 	next(t, closed, "Close to return")
 }

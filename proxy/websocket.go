@@ -55,11 +55,12 @@ type wsConn struct {
 	clientBye chan struct{} // closed when the client's close frame arrives after upDone
 
 	closing sync.Once
+	grace   time.Duration // wsGrace; tests lengthen it to see what is awaited
 }
 
 func newWSConn(rwc io.ReadWriteCloser, x *exchange) *wsConn {
 	c := &wsConn{ReadWriteCloser: rwc, x: x, downReady: make(chan struct{}),
-		upLock: make(chan struct{}, 1), upSent: make(chan struct{}), clientBye: make(chan struct{})}
+		upLock: make(chan struct{}, 1), upSent: make(chan struct{}), clientBye: make(chan struct{}), grace: wsGrace}
 	c.downIdle.Store(true)
 	return c
 }
@@ -118,7 +119,7 @@ func (c *wsConn) giveTail(p []byte) int {
 // linger waits for the client's close frame, briefly, so that its connection is not
 // reset under the frame it is reading, then ends the copy.
 func (c *wsConn) linger() error {
-	t := time.NewTimer(wsGrace)
+	t := time.NewTimer(c.grace)
 	defer t.Stop()
 	select {
 	case <-c.clientBye:
@@ -184,7 +185,7 @@ func (c *wsConn) Close() error {
 // endCleanly sends the upstream its close frame and has Read give the client its own.
 // Closing the upstream connection afterwards (Close) ends the Read waiting on it.
 func (c *wsConn) endCleanly(why *streamEnd) {
-	ctx, cancel := context.WithTimeout(context.Background(), wsGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), c.grace)
 	defer cancel()
 	select {
 	case c.upLock <- struct{}{}:
@@ -205,7 +206,7 @@ func (c *wsConn) endCleanly(why *streamEnd) {
 	if !c.downIdle.Load() {
 		select {
 		case <-ready:
-		case <-time.After(wsGrace):
+		case <-time.After(c.grace):
 		}
 	}
 	c.x.route.p.logStreamEnd(c.x, why, "websocket")
