@@ -117,25 +117,7 @@ func TestSSEShutdownEndsCleanlyWithARetryHint(t *testing.T) {
 // wsUpstream upgrades, says "hi", and reports every frame it reads until the end.
 func wsUpstream(t *testing.T) (*upstream, <-chan wstest.Frame) {
 	frames := make(chan wstest.Frame, 16)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := wstest.Upgrade(w, r)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		defer close(frames)
-		if c.WriteFrame(wstest.OpText, []byte("hi")) != nil {
-			return
-		}
-		for {
-			fr, err := c.ReadFrame()
-			if err != nil {
-				return
-			}
-			frames <- fr
-		}
-	})
-	return up, frames
+	return newUpstream(t, wstest.Greeter(frames)), frames
 }
 
 // dialWS opens s1's websocket through f and reads the upstream's greeting.
@@ -154,22 +136,13 @@ func dialWS(t *testing.T, f *fixture) *wstest.Conn {
 	return c
 }
 
-// closedWith reads the client's next frame, which must be an unmasked close frame with
-// code, answers it, and checks the upstream got a masked close frame with upCode.
+// closedWith checks the client gets an unmasked close frame with code, and the upstream
+// a masked one with upCode, and nothing after it.
 func closedWith(t *testing.T, c *wstest.Conn, upstream <-chan wstest.Frame, code, upCode uint16) {
 	t.Helper()
-	fr, err := c.ReadFrame()
-	if err != nil {
-		t.Fatalf("the client got no close frame: %v", err)
-	}
-	if fr.Opcode != wstest.OpClose || fr.CloseCode() != code || fr.Masked {
-		t.Fatalf("the client got opcode %d code %d masked %v (%q), want close %d", fr.Opcode, fr.CloseCode(), fr.Masked, fr.CloseText(), code)
-	}
-	if err := c.WriteFrame(wstest.OpClose, fr.Payload); err != nil {
-		t.Fatalf("answering the close frame: %v", err)
-	}
-	if _, err := c.ReadFrame(); err == nil {
-		t.Fatal("the connection goes on after the close handshake")
+	fr, err := c.AnswerClose()
+	if err != nil || fr.CloseCode() != code || fr.Masked {
+		t.Fatalf("the client got code %d masked %v (%q), %v; want close %d", fr.CloseCode(), fr.Masked, fr.CloseText(), err, code)
 	}
 	up, ok := next(t, upstream, "the upstream's close frame")
 	if !ok || up.Opcode != wstest.OpClose || up.CloseCode() != upCode || !up.Masked {
@@ -291,4 +264,26 @@ func readSome(t *testing.T, r io.Reader, got []byte) []byte {
 		t.Fatalf("Read: %v", err)
 	}
 	return append(got, buf[:n]...)
+}
+
+// TestWaitStreamsWaitsForTheCloseHandshake: shutdown waits for a cut websocket's clean
+// end (its connection is hijacked: http.Server.Shutdown does not wait for it), which
+// lasts until the client answers the close frame.
+func TestWaitStreamsWaitsForTheCloseHandshake(t *testing.T) {
+	up, frames := wsUpstream(t)
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL)})
+	c := dialWS(t, f)
+	f.p.CloseAll()
+	over, cancel := context.WithCancel(context.Background())
+	cancel()
+	// The client has not answered, and wsGrace (1 s) has not passed.
+	if err := f.p.WaitStreams(over); err == nil {
+		t.Fatal("WaitStreams returned while the websocket was still closing")
+	}
+	closedWith(t, c, frames, 1001, 1001)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := f.p.WaitStreams(ctx); err != nil {
+		t.Fatalf("WaitStreams after the close handshake: %v", err)
+	}
 }

@@ -207,3 +207,45 @@ func Dial(rawURL string, header http.Header, tlsConf *tls.Config) (*Conn, error)
 
 // Server is the server side of a connection whose handshake is done (no masking).
 func Server(conn net.Conn) *Conn { return &Conn{Conn: conn, r: bufio.NewReader(conn)} }
+
+// Greeter is an upstream's handler: it upgrades, sends the text frame "hi", and passes
+// every frame it reads to frames, which it closes when the connection ends.
+func Greeter(frames chan<- Frame) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := Upgrade(w, r)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		defer close(frames)
+		if c.WriteFrame(OpText, []byte("hi")) != nil {
+			return
+		}
+		for {
+			f, err := c.ReadFrame()
+			if err != nil {
+				return
+			}
+			frames <- f
+		}
+	}
+}
+
+// AnswerClose reads the next frame, which must be a close frame, and answers it with
+// the same code, as a peer does; then it checks the connection ends.
+func (c *Conn) AnswerClose() (Frame, error) {
+	f, err := c.ReadFrame()
+	if err != nil {
+		return f, fmt.Errorf("wstest: no close frame: %w", err)
+	}
+	if f.Opcode != OpClose {
+		return f, fmt.Errorf("wstest: opcode %d, want a close frame", f.Opcode)
+	}
+	if err := c.WriteFrame(OpClose, f.Payload[:min(2, len(f.Payload))]); err != nil {
+		return f, fmt.Errorf("wstest: answering the close frame: %w", err)
+	}
+	if _, err := c.ReadFrame(); err == nil {
+		return f, errors.New("wstest: the connection goes on after the close handshake")
+	}
+	return f, nil
+}
