@@ -60,17 +60,22 @@ func isStream(resp *http.Response) bool {
 		(len(ct) == len(sse) || ct[len(sse)] == ';' || ct[len(sse)] == ' ')
 }
 
-// track registers the stream of resp's exchange under its session's key, when the
-// stream carries a credential and its session has a key. Its body is wrapped first, so
-// that a cut, even one at once by add, ends it cleanly: an SSE body with its final chunk
-// (sseBody), a websocket with close frames (wsConn).
+// track registers the stream of resp's exchange under its session's key when the
+// stream carries a credential and its session has a key, and under "" (shutdown only)
+// otherwise. Its body is wrapped first, so that a cut, even one at once by add, ends it
+// cleanly: an SSE body with its final chunk (sseBody), a websocket with close frames
+// (wsConn).
 func (p *Proxy) track(resp *http.Response) {
 	if resp.Request == nil {
 		return
 	}
 	x := exchangeFrom(resp.Request.Context())
-	if x == nil || x.cred == nil || x.key == "" {
+	if x == nil {
 		return
+	}
+	key := x.key
+	if x.cred == nil {
+		key = "" // no bearer: no session's end concerns it
 	}
 	switch rwc, ok := resp.Body.(io.ReadWriteCloser); {
 	case isWebsocket(resp) && ok:
@@ -78,5 +83,5 @@ func (p *Proxy) track(resp *http.Response) {
 	case resp.StatusCode != http.StatusSwitchingProtocols:
 		resp.Body = newSSEBody(resp, x)
 	}
-	p.streams.add(x.key, x)
+	p.streams.add(key, x)
 }

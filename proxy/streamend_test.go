@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,10 +37,10 @@ func openHeldSSE(t *testing.T, f *fixture, n int) <-chan sseRest {
 		t.Fatalf("GET events: %v", err)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
+	// Once the first bytes are here, ModifyResponse has registered the stream.
 	if _, err := io.ReadFull(resp.Body, make([]byte, n)); err != nil {
 		t.Fatalf("the upstream's first bytes: %v", err)
 	}
-	eventually(t, "the stream to be tracked", func() bool { return f.p.LiveStreams() == 1 })
 	rest := make(chan sseRest, 1)
 	go func() {
 		b, err := io.ReadAll(resp.Body)
@@ -111,6 +112,22 @@ func TestSSEShutdownEndsCleanlyWithARetryHint(t *testing.T) {
 	defer cancel()
 	if err := f.p.WaitStreams(ctx); err != nil {
 		t.Fatalf("WaitStreams: %v", err)
+	}
+}
+
+// TestShutdownEndsStreamsWithoutASessionCleanly: a stream on an auth "none" route has no
+// session to end with, but shutdown ends it cleanly too; it is neither a live stream of
+// a session nor one the session sweep looks at.
+func TestShutdownEndsStreamsWithoutASessionCleanly(t *testing.T) {
+	const first = "data: hello\n\n"
+	f := newFixture(t, []Route{cfgRoute("/api/", heldSSE(t, first).URL, func(r *Route) { r.Auth = AuthNone })})
+	rest := openHeldSSE(t, f, len(first))
+	if n, keys := f.p.LiveStreams(), f.p.StreamSessions(); n != 0 || len(keys) != 0 {
+		t.Fatalf("LiveStreams = %d, StreamSessions = %q for a stream without a session", n, keys)
+	}
+	f.p.CloseAll()
+	if got := cleanEnd(t, rest); !strings.Contains(got, "event: bff-shutdown\n") {
+		t.Fatalf("after shutdown: %q", got)
 	}
 }
 
@@ -230,7 +247,9 @@ func TestWebsocketCloseWaitsForTheFrameInFlight(t *testing.T) {
 		t.Fatalf("the upstream got opcode %d code %d", fr.Opcode, fr.CloseCode())
 	}
 
-	// The rest of the frame comes with another one, which the client must not get.
+	// The rest of the frame comes with another one, which the client must not get once
+	// the cut reached this direction (bytes read before that pass, as any would).
+	eventually(t, "the cut to reach the upstream-to-client direction", func() bool { return c.downWhy.Load() != nil })
 	go upPeer.Write(append(toClient[5:len(toClient):len(toClient)], wstest.Encode(wstest.OpText, []byte("late"), false)...))
 	want := string(toClient) + string(endSession.closeFrame(1008, false))
 	for len(got) < len(want) {

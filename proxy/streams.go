@@ -6,8 +6,10 @@ import (
 )
 
 // streamSet tracks the live websocket and SSE streams by session key (the shape of caddy's
-// tracked hijacked connections), so that a session's end can cut them. Only streams are
-// registered: ordinary requests never take its lock. Safe for concurrent use.
+// tracked hijacked connections), so that a session's end can cut them. Streams without a
+// session (auth none or optional) are held under the key "", which no session has, so
+// that shutdown ends them cleanly too; they are not counted as live streams. Only streams
+// are registered: ordinary requests never take its lock. Safe for concurrent use.
 type streamSet struct {
 	mu     sync.Mutex
 	closed bool // after closeAll, new streams are cut at once
@@ -96,8 +98,10 @@ func (s *streamSet) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, m := range s.live {
-		n += len(m)
+	for k, m := range s.live {
+		if k != "" {
+			n += len(m)
+		}
 	}
 	return n
 }
@@ -108,7 +112,9 @@ func (s *streamSet) keys() []string {
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.live))
 	for k := range s.live {
-		out = append(out, k)
+		if k != "" {
+			out = append(out, k)
+		}
 	}
 	return out
 }
