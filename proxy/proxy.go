@@ -218,8 +218,8 @@ func (p *Proxy) passesEncodedSlashes(rt *route, decoded string) bool {
 	return rt.passEncodedSlashes && p.routeFor(decoded) == rt
 }
 
-// CloseSession cuts every live websocket and SSE stream carrying key's bearer and returns
-// how many it cut. The caller calls it when the session ends (logout, back-channel
+// CloseSession ends every live websocket and SSE stream carrying key's bearer (cleanly:
+// an SSE event bff-session-ended, a websocket close 1008) and returns how many it cut. The caller calls it when the session ends (logout, back-channel
 // logout, expiry). A stream whose response arrives after this call is not cut: the
 // caller's credential source refuses the ended session for new requests.
 func (p *Proxy) CloseSession(key string) int {
@@ -229,10 +229,11 @@ func (p *Proxy) CloseSession(key string) int {
 	return p.streams.closeSession(key)
 }
 
-// CloseAll cuts every live stream, refuses to track new ones (they are cut at once) and
+// CloseAll ends every live stream, with a session or without (cleanly: an SSE event
+// bff-shutdown, a websocket close 1001), refuses to track new ones (they end at once) and
 // closes the idle upstream connections of the transports New built. Call it at shutdown,
 // before or alongside http.Server.Shutdown, which waits neither for hijacked websocket
-// connections nor, in time, for endless SSE responses.
+// connections nor, in time, for endless SSE responses; then WaitStreams.
 func (p *Proxy) CloseAll() {
 	p.streams.closeAll()
 	for _, t := range p.owned {
