@@ -76,6 +76,9 @@ func TestSSESessionEndEndsCleanlyWithAnEvent(t *testing.T) {
 		t.Fatalf("after the cut: %q, want %q", got, want)
 	}
 	eventually(t, "no live streams", func() bool { return f.p.LiveStreams() == 0 })
+	if l := f.logs.String(); !strings.Contains(l, `msg="proxy: stream ended by the BFF" route=/api/ stream=sse reason=session_ended`) {
+		t.Fatalf("no log line for the end:\n%s", l)
+	}
 }
 
 // TestSSECutMidEventAddsNoEvent: a stream cut in the middle of an upstream event gets

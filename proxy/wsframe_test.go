@@ -135,3 +135,31 @@ func FuzzFrameTracker(f *testing.F) {
 		checkTracker(t, stream, ends, int(step)+1)
 	})
 }
+
+// loopRWC is an upgraded connection that reads frame forever and swallows writes.
+type loopRWC struct {
+	frame []byte
+	off   int
+}
+
+func (l *loopRWC) Read(p []byte) (int, error) {
+	n := copy(p, l.frame[l.off:])
+	l.off = (l.off + n) % len(l.frame)
+	return n, nil
+}
+func (l *loopRWC) Write(p []byte) (int, error) { return len(p), nil }
+func (l *loopRWC) Close() error                { return nil }
+
+// TestWebsocketCopyPathDoesNotAllocate: following frames costs no allocation per Read or
+// Write (the copy path of every websocket message).
+func TestWebsocketCopyPathDoesNotAllocate(t *testing.T) {
+	frame := frameBytes(0x2, 300, true, len16)
+	c := newWSConn(&loopRWC{frame: frame}, &exchange{})
+	buf := make([]byte, 100) // frames span several Reads
+	if n := testing.AllocsPerRun(200, func() {
+		_, _ = c.Read(buf)
+		_, _ = c.Write(frame[:77])
+	}); n != 0 {
+		t.Fatalf("%v allocations per Read and Write", n)
+	}
+}
