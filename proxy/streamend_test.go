@@ -16,10 +16,13 @@ import (
 )
 
 // heldSSE is an upstream that writes first, flushes, and holds the stream open until
-// the proxy goes away.
-func heldSSE(t *testing.T, first string) *upstream {
+// the proxy goes away. A non-empty encoding is sent as Content-Encoding.
+func heldSSE(t *testing.T, first string, encoding ...string) *upstream {
 	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
+		if len(encoding) > 0 {
+			w.Header().Set("Content-Encoding", encoding[0])
+		}
 		io.WriteString(w, first)
 		http.NewResponseController(w).Flush()
 		<-r.Context().Done()
@@ -93,6 +96,18 @@ func TestSSECutMidEventAddsNoEvent(t *testing.T) {
 				t.Fatalf("injected %q into an unfinished event", got)
 			}
 		})
+	}
+}
+
+// TestSSECompressedGetsNoEvent: in a compressed body, text would corrupt the stream: a
+// cut only ends it. (Content-Encoding br passes Go's client undecoded.)
+func TestSSECompressedGetsNoEvent(t *testing.T) {
+	const first = "\x0b\x06\x80data: x\n\n\x03" // what a brotli stream could hold
+	f := newFixture(t, []Route{cfgRoute("/api/", heldSSE(t, first, "br").URL)})
+	rest := openHeldSSE(t, f, len(first))
+	f.p.CloseAll()
+	if got := cleanEnd(t, rest); got != "" {
+		t.Fatalf("injected %q into a compressed body", got)
 	}
 }
 
