@@ -106,6 +106,13 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"DeleteBySIDAndSubjectEndsOnlySessionsMatchingBoth", testDeleteBySIDAndSubject},
 		{"DeleteBySIDAndSubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteBySIDAndSubjectAfterRotation},
 		{"DeleteByIndexReturnsOnlySessionsItEnded", testDeleteByIndexReturnsOnlyWhatItDeleted},
+		{"LogoutLeavesNoIndex", testLogoutLeavesNoIndex},
+		{"IdleExpiryLeavesNoIndex", testIdleExpiryLeavesNoIndex},
+		{"UsedSessionStaysIndexed", testUsedSessionStaysIndexed},
+		{"DeleteByIndexCleansTheOtherIndex", testDeleteByIndexCleansTheOtherIndex},
+		{"SubjectIndexStaysBounded", testSubjectIndexStaysBounded},
+		{"RecordNeverOutlivesItsIndexCoverage", testRecordNeverOutlivesItsCoverage},
+		{"LegacyIndexSetsStillWork", testLegacyIndexSetsStillWork},
 		{"TakeTokenIsOneSharedBucketPerClient", testTakeToken},
 		{"OnceDetectsReplay", testOnceDetectsReplay},
 		{"LockIsExclusive", testLockIsExclusive},
@@ -933,6 +940,8 @@ func dumpStore(t *testing.T, s *redisStore) string {
 			v = s.client.HGetAll(ctx, k).Val()
 		case "set":
 			v = s.client.SMembers(ctx, k).Val()
+		case "zset":
+			v = s.client.ZRangeWithScores(ctx, k, 0, -1).Val()
 		default:
 			t.Fatalf("unexpected key type %q", typ)
 		}
