@@ -204,8 +204,19 @@ func testRecordNeverOutlivesItsCoverage(t *testing.T, newStore newStoreFunc) {
 	rs := st.(*redisStore)
 	ctx := t.Context()
 	got, touched := saveIndexed(t, st, clock, "sid-1", "alice"), saveIndexed(t, st, clock, "sid-1", "alice")
-	for _, id := range []string{got, touched} {
+	updated := saveIndexed(t, st, clock, "sid-1", "alice")
+	for _, id := range []string{got, touched, updated} {
 		rs.client.HSet(ctx, rs.recordKey(IDHash(id)), "c", clock.Now().Add(ms(100)).UnixMilli())
+	}
+	// Update keeps the coverage (only an extension, after the index sets, raises it) and
+	// caps the new TTL to it, so the record expires with it without any Get.
+	rec := sampleRecord(clock.Now(), "alice")
+	rec.SID, rec.Subject = "sid-1", "alice"
+	if err := st.Update(ctx, updated, rec); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rs.client.PTTL(ctx, rs.recordKey(IDHash(updated))).Val(); ttl <= 0 || ttl > ms(100) {
+		t.Fatalf("an updated record lives %v, past its coverage (%v)", ttl, ms(100))
 	}
 	advance(ms(150))
 	if _, err := st.Get(ctx, got); !errors.Is(err, ErrNotFound) {
