@@ -26,6 +26,14 @@ func indexKeysOf(t *testing.T, rs *redisStore) []string {
 	return out
 }
 
+// wantIndexSets fails unless the store holds exactly n index sets.
+func wantIndexSets(t *testing.T, rs *redisStore, n int, when string) {
+	t.Helper()
+	if got := indexKeysOf(t, rs); len(got) != n {
+		t.Fatalf("%d index sets %s, want %d: %v", len(got), when, n, got)
+	}
+}
+
 // indexSetOf is the sorted index set of kind/value under the store's newest key.
 func indexSetOf(rs *redisStore, kind, value string) string {
 	return rs.indexSetKey(indexName(&rs.keys.keys[0], kind, value))
@@ -53,9 +61,7 @@ func testLogoutLeavesNoIndex(t *testing.T, newStore newStoreFunc) {
 	if err := rotated.Save(ctx, ids[0], rec); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(indexKeysOf(t, rs)); n != 6 { // sid-1, sid-2, alice, bob, and sid-1 and alice under the new key
-		t.Fatalf("%d index sets before the logouts, want 6", n)
-	}
+	wantIndexSets(t, rs, 6, "before the logouts") // sid-1, sid-2, alice, bob; sid-1 and alice under the new key
 	for _, id := range ids {
 		if err := rotated.Delete(ctx, id); err != nil {
 			t.Fatal(err)
@@ -160,9 +166,7 @@ func testDeleteByIndexCleansTheOtherIndex(t *testing.T, newStore newStoreFunc) {
 			t.Fatalf("%s index after DeleteBySIDAndSubject(sid-3, alice) holds %d members, want bob's session only", kind[0], len(members))
 		}
 	}
-	if n := len(indexKeysOf(t, rs)); n != 2 {
-		t.Fatalf("%d index sets after DeleteBySIDAndSubject, want 2 (sid-3, bob): alice's was left", n)
-	}
+	wantIndexSets(t, rs, 2, "after DeleteBySIDAndSubject (sid-3's and bob's)")
 	if err := st.Delete(ctx, bob); err != nil {
 		t.Fatal(err)
 	}

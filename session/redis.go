@@ -110,6 +110,9 @@ type redisStore struct {
 	now       func() time.Time
 	// pollMin and pollMax bound WaitUnlock's re-check backoff.
 	pollMin, pollMax time.Duration
+	// idleArg and coverArg are the idle timeout and coverThreshold in ms, boxed once:
+	// Get passes them on every call, and boxing an int64 allocates.
+	idleArg, coverArg any
 	// endedProbe is how often WatchEnded checks that its subscription still hears; 0
 	// (single node, Cluster) does not check.
 	endedProbe time.Duration
@@ -133,6 +136,7 @@ func newRedisStore(opts Options, client redis.UniversalClient, closer func() err
 		client: client, keys: opts.Keys, idle: opts.IdleTimeout, prefix: opts.KeyPrefix,
 		opTimeout: opts.OpTimeout, now: opts.Now, pollMin: defaultPollMin, pollMax: defaultPollMax,
 	}
+	s.idleArg, s.coverArg = s.idle.Milliseconds(), s.coverThreshold().Milliseconds()
 	if closer != nil {
 		s.closers = append(s.closers, closer)
 	}
@@ -201,7 +205,7 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	v, err := runScript(octx, s.client, scriptCall{getScript, s.recordKey(idHash),
-		[]any{now.UnixMilli(), s.idle.Milliseconds(), MaxSealedRecord, s.coverThreshold().Milliseconds()}}).Result()
+		[]any{now.UnixMilli(), s.idleArg, MaxSealedRecord, s.coverArg}}).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
@@ -238,7 +242,7 @@ func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	v, err := runScript(octx, s.client, scriptCall{touchScript, s.recordKey(idHash),
-		[]any{s.now().UnixMilli(), s.idle.Milliseconds(), s.coverThreshold().Milliseconds()}}).Result()
+		[]any{s.now().UnixMilli(), s.idleArg, s.coverArg}}).Result()
 	if err != nil {
 		return false, s.fail(ctx, "touch", err)
 	}
