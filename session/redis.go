@@ -313,7 +313,8 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 		return nil, errors.New("session: save: record without AbsoluteExpiry")
 	}
 	idHash := IDHash(id)
-	left := rec.AbsoluteExpiry.Sub(s.now())
+	now := s.now()
+	left := rec.AbsoluteExpiry.Sub(now)
 	if left < time.Millisecond {
 		return nil, s.Delete(ctx, id)
 	}
@@ -324,7 +325,6 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 	if len(sealed) > MaxSealedRecord {
 		return nil, fmt.Errorf("session: save: sealed record is %d bytes, more than %d", len(sealed), MaxSealedRecord)
 	}
-	now := s.now()
 	coverage := s.coverage(now, rec.AbsoluteExpiry)
 	newest, _ := s.keys.newest() // validated by withDefaults
 	var names []string

@@ -202,11 +202,32 @@ func runScripts(ctx context.Context, c redis.UniversalClient, calls []scriptCall
 	return err
 }
 
-// runScriptsCmds is runScripts that also returns the calls' replies, in order.
+// runScriptsCmds is runScripts that also returns the calls' replies, in order. Only
+// the calls that missed the script cache are sent again: on Cluster the others ran on
+// a node that had the script, and their replies (a deleted record's index names) would
+// not be the same the second time.
 func runScriptsCmds(ctx context.Context, c redis.UniversalClient, calls []scriptCall) ([]redis.Cmder, error) {
 	cmds, err := pipeScripts(ctx, c, calls, true)
-	if err != nil && anyNoScript(cmds) {
-		cmds, err = pipeScripts(ctx, c, calls, false)
+	if err == nil || !anyNoScript(cmds) {
+		return cmds, err
+	}
+	var retry []scriptCall
+	var at []int
+	for i, cmd := range cmds {
+		if i < len(calls) && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			retry, at = append(retry, calls[i]), append(at, i)
+		}
+	}
+	again, err := pipeScripts(ctx, c, retry, false)
+	for j, i := range at {
+		if j < len(again) {
+			cmds[i] = again[j]
+		}
+	}
+	for _, cmd := range cmds {
+		if cerr := cmd.Err(); cerr != nil && err == nil {
+			err = fmt.Errorf("pipeline: %w", cerr)
+		}
 	}
 	return cmds, err
 }
