@@ -349,8 +349,8 @@ func testDeleteByIndexes(t *testing.T, newStore newStoreFunc) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// a's id is still in alice's index (a stale member), but its record is gone: it is
-	// not returned, or a caller would count a's session as ended twice.
+	// a's session ended already (DeleteBySID took it out of alice's index too): it is not
+	// returned, or a caller would count a's session as ended twice.
 	if !slices.Equal(got, []string{IDHash(c.id)}) {
 		t.Fatalf("DeleteBySubject(alice) returned %v, want c only (a ended already)", got)
 	}
