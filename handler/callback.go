@@ -176,6 +176,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 		Subject: ident.Subject, SID: ident.SID,
 		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, IDToken: toks.IDToken,
 		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, AccessLifetime: toks.Lifetime, Claims: ident.Claims,
+		DPoPKey: toks.DPoPKey,
 		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
 		LogoutHandle: session.NewLogoutHandle(), // the GET logout link's proof (logoutGet)
 	}
