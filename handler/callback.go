@@ -210,6 +210,9 @@ func providerErrorPage(code string) *pageError {
 // unreachable token endpoint or an unusable token type is a gateway failure (502).
 func exchangePage(err error) *pageError {
 	switch {
+	case errors.Is(err, idp.ErrNotDPoPBound):
+		return page(http.StatusBadGateway, "Sign-in failed",
+			"The identity provider issued an access token that is not DPoP-bound, though this application asks for DPoP. An administrator must enable DPoP-bound access tokens for the client at the identity provider.", err)
 	case errors.Is(err, idp.ErrTokenType):
 		// The provider's configuration, not the browser, is at fault: retrying cannot help.
 		return page(http.StatusBadGateway, "Sign-in failed",

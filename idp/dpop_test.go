@@ -154,7 +154,7 @@ func TestDPoPRefusesUnboundAnswersAndKeylessSessions(t *testing.T) {
 	p, _ := op.newProvider(dpopOn)
 	ar, _ := dpopLogin(t, op, p)
 	_, _, err := p.Exchange(context.Background(), testCode, ar)
-	if !errors.Is(err, ErrTokenType) || !strings.Contains(err.Error(), "DPoP-bound access tokens") {
+	if !errors.Is(err, ErrNotDPoPBound) || !strings.Contains(err.Error(), "DPoP-bound access tokens") {
 		t.Fatalf("Bearer answer with DPoP on: %v", err)
 	}
 	before := op.count("token")

@@ -138,6 +138,10 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *
 // ErrInvalidToken: the login fails, a refresh ends the session.
 var ErrTokenType = fmt.Errorf("%w: unexpected token_type", ErrInvalidToken)
 
+// ErrNotDPoPBound: DPoP is on and the provider answered another token_type (Bearer): it
+// ignored the proof, so the token is not bound. It wraps ErrTokenType.
+var ErrNotDPoPBound = fmt.Errorf("%w: not DPoP-bound", ErrTokenType)
+
 // Access token lifetimes the BFF assumes or allows (see tokenLifetime).
 const (
 	// AssumedTokenLifetime is the access token's life when the token endpoint gives no
@@ -191,7 +195,7 @@ func checkDPoPTokenType(typ string) error {
 	}
 	return fmt.Errorf("token response: %w (token_type %q while oidc.dpop is on: the provider ignored the DPoP proof; "+
 		"enable DPoP-bound access tokens for this client at the provider, or turn oidc.dpop off)",
-		ErrTokenType, sanitizeErrorCode(typ))
+		ErrNotDPoPBound, sanitizeErrorCode(typ))
 }
 
 // tokenLifetime applies the one rule for expires_in: a positive value is believed up
