@@ -338,3 +338,33 @@ func TestDPoPOnRefusesAProviderIgnoringIt(t *testing.T) {
 		t.Fatalf("the upstream accepted %d calls", n)
 	}
 }
+
+// TestDPoPForwardAuthBindsTheProofToTheForwardedRequest: forward-auth answers for a
+// request it does not make: the proof it hands the ingress is bound to the original
+// request the ingress names (X-Forwarded-Method/-Proto/-Host/-Uri), which the API behind
+// the ingress verifies against its public URL; without those headers there is nothing to
+// bind to, and the answer is 400, never a proof for the subrequest.
+func TestDPoPForwardAuthBindsTheProofToTheForwardedRequest(t *testing.T) {
+	e, op, _ := startDPoP(t, testenv.Options{Configure: testenv.TrustLoopback})
+	e.Login(t, nil, "alice", "/")
+	resp := e.AuthRequest(t, e.Client, "/bff/auth", map[string]string{
+		"X-Forwarded-Method": "POST", "X-Forwarded-Proto": "https",
+		"X-Forwarded-Host": "app.example", "X-Forwarded-Uri": "/orders/7?draft=1",
+	})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("forward-auth: %d", resp.StatusCode)
+	}
+	scheme, at, _ := strings.Cut(resp.Header.Get("Authorization"), " ")
+	jkt := op.keyOf(at)
+	if scheme != "DPoP" || jkt == "" {
+		t.Fatalf("forward-auth Authorization scheme %q, bound %v", scheme, jkt != "")
+	}
+	public, _ := url.Parse("https://app.example/orders/7")
+	check := dpop.Check{Method: http.MethodPost, URL: public, AccessToken: at, JKT: jkt}
+	if _, err := dpop.NewVerifier(nil, 0).Verify(resp.Header.Get("DPoP"), check); err != nil {
+		t.Fatalf("the proof does not bind the forwarded request: %v", err)
+	}
+	if r := e.AuthRequest(t, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusBadRequest || r.Header.Get("DPoP") != "" {
+		t.Fatalf("forward-auth without the forwarded request: %d, proof %q; want 400 and none", r.StatusCode, r.Header.Get("DPoP"))
+	}
+}
