@@ -83,13 +83,21 @@ func IsNonceChallenge(status int, h http.Header, bodyError string) bool {
 	return false
 }
 
-// hasDPoPNonceError reads a WWW-Authenticate value loosely: a DPoP challenge naming the
-// error use_dpop_nonce (quoted or not).
+// hasDPoPNonceError reads a WWW-Authenticate value: a DPoP challenge whose error
+// parameter is use_dpop_nonce (quoted or not). Parameters are split on commas, which is
+// exact for the values RFC 9449 defines (none holds a comma but error_description, whose
+// text is never taken for a parameter unless it spells one out).
 func hasDPoPNonceError(v string) bool {
 	scheme, params, _ := strings.Cut(strings.TrimSpace(v), " ")
 	if !strings.EqualFold(scheme, "DPoP") {
 		return false
 	}
-	params = strings.ReplaceAll(params, " ", "")
-	return strings.Contains(params, `error="use_dpop_nonce"`) || strings.Contains(params, "error=use_dpop_nonce")
+	for p := range strings.SplitSeq(params, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "error") &&
+			strings.Trim(strings.TrimSpace(value), `"`) == "use_dpop_nonce" {
+			return true
+		}
+	}
+	return false
 }

@@ -27,6 +27,8 @@ func TestIsNonceChallenge(t *testing.T) {
 		{"resource server", 401, h(`DPoP error="use_dpop_nonce", error_description="x"`, "n1"), "", true},
 		{"no nonce header", 401, h(`DPoP error="use_dpop_nonce"`, ""), "", false},
 		{"other error", 401, h(`DPoP error="invalid_token"`, "n1"), "", false},
+		{"unquoted", 401, h(`DPoP algs="ES256", error=use_dpop_nonce`, "n1"), "", true},
+		{"longer error name", 401, h(`DPoP error=use_dpop_nonce_x`, "n1"), "", false},
 		{"bearer scheme", 401, h(`Bearer error="use_dpop_nonce"`, "n1"), "", false},
 		{"authorization server", 400, h("", "n1"), "use_dpop_nonce", true},
 		{"400 other error", 400, h("", "n1"), "invalid_grant", false},

@@ -37,8 +37,9 @@ type Verifier struct {
 	now    func() time.Time
 	window time.Duration
 
-	mu   sync.Mutex
-	seen map[string]time.Time // jkt+jti -> when it may be forgotten
+	mu        sync.Mutex
+	seen      map[string]time.Time // jkt+jti -> when it may be forgotten
+	nextSweep time.Time            // forget expired entries no more often than once a window
 }
 
 // NewVerifier returns a Verifier on clock now (nil: time.Now) accepting an iat within
@@ -156,15 +157,19 @@ func athOf(token string) string {
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // once records jkt+jti, refusing one seen within twice the window (a proof older than
-// that fails the iat check anyway), and forgets expired entries as it goes.
+// that fails the iat check anyway), and forgets expired entries once a window, so the
+// cache holds about two windows of proofs and a check costs no scan.
 func (v *Verifier) once(jkt, jti string) error {
 	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for k, until := range v.seen {
-		if now.After(until) {
-			delete(v.seen, k)
+	if now.After(v.nextSweep) {
+		for k, until := range v.seen {
+			if now.After(until) {
+				delete(v.seen, k)
+			}
 		}
+		v.nextSweep = now.Add(v.window)
 	}
 	key := jkt + "." + jti
 	if _, dup := v.seen[key]; dup {
