@@ -139,4 +139,8 @@ type Record struct {
 	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
 	// always issued. Records made before it existed have none: the IdP sid stands in.
 	LogoutHandle string `json:"lh,omitempty"`
+	// DPoPKey is the session's DPoP key pair (RFC 9449; a private JWK) when the tokens are
+	// DPoP-bound: made at login, it proves every token request and upstream call of the
+	// session, and lives and dies with the record (sealed at rest like the tokens).
+	DPoPKey string `json:"dpop,omitempty"`
 }
