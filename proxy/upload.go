@@ -38,6 +38,12 @@ type uploadWatch struct {
 	x    *exchange
 	w    http.ResponseWriter // only for the read deadline that ends a stalled read
 	idle time.Duration
+	// left is what remains of a body of declared length (-1: chunked). Once it is read,
+	// the body's end is answered here, without another read of the client's body: the
+	// server, once the response headers are written, may drain and close that body
+	// itself, and a read after that fails, which would abort the upstream request and
+	// cut the response it is streaming.
+	left int64
 
 	timer   *time.Timer
 	reading atomic.Bool // a read from the client is pending
@@ -52,7 +58,7 @@ func (r *route) watchUpload(w http.ResponseWriter, out *http.Request, x *exchang
 	if out.Body == nil || out.Body == http.NoBody {
 		return nil
 	}
-	u := &uploadWatch{body: out.Body, x: x, w: w, idle: r.uploadIdle}
+	u := &uploadWatch{body: out.Body, x: x, w: w, idle: r.uploadIdle, left: out.ContentLength}
 	u.timer = time.AfterFunc(u.idle, u.fire)
 	out.Body = u
 	return u
@@ -61,14 +67,21 @@ func (r *route) watchUpload(w http.ResponseWriter, out *http.Request, x *exchang
 // Read reads from the client, pushing the idle timer back when bytes came. When the body
 // ends, the transport is about to send its last bytes: the header timeout starts.
 func (u *uploadWatch) Read(p []byte) (int, error) {
+	if u.left == 0 {
+		u.finish()
+		return 0, io.EOF
+	}
 	u.reading.Store(true)
 	n, err := u.body.Read(p)
 	u.reading.Store(false)
+	if u.left > 0 {
+		u.left -= int64(n)
+	}
 	if n > 0 && !u.sent.Load() {
 		u.timer.Reset(u.idle)
 	}
 	switch {
-	case err == io.EOF:
+	case err == io.EOF || (err == nil && u.left == 0):
 		u.finish()
 	case err != nil && errors.Is(context.Cause(u.x), errUploadStalled):
 		return n, fmt.Errorf("%w: %w", errUploadStalled, err)

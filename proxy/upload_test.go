@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,10 +59,18 @@ func (f *fixture) upload(t *testing.T, path string, body io.Reader, size int64) 
 	return resp, b, err
 }
 
-// shortTimeouts: a 200 ms route timeout, a 200 ms upload idle timeout, no body bound.
-func shortTimeouts(r *Route) {
+// shortTimeout: a 200 ms route timeout (the upload idle timeout a generous 5 s), no
+// body bound, no session.
+func shortTimeout(r *Route) {
 	r.Auth, r.MaxRequestBody = AuthNone, 0
-	r.Timeout, r.UploadIdleTimeout = 200*time.Millisecond, 200*time.Millisecond
+	r.Timeout, r.UploadIdleTimeout = 200*time.Millisecond, 5*time.Second
+}
+
+// shortUploadIdle: a 200 ms upload idle timeout (the route timeout a generous 5 s), no
+// body bound, no session.
+func shortUploadIdle(r *Route) {
+	r.Auth, r.MaxRequestBody = AuthNone, 0
+	r.Timeout, r.UploadIdleTimeout = 5*time.Second, 200*time.Millisecond
 }
 
 // TestSlowUploadLongerThanTheTimeoutArrivesWhole: the route timeout counts from the
@@ -76,7 +86,7 @@ func TestSlowUploadLongerThanTheTimeoutArrivesWhole(t *testing.T) {
 		{name: "chunked", body: noLength{slowUpload()}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeouts)})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeout)})
 			size := int64(-1)
 			if _, ok := tt.body.(*throttled); ok {
 				size = 2 << 20
@@ -92,6 +102,20 @@ func TestSlowUploadLongerThanTheTimeoutArrivesWhole(t *testing.T) {
 	}
 }
 
+// TestMovingUploadOutlastsTheIdleTimeout: uploadIdleTimeout bounds pauses, not the
+// upload: one that takes longer than it but never pauses that long arrives whole.
+func TestMovingUploadOutlastsTheIdleTimeout(t *testing.T) {
+	up, got := recordingBodies(t)
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortUploadIdle)})
+	resp, body, _ := f.upload(t, "/api/upload", slowUpload(), 2<<20)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Fatalf("status %d %q, want the upstream's 200 ok", resp.StatusCode, body)
+	}
+	if o := <-got; o.err != nil || o.n != 2<<20 {
+		t.Fatalf("the upstream read %d bytes (err %v), want the whole 2 MiB", o.n, o.err)
+	}
+}
+
 // TestHeaderTimeoutStartsWhenTheBodyIsSent: an upstream that takes the whole slow body
 // and then does not answer gets 504 once the route timeout has passed after the body.
 func TestHeaderTimeoutStartsWhenTheBodyIsSent(t *testing.T) {
@@ -102,7 +126,7 @@ func TestHeaderTimeoutStartsWhenTheBodyIsSent(t *testing.T) {
 		read <- n
 		<-r.Context().Done() // never answers: the proxy gives up
 	})
-	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeouts)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeout)})
 	resp, body, _ := f.upload(t, "/api/upload", slowUpload(), 2<<20)
 	if n := <-read; n != 2<<20 {
 		t.Fatalf("the upstream read %d bytes before the timeout, want the whole body", n)
@@ -122,7 +146,7 @@ func TestStalledUploadIs408AndAbortedUpstream(t *testing.T) {
 	for _, framing := range []string{"Content-Length", "chunked"} {
 		t.Run(framing, func(t *testing.T) {
 			up, got := recordingBodies(t)
-			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeouts)})
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortUploadIdle)})
 			expectStalled(t, stallingUpload(t, f.front.Listener.Addr().String(), framing))
 			select {
 			case o := <-got:
@@ -140,7 +164,7 @@ func TestStalledUploadIs408AndAbortedUpstream(t *testing.T) {
 // upstream (so that a 401 can be retried) is bounded the same way, and nothing is sent.
 func TestStalledReplayableBodyIs408(t *testing.T) {
 	up := newUpstream(t, nil)
-	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeouts, func(r *Route) { r.Auth = AuthRequired })})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortUploadIdle, func(r *Route) { r.Auth = AuthRequired })})
 	expectStalled(t, stallingUpload(t, f.front.Listener.Addr().String(), "buffered"))
 	if n := up.hits.Load(); n != 0 {
 		t.Fatalf("the upstream saw %d request(s) of a stalled body", n)
@@ -198,7 +222,7 @@ func TestUpstreamThatStopsReadingTheBodyIs504(t *testing.T) {
 		<-release // reads nothing: the socket buffers fill up (its server notices no abort)
 	})
 	t.Cleanup(func() { close(release) }) // before the upstream's Close, which waits for it
-	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeouts)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortUploadIdle)})
 	conn, err := net.DialTimeout("tcp", f.front.Listener.Addr().String(), 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -240,10 +264,10 @@ func TestStreamAfterASlowUploadOutlivesTheTimeout(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // the stream's pace
 		}
 	})
-	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeouts)})
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, shortTimeout)})
 	_, body, err := f.upload(t, "/api/events", slowUpload(), 2<<20)
 	if err != nil || strings.Count(string(body), "data: ") != events {
-		t.Fatalf("the stream ended early (%v): %q", err, body)
+		t.Fatalf("the stream ended early (%v): %q; logs %s", err, body, f.logs.String())
 	}
 }
 
@@ -265,4 +289,33 @@ func TestHeaderTimerIgnoresAnArmAfterTheAnswer(t *testing.T) {
 	if !h.running || h.disarm() {
 		t.Fatal("a new attempt's timer did not arm, or reports it fired")
 	}
+}
+
+// TestDeclaredLengthEndsTheBodyWithoutAnotherRead: once a body of declared length has
+// been read, its end is answered without reading the client's body again, which the
+// server may have drained and closed by then (once the response headers were written):
+// that read would fail and abort the upstream request whose response is streaming.
+func TestDeclaredLengthEndsTheBodyWithoutAnotherRead(t *testing.T) {
+	x := &exchange{}
+	x.begin(context.Background())
+	defer x.end()
+	out := httptest.NewRequest(http.MethodPost, "/api/upload", io.NopCloser(&drainedAfter{data: "abc"}))
+	out.ContentLength = 3
+	u := (&route{uploadIdle: time.Hour}).watchUpload(httptest.NewRecorder(), out, x)
+	defer u.stop()
+	if b, err := io.ReadAll(out.Body); err != nil || string(b) != "abc" {
+		t.Fatalf("read %q, %v; want the 3 bytes and a clean end", b, err)
+	}
+}
+
+// drainedAfter yields data, then fails as a body the server closed does.
+type drainedAfter struct{ data string }
+
+func (d *drainedAfter) Read(p []byte) (int, error) {
+	if d.data == "" {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	n := copy(p, d.data)
+	d.data = d.data[n:]
+	return n, nil
 }
