@@ -89,8 +89,9 @@ func (u *uploadWatch) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close closes the client's body; the transport closes it when it has sent it (or gave
-// up), which also ends the watch.
+// Close ends the watch and closes the client's body. ReverseProxy keeps the transport's
+// own close from reaching it (the server closes the body after the handler); a caller
+// that closes it early has given up on the rest.
 func (u *uploadWatch) Close() error {
 	u.finish()
 	return u.body.Close()
