@@ -167,7 +167,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if o.wrap != nil {
 		h = o.wrap(h)
 	}
-	s.public = guardFraming(h)
+	s.public = guardFraming(h, cfg.Server.BodyReadTimeout)
 	if err := s.registerMetrics(o.lib.registerer); err != nil {
 		return err
 	}

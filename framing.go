@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -21,8 +22,9 @@ const maxBFFBody = 64 << 10
 // Content-Lengths, or Transfer-Encoding in HTTP/1.0 (RFC 9112 §6.1, §6.3: a front proxy
 // may have framed it by the other field, and the rest of the connection may be a request
 // it never saw). It closes, after answering, a connection whose framing the watch lost.
-// It also bounds /bff/* request bodies.
-func guardFraming(next http.Handler) http.Handler {
+// It also bounds /bff/* request bodies, in size and in time (bodyTimeout, see
+// readBFFBody).
+func guardFraming(next http.Handler, bodyTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if fc := framing.FromContext(r.Context()); fc != nil {
 			switch v, why := fc.Verdict(); v {
@@ -37,7 +39,7 @@ func guardFraming(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if strings.HasPrefix(r.URL.Path, "/bff/") && !limitBody(w, r, maxBFFBody) {
+		if strings.HasPrefix(r.URL.Path, "/bff/") && (!limitBody(w, r, maxBFFBody) || !readBFFBody(w, r, bodyTimeout)) {
 			return
 		}
 		next.ServeHTTP(w, r)

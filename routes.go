@@ -19,6 +19,7 @@ func proxyRoutes(routes []config.Route) []proxy.Route {
 			StripPrefix:        rc.StripPrefix,
 			Auth:               proxy.Auth(rc.Auth),
 			Timeout:            rc.Timeout,
+			UploadIdleTimeout:  rc.UploadIdleTimeout,
 			Methods:            rc.Methods,
 			RetryOn401:         *rc.RetryOn401,
 			MaxRequestBody:     int64(*rc.MaxRequestBody),

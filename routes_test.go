@@ -19,13 +19,13 @@ func TestProxyRoutesCarryEveryKey(t *testing.T) {
 		{"config's defaults for a bare route",
 			config.Route{Path: "/api/", Upstream: "https://api"},
 			proxy.Route{Name: "/api/", Path: "/api/", Upstream: "https://api", Auth: proxy.AuthRequired,
-				Timeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20}},
+				Timeout: 30 * time.Second, UploadIdleTimeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20}},
 		{"explicit off values stay off",
 			config.Route{Name: "files", Path: "/files/", Upstream: "https://f", StripPrefix: "/files", Auth: "optional",
-				Timeout: time.Second, Methods: []string{"GET"}, RetryOn401: &no, MaxRequestBody: &zero, PassEncodedSlashes: true,
+				Timeout: time.Second, UploadIdleTimeout: 2 * time.Second, Methods: []string{"GET"}, RetryOn401: &no, MaxRequestBody: &zero, PassEncodedSlashes: true,
 				IdentityHeaders: config.IdentityHeaders{User: "X-User", Email: "X-Email", PreferredUsername: "X-Name"}},
 			proxy.Route{Name: "files", Path: "/files/", Upstream: "https://f", StripPrefix: "/files", Auth: proxy.AuthOptional,
-				Timeout: time.Second, Methods: []string{"GET"}, RetryOn401: false, MaxRequestBody: 0, PassEncodedSlashes: true,
+				Timeout: time.Second, UploadIdleTimeout: 2 * time.Second, Methods: []string{"GET"}, RetryOn401: false, MaxRequestBody: 0, PassEncodedSlashes: true,
 				IdentityHeaders: proxy.IdentityHeaders{User: "X-User", Email: "X-Email", PreferredUsername: "X-Name"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

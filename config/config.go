@@ -47,6 +47,9 @@ type Server struct {
 	// MaxHeaderBytes bounds a request's head (request line and header fields, cookies
 	// included) on both listeners; a longer one gets 431. Default 64 KiB.
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
+	// BodyReadTimeout bounds reading the body of a /bff/* request (at most 64 KiB: a
+	// back-channel logout form); a body not in by then gets 408. Default 10s.
+	BodyReadTimeout time.Duration `yaml:"bodyReadTimeout"`
 }
 
 // OIDC configures the relying party.
@@ -162,8 +165,14 @@ type Route struct {
 	StripPrefix string `yaml:"stripPrefix"`
 	// Auth is required (default), optional or none.
 	Auth string `yaml:"auth"`
-	// Timeout for the upstream's response headers. Default 30s.
+	// Timeout for the upstream's response headers, counted from the moment the request,
+	// its body included, has been sent; neither a slow upload nor a long response body
+	// (a stream) counts against it. Default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// UploadIdleTimeout bounds each pause in a request body: no byte from the client for
+	// that long gets 408, no byte taken by the upstream 504, and the upstream sees the
+	// request aborted. Default 30s.
+	UploadIdleTimeout time.Duration `yaml:"uploadIdleTimeout"`
 	// Methods allowed; empty means all.
 	Methods []string `yaml:"methods"`
 	// RetryOn401 allows one forced refresh and one retry when the upstream answers 401

@@ -6,6 +6,9 @@ import "time"
 const (
 	defaultRouteAuth    = "required"
 	defaultRouteTimeout = 30 * time.Second
+	// defaultUploadIdleTimeout: a pause this long in a request body is a stall, not a
+	// slow link.
+	defaultUploadIdleTimeout = 30 * time.Second
 	// defaultMaxRequestBody bounds a proxied request body: generous for API payloads and
 	// small uploads, small enough that a replica is not made to stream gigabytes.
 	defaultMaxRequestBody = 10 << 20
@@ -22,6 +25,7 @@ func Defaults() Config {
 			AdminListen:     ":9090",
 			ShutdownTimeout: 15 * time.Second,
 			MaxHeaderBytes:  64 << 10,
+			BodyReadTimeout: 10 * time.Second,
 			ForwardAuthHeaders: IdentityHeaders{
 				User: "X-Auth-Request-User", Email: "X-Auth-Request-Email",
 			},
@@ -54,7 +58,8 @@ func Defaults() Config {
 }
 
 // WithDefaults returns r with its unset fields defaulted: Name = Path, Auth =
-// "required", Timeout = 30s, RetryOn401 = true, MaxRequestBody = 10 MiB. An explicit
+// "required", Timeout = 30s, UploadIdleTimeout = 30s, RetryOn401 = true, MaxRequestBody
+// = 10 MiB. An explicit
 // `retryOn401: false` stays false, an explicit `maxRequestBody: 0` (no bound) stays 0. Load applies it to every route; callers that build a Config in code should too.
 func (r Route) WithDefaults() Route {
 	if r.Name == "" {
@@ -65,6 +70,9 @@ func (r Route) WithDefaults() Route {
 	}
 	if r.Timeout == 0 {
 		r.Timeout = defaultRouteTimeout
+	}
+	if r.UploadIdleTimeout == 0 {
+		r.UploadIdleTimeout = defaultUploadIdleTimeout
 	}
 	if r.RetryOn401 == nil {
 		retry := true

@@ -50,6 +50,7 @@ func validateRoute(r Route, p string, ps *problems) {
 		ps.add(p+".auth", "%q %s", r.Auth, oneOf(routeAuths...))
 	}
 	positive(p+".timeout", r.Timeout, ps)
+	positive(p+".uploadIdleTimeout", r.UploadIdleTimeout, ps)
 	if r.MaxRequestBody != nil && *r.MaxRequestBody < 0 {
 		ps.add(p+".maxRequestBody", "must not be negative (bytes; 0 means no bound)")
 	}

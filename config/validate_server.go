@@ -29,6 +29,7 @@ func validateServer(s Server, ps *problems) {
 		ps.add("server.adminListen", "must differ from server.listen (the admin endpoints need their own port)")
 	}
 	positive("server.shutdownTimeout", s.ShutdownTimeout, ps)
+	positive("server.bodyReadTimeout", s.BodyReadTimeout, ps)
 	if s.ForwardAuth && len(s.TrustedProxies) == 0 {
 		ps.add("server.forwardAuth", "needs server.trustedProxies: /bff/auth answers only the ingress")
 	}

@@ -179,8 +179,8 @@ routes:
 	}
 	no := false
 	want := []Route{
-		{Name: "/api/", Path: "/api/", Upstream: "http://127.0.0.1:9000", Auth: "required", Timeout: 5 * time.Second, RetryOn401: c.Routes[0].RetryOn401, MaxRequestBody: c.Routes[0].MaxRequestBody},
-		{Name: "/other/", Path: "/other/", Upstream: "http://127.0.0.1:9000", Auth: "required", Timeout: 9 * time.Second, RetryOn401: &no, MaxRequestBody: c.Routes[1].MaxRequestBody},
+		{Name: "/api/", Path: "/api/", Upstream: "http://127.0.0.1:9000", Auth: "required", Timeout: 5 * time.Second, UploadIdleTimeout: 30 * time.Second, RetryOn401: c.Routes[0].RetryOn401, MaxRequestBody: c.Routes[0].MaxRequestBody},
+		{Name: "/other/", Path: "/other/", Upstream: "http://127.0.0.1:9000", Auth: "required", Timeout: 9 * time.Second, UploadIdleTimeout: 30 * time.Second, RetryOn401: &no, MaxRequestBody: c.Routes[1].MaxRequestBody},
 	}
 	if !reflect.DeepEqual(c.Routes, want) || !*c.Routes[0].RetryOn401 || *c.Routes[0].MaxRequestBody != 10<<20 {
 		t.Errorf("routes = %+v, want %+v", c.Routes, want)

@@ -36,7 +36,9 @@
 //     appended, and its Host and Proto), has the credential set its own Authorization
 //     header (and proof, for a proof-of-possession kind) on the request as it will be
 //     sent, and sets the route's identity headers.
-//  5. The transport (transport.go) arms the route's response-header timeout, sends the
+//  5. The transport (transport.go) arms the route's response-header timeout when the
+//     request has been sent whole (for a body streamed from the client, when it has been
+//     read to its end: upload.go bounds each pause in it by uploadIdleTimeout), sends the
 //     request on the upstream's pooled http.Transport and, on a 401 to a replayable
 //     request, asks the same Source for a forced refresh and re-sends once with the new
 //     credential.
@@ -49,7 +51,8 @@
 //     a websocket gets close frames between frames, both ways (websocket.go, following
 //     frame boundaries with wsframe.go). The reasons and codes are in streamend.go.
 //  7. ErrorHandler (errors.go) maps failures to problem+json without the error text: a
-//     header timeout is 504 upstream_timeout, the client gone is 499 without a body, a
+//     header timeout or an upstream that stopped taking the body is 504, a client whose
+//     body stopped arriving is 408 bad_request, the client gone is 499 without a body, a
 //     body past maxRequestBody is 413 bad_request,
 //     anything else is 502 upstream_unavailable; the error is logged without the URL's
 //     query and without headers.

@@ -13,7 +13,9 @@ import (
 // handleError is every route's ErrorHandler (the shape of caddy's reverse proxy error
 // mapping): a *problem.Error (a failed forced refresh) is rendered as it is; the client
 // gone is 499 without a body; a body past the route's maxRequestBody is 413 bad_request;
-// a response-header timeout is 504 upstream_unavailable; anything
+// a client whose body stopped arriving (uploadIdleTimeout) is 408 bad_request; a
+// response-header timeout, or an upstream that stopped taking the body, is 504
+// upstream_unavailable; anything
 // else (dial, TLS, reset, bad upstream response) is 502 upstream_unavailable. The error
 // text never reaches the client; the log line names route, method and path, never the
 // query or a header.
@@ -28,6 +30,10 @@ func (p *Proxy) handleError(w http.ResponseWriter, out *http.Request, err error)
 		// routes[].maxRequestBody cut a streaming body: the client's fault, not the
 		// upstream's, and the upstream saw the request aborted.
 		writeTooLarge(w)
+	case uploadStalled(x, err):
+		// Before clientGone: the server cancels the request's context when the read
+		// deadline that ended the stalled read passes, but the client is still there.
+		writeUploadStalled(w)
 	case clientGone(x, err):
 		w.WriteHeader(statusClientClosedRequest)
 	case timedOut(x, err):
@@ -50,7 +56,11 @@ func timedOut(x *exchange, err error) bool {
 	if errors.Is(err, errHeaderTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	return x != nil && errors.Is(context.Cause(x), errHeaderTimeout)
+	if x == nil {
+		return false
+	}
+	cause := context.Cause(x)
+	return errors.Is(cause, errHeaderTimeout) || errors.Is(cause, errUpstreamStalled)
 }
 
 func (p *Proxy) logUpstreamError(out *http.Request, x *exchange, err error) {

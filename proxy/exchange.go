@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/tokenward/bff/credential"
@@ -41,7 +42,10 @@ type exchange struct {
 
 	body       []byte // the buffered body of a replayable request
 	replayable bool   // a 401 may be retried: a bearer was sent and the body can be re-sent
-	timer      *time.Timer
+	header     headerTimer
+	// upload watches a body streamed from the client (nil when there is none or it was
+	// buffered); the route's timeout starts when it has been read whole.
+	upload *uploadWatch
 
 	tracked   bool                      // registered as a live stream
 	streamKey string                    // session key it is registered under
@@ -71,8 +75,9 @@ func (x *exchange) begin(parent context.Context) {
 
 // end releases everything the exchange holds; the handler defers it.
 func (x *exchange) end() {
-	if x.timer != nil {
-		x.timer.Stop()
+	x.header.disarm()
+	if x.upload != nil {
+		x.upload.stop()
 	}
 	x.cancel(context.Canceled)
 	if x.tracked {
@@ -80,21 +85,68 @@ func (x *exchange) end() {
 	}
 }
 
-// armHeaderTimer starts the route's response-header timeout for one attempt.
-func (x *exchange) armHeaderTimer() {
-	if x.timer == nil {
-		x.timer = time.AfterFunc(x.route.timeout, x.headerTimedOut)
-		return
+// startAttempt begins one attempt's response-header timeout. The route's timeout counts
+// from the moment the request is sent whole: at once for a request without a body or with
+// a buffered one (in memory, it is written without waiting for anyone), and for a body
+// streamed from the client when the transport has read its end (bodySent), so that a slow
+// upload is bounded by uploadIdleTimeout, not by the timeout.
+func (x *exchange) startAttempt() {
+	x.header.begin()
+	if x.upload == nil {
+		x.header.arm(x.route.timeout, x.headerTimedOut)
 	}
-	x.timer.Reset(x.route.timeout)
 }
 
-// disarmHeaderTimer stops the timer and reports whether it had already fired.
-func (x *exchange) disarmHeaderTimer() (fired bool) {
-	return !x.timer.Stop()
-}
+// bodySent starts the header timeout once the streamed body has been read whole. It is
+// called on the transport's goroutine.
+func (x *exchange) bodySent() { x.header.arm(x.route.timeout, x.headerTimedOut) }
 
 func (x *exchange) headerTimedOut() { x.cancel(errHeaderTimeout) }
+
+// headerTimer is the route's response-header timeout of one attempt. It is armed from the
+// request's goroutine or from the transport's (bodySent) and stopped from the request's
+// when the headers came, hence the lock; a late arm after the stop is ignored, so that it
+// can never cut a response already streaming.
+type headerTimer struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	running bool // armed for the current attempt
+	over    bool // the current attempt has its answer: arming is too late
+}
+
+// begin readies the timer for a new attempt.
+func (h *headerTimer) begin() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.running, h.over = false, false
+}
+
+// arm starts the timer for the current attempt, once.
+func (h *headerTimer) arm(d time.Duration, fire func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.over || h.running {
+		return
+	}
+	h.running = true
+	if h.t == nil {
+		h.t = time.AfterFunc(d, fire)
+		return
+	}
+	h.t.Reset(d)
+}
+
+// disarm ends the current attempt's timer and reports whether it had already fired.
+func (h *headerTimer) disarm() (fired bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.over = true
+	if !h.running {
+		return false
+	}
+	h.running = false
+	return !h.t.Stop()
+}
 
 // bufferBody makes r's body replayable when a retry is possible and the body is small and
 // of known length: it reads it whole and gives r a fresh reader over it. Other bodies are

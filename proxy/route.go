@@ -31,6 +31,7 @@ type route struct {
 	auth        Auth
 	retry       bool
 	timeout     time.Duration
+	uploadIdle  time.Duration
 	maxBody     int64    // request body bound in bytes; 0: none
 	methods     []string // empty: all
 	allow       string   // Allow header for 405
@@ -53,6 +54,7 @@ func (p *Proxy) newRoute(rc Route, rt http.RoundTripper, pool *bufferPool) (*rou
 		retry:       rc.RetryOn401,
 		maxBody:     rc.MaxRequestBody,
 		timeout:     rc.Timeout,
+		uploadIdle:  rc.UploadIdleTimeout,
 		methods:     rc.Methods,
 		allow:       strings.Join(rc.Methods, ", "),
 
@@ -67,6 +69,9 @@ func (p *Proxy) newRoute(rc Route, rt http.RoundTripper, pool *bufferPool) (*rou
 	}
 	if r.timeout == 0 {
 		r.timeout = DefaultTimeout
+	}
+	if r.uploadIdle == 0 {
+		r.uploadIdle = DefaultUploadIdleTimeout
 	}
 	if err := r.setUpstream(rc.Upstream); err != nil {
 		return nil, fmt.Errorf("proxy: route %q: %w", rc.Path, err)
@@ -107,6 +112,9 @@ func (r *route) validate() error {
 	if r.timeout < 0 {
 		errs = append(errs, errors.New("timeout must not be negative"))
 	}
+	if r.uploadIdle < 0 {
+		errs = append(errs, errors.New("uploadIdleTimeout must not be negative"))
+	}
 	if r.maxBody < 0 {
 		errs = append(errs, errors.New("maxRequestBody must not be negative"))
 	}
@@ -143,9 +151,15 @@ func (r *route) ServeHTTP(w http.ResponseWriter, in *http.Request) {
 	defer x.end()
 	out := in.WithContext(x)
 	r.limitBody(w, out)
+	upload := r.watchUpload(w, out, x)
 	if err := x.bufferBody(out); err != nil {
 		r.p.writeBodyError(w, in, err)
 		return
+	}
+	if x.body == nil {
+		x.upload = upload // streamed: the header timeout waits for its end
+	} else {
+		upload.finish() // buffered whole: nothing more comes from the client
 	}
 	r.rp.ServeHTTP(w, out)
 }
@@ -165,6 +179,13 @@ func (r *route) limitBody(w http.ResponseWriter, out *http.Request) {
 func writeTooLarge(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
 	problem.Write(w, problem.New(http.StatusRequestEntityTooLarge, problem.BadRequest, "request body too large", nil))
+}
+
+// writeUploadStalled answers 408 and closes the connection: the client sent no byte of
+// its body for the route's uploadIdleTimeout, and the rest of it is never read.
+func writeUploadStalled(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	problem.Write(w, problem.New(http.StatusRequestTimeout, problem.BadRequest, "the request body stopped arriving", nil))
 }
 
 func (r *route) allows(method string) bool {
@@ -228,6 +249,8 @@ func (p *Proxy) writeTokenError(w http.ResponseWriter, in *http.Request, routeNa
 func (p *Proxy) writeBodyError(w http.ResponseWriter, in *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, errUploadStalled):
+		writeUploadStalled(w)
 	case in.Context().Err() != nil || errors.Is(err, context.Canceled):
 		w.WriteHeader(statusClientClosedRequest)
 	case errors.As(err, &tooBig):

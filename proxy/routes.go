@@ -16,8 +16,14 @@ type Route struct {
 	StripPrefix string
 	// Auth says whether a request needs a session. "" means AuthRequired.
 	Auth Auth
-	// Timeout bounds the wait for the upstream's response headers. 0 means DefaultTimeout.
+	// Timeout bounds the wait for the upstream's response headers once the request has
+	// been sent whole (its body included), not the upload and not the response body.
+	// 0 means DefaultTimeout.
 	Timeout time.Duration
+	// UploadIdleTimeout bounds each pause in a request body: no byte from the client for
+	// that long ends the request with 408, no byte taken by the upstream with 504; the
+	// upstream sees the request aborted. 0 means DefaultUploadIdleTimeout.
+	UploadIdleTimeout time.Duration
 	// Methods allowed; empty means all.
 	Methods []string
 	// RetryOn401 allows one forced refresh and one re-send when the upstream answers 401
@@ -47,6 +53,9 @@ const (
 
 // DefaultTimeout applies when a route's Timeout is zero.
 const DefaultTimeout = 30 * time.Second
+
+// DefaultUploadIdleTimeout applies when a route's UploadIdleTimeout is zero.
+const DefaultUploadIdleTimeout = 30 * time.Second
 
 // IdentityHeaders names the request headers that carry the signed-in user to the
 // upstream; an empty name sends nothing for that value.

@@ -86,18 +86,19 @@ func (x *exchange) again(req *http.Request) *http.Request {
 	return again
 }
 
-// send performs one attempt under the route's response-header timeout.
+// send performs one attempt under the route's response-header timeout, which starts when
+// the request has been sent whole (startAttempt).
 func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Response, error) {
 	if x.applyErr != nil {
 		return nil, fmt.Errorf("proxy: route %s: applying the credential: %w", x.route.name, x.applyErr)
 	}
-	x.armHeaderTimer()
+	x.startAttempt()
 	start := time.Now()
 	resp, err := base.RoundTrip(req)
 	if obs := x.route.p.observe; obs != nil {
 		obs(x.route.name, time.Since(start))
 	}
-	if x.disarmHeaderTimer() {
+	if x.header.disarm() {
 		if resp != nil {
 			resp.Body.Close()
 		}
