@@ -39,7 +39,7 @@ func redisTarget(t *testing.T) (addr string, viaProxy func(proxyAddr string) str
 	raw := testenv.RedisURL()
 	if raw == "" {
 		mr := miniredis.RunT(t)
-		tickMiniredis(t, mr)
+		t.Cleanup(faults.FollowRealTime(mr))
 		raw = "redis://" + mr.Addr() + "/0"
 	}
 	u, err := url.Parse(raw)
@@ -51,28 +51,6 @@ func redisTarget(t *testing.T) (addr string, viaProxy func(proxyAddr string) str
 		v.Host = proxyAddr
 		return v.String()
 	}
-}
-
-// tickMiniredis moves mr's TTLs on with real time, every 100 ms.
-func tickMiniredis(t *testing.T, mr *miniredis.Miniredis) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		last := time.Now()
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-tk.C:
-				mr.FastForward(now.Sub(last))
-				mr.SetTime(now)
-				last = now
-			}
-		}
-	})
-	t.Cleanup(func() { close(stop); wg.Wait() })
 }
 
 // newFaultRig starts the OP (strict rotation unless grace), the BFF and a second replica,

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/internal/faults"
 	"github.com/tokenward/bff/session"
 )
 
@@ -354,5 +359,62 @@ func TestForcedCooldownIsCheckedUnderTheLock(t *testing.T) {
 	_, err := r.Fresh(t.Context(), id, &callerCopy, true)
 	if !errors.Is(err, ErrForcedRefreshCooldown) || f.calls.Load() != 0 || log.count(OutcomeCooldown) != 1 {
 		t.Fatalf("got %v with %d IdP calls: the cooldown was not re-checked under the lock", err, f.calls.Load())
+	}
+}
+
+// proxiedStore is a Redis store reached through a faults.Proxy: the real Redis of
+// BFF_TEST_REDIS_URL when set, else a miniredis whose clock follows real time.
+func proxiedStore(t *testing.T) (session.Store, *faults.Proxy) {
+	t.Helper()
+	raw := os.Getenv("BFF_TEST_REDIS_URL")
+	if raw == "" {
+		mr := miniredis.RunT(t)
+		t.Cleanup(faults.FollowRealTime(mr))
+		raw = "redis://" + mr.Addr() + "/0"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faults.NewProxy(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	u.Host = p.Addr()
+	keys, err := session.ParseKeys([]string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := session.NewRedis(t.Context(), session.Options{URL: u.String(), Keys: keys, IdleTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, p
+}
+
+// TestLockTakenDuringAStallExpires: during a store stall the client gives up on taking the
+// lock, but the server runs the command when the stall ends: a lock nobody owns or renews.
+// It blocks the session's refresh for one lease at most.
+func TestLockTakenDuringAStallExpires(t *testing.T) {
+	st, proxy := proxiedStore(t)
+	id, rec := expiredSession(t, st)
+	if err := st.Ping(t.Context()); err != nil { // a pooled connection: the stall catches the command, not a handshake
+		t.Fatal(err)
+	}
+	proxy.Stall()
+	if _, err := st.Lock(t.Context(), id, DefaultLease); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("taking the lock during the stall: %v, want a timeout", err)
+	}
+	proxy.Resume()
+	if _, err := st.Lock(t.Context(), id, DefaultLease); !errors.Is(err, session.ErrLockHeld) {
+		t.Fatalf("after the stall: %v; want the orphaned lock the stalled command left", err)
+	}
+	wait := 6 * time.Second // the designed 2 s lease, with room
+	r, _ := replica(t, Config{Store: st, IdP: &fakeIdP{}, Wait: wait})
+	got, err := r.Fresh(t.Context(), id, rec, false)
+	if err != nil || got.AccessToken != "at-1" {
+		t.Fatalf("got %v, %v: the orphaned lock outlived %v", got, err, wait)
 	}
 }

@@ -20,6 +20,7 @@ type Proxy struct {
 	delay   time.Duration
 	closed  bool
 	serving sync.WaitGroup
+	held    sync.WaitGroup // chunks held by a stall, until written on Resume
 }
 
 // NewProxy listens on 127.0.0.1 (a random port) and forwards to target.
@@ -98,15 +99,8 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 {
-			open, delay := p.gate()
-			<-open
-			if delay > 0 {
-				time.Sleep(delay)
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
+		if n > 0 && !p.send(dst, buf[:n]) {
+			return
 		}
 		if err != nil { // EOF or a closed connection: the other direction is closed by forward
 			return
@@ -114,10 +108,32 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	}
 }
 
-func (p *Proxy) gate() (<-chan struct{}, time.Duration) {
+// send writes chunk to dst once the proxy is not stalled, after the delay.
+func (p *Proxy) send(dst net.Conn, chunk []byte) bool {
+	open, delay, stalled := p.gate()
+	if stalled {
+		defer p.held.Done()
+	}
+	<-open
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	_, err := dst.Write(chunk)
+	return err == nil
+}
+
+// gate is the channel to wait on and the delay; stalled chunks are counted in held (under
+// mu, so that Resume's close happens after every count it must wait for).
+func (p *Proxy) gate() (open <-chan struct{}, delay time.Duration, stalled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.open, p.delay
+	select {
+	case <-p.open:
+	default:
+		stalled = true
+		p.held.Add(1)
+	}
+	return p.open, p.delay, stalled
 }
 
 // Stall holds every byte in both directions (connections stay open, as with a server
@@ -133,15 +149,17 @@ func (p *Proxy) Stall() {
 	}
 }
 
-// Resume lets the held bytes through.
+// Resume lets the held bytes through and returns once they were written (to a peer that is
+// still there): a command held by the stall has reached the server.
 func (p *Proxy) Resume() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	select {
 	case <-p.open:
 	default:
 		close(p.open)
 	}
+	p.mu.Unlock()
+	p.held.Wait()
 }
 
 // Delay holds every chunk for d (0: none).
