@@ -3,13 +3,10 @@ package e2e
 import (
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/alicebob/miniredis/v2"
 
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/internal/faults"
@@ -31,42 +28,15 @@ type faultRig struct {
 	endpoint *faults.Endpoint
 }
 
-// redisTarget is the Redis the proxies forward to, and the URL with the proxy's address in
-// its place: the real one (BFF_TEST_REDIS_URL) or a miniredis whose clock follows real
-// time (locks and leases expire as they would on Redis).
-func redisTarget(t *testing.T) (addr string, viaProxy func(proxyAddr string) string) {
-	t.Helper()
-	raw := testenv.RedisURL()
-	if raw == "" {
-		mr := miniredis.RunT(t)
-		t.Cleanup(faults.FollowRealTime(mr))
-		raw = "redis://" + mr.Addr() + "/0"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Host, func(proxyAddr string) string {
-		v := *u
-		v.Host = proxyAddr
-		return v.String()
-	}
-}
-
 // newFaultRig starts the OP (strict rotation unless grace), the BFF and a second replica,
 // each replica's store behind its own proxy (separate: so one replica can lose its store,
 // as when it dies); the scenario faults both for a Redis fault.
 func newFaultRig(t *testing.T, grace time.Duration) *faultRig {
 	t.Helper()
-	target, viaProxy := redisTarget(t)
+	target, viaProxy := faults.TestRedis(t)
 	rig := &faultRig{}
 	for range 2 {
-		p, err := faults.NewProxy(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = p.Close() })
-		rig.proxies = append(rig.proxies, p)
+		rig.proxies = append(rig.proxies, faults.NewTestProxy(t, target))
 	}
 	o := testenv.Options{RefreshGracePeriod: grace}
 	testenv.ShortTokens(&o)
@@ -226,21 +196,28 @@ func (r *faultRig) lost(t *testing.T, sessions []*faultSession, base string, wit
 	return n
 }
 
+// during runs the sessions' traffic for 1 s, then with the fault (apply) for d, then 3 s
+// after undo, and returns what the users saw.
+func (r *faultRig) during(t *testing.T, sessions []*faultSession, d time.Duration, apply, undo func()) *tally {
+	tl := new(tally)
+	stop := make(chan struct{})
+	wg := r.traffic(t, sessions, tl, stop)
+	time.Sleep(time.Second)
+	apply()
+	time.Sleep(d)
+	undo()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+	return tl
+}
+
 // storeFault runs traffic on 8 sessions through fault (applied for d, then undone) and
 // reports it; no session may be lost.
 func storeFault(t *testing.T, name string, d time.Duration, apply, undo func(*faults.Proxy)) {
 	rig := newFaultRig(t, 0)
 	sessions := rig.login(t, 8)
-	var tl tally
-	stop := make(chan struct{})
-	wg := rig.traffic(t, sessions, &tl, stop)
-	time.Sleep(time.Second)
-	rig.each(apply)
-	time.Sleep(d)
-	rig.each(undo)
-	time.Sleep(3 * time.Second)
-	close(stop)
-	wg.Wait()
+	tl := rig.during(t, sessions, d, func() { rig.each(apply) }, func() { rig.each(undo) })
 	lost := rig.lost(t, sessions, rig.e.Server.URL, 15*time.Second, nil)
 	tl.report(t, name, lost, len(sessions))
 	if lost != 0 {
@@ -307,16 +284,8 @@ func TestFaultReplicaKilledMidRefresh(t *testing.T) {
 func TestFaultProviderOutage(t *testing.T) {
 	rig := newFaultRig(t, 0)
 	sessions := rig.login(t, 8)
-	var tl tally
-	stop := make(chan struct{})
-	wg := rig.traffic(t, sessions, &tl, stop)
-	time.Sleep(time.Second)
-	rig.endpoint.Status(http.StatusServiceUnavailable)
-	time.Sleep(4 * time.Second)
-	rig.endpoint.Status(0)
-	time.Sleep(3 * time.Second)
-	close(stop)
-	wg.Wait()
+	tl := rig.during(t, sessions, 4*time.Second,
+		func() { rig.endpoint.Status(http.StatusServiceUnavailable) }, func() { rig.endpoint.Status(0) })
 	lost := rig.lost(t, sessions, rig.e.Server.URL, 70*time.Second, nil)
 	tl.report(t, "provider outage 4s", lost, len(sessions))
 	if lost != 0 {

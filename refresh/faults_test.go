@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/alicebob/miniredis/v2"
 
 	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/internal/faults"
@@ -366,27 +362,13 @@ func TestForcedCooldownIsCheckedUnderTheLock(t *testing.T) {
 // BFF_TEST_REDIS_URL when set, else a miniredis whose clock follows real time.
 func proxiedStore(t *testing.T) (session.Store, *faults.Proxy) {
 	t.Helper()
-	raw := os.Getenv("BFF_TEST_REDIS_URL")
-	if raw == "" {
-		mr := miniredis.RunT(t)
-		t.Cleanup(faults.FollowRealTime(mr))
-		raw = "redis://" + mr.Addr() + "/0"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := faults.NewProxy(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	u.Host = p.Addr()
+	target, via := faults.TestRedis(t)
+	p := faults.NewTestProxy(t, target)
 	keys, err := session.ParseKeys([]string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := session.NewRedis(t.Context(), session.Options{URL: u.String(), Keys: keys, IdleTimeout: time.Hour})
+	st, err := session.NewRedis(t.Context(), session.Options{URL: via(p.Addr()), Keys: keys, IdleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,17 +40,20 @@ func roundTrip(t *testing.T, c net.Conn, deadline time.Duration) error {
 	return err
 }
 
-func TestProxyStallHoldsBytesUntilResume(t *testing.T) {
-	p, err := NewProxy(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+// echoThroughProxy is a proxy to an echo server and a connection through it.
+func echoThroughProxy(t *testing.T) (*Proxy, net.Conn) {
+	t.Helper()
+	p := NewTestProxy(t, echoServer(t))
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return p, c
+}
+
+func TestProxyStallHoldsBytesUntilResume(t *testing.T) {
+	p, c := echoThroughProxy(t)
 	if err := roundTrip(t, c, 5*time.Second); err != nil {
 		t.Fatalf("before the stall: %v", err)
 	}
@@ -67,15 +70,7 @@ func TestProxyStallHoldsBytesUntilResume(t *testing.T) {
 }
 
 func TestProxyKillRefusesUntilRestart(t *testing.T) {
-	p, err := NewProxy(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := echoThroughProxy(t)
 	p.Kill()
 	if err := roundTrip(t, c, 2*time.Second); err == nil {
 		t.Fatal("an open connection survived Kill")

@@ -113,12 +113,18 @@ func TestConcurrentRefreshWithOneToken(t *testing.T) {
 	}
 }
 
-func TestRefreshTokenExpiresOnTheInjectedClock(t *testing.T) {
-	var offset atomic.Int64
+// clockedEnv is a test OP whose clock runs offset ahead of real time.
+func clockedEnv(t *testing.T, edit func(*Config)) (*testEnv, *atomic.Int64) {
+	offset := new(atomic.Int64)
 	e := newTestEnv(t, func(c *Config) {
-		c.RefreshTokenLifetime = time.Hour
+		edit(c)
 		c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	})
+	return e, offset
+}
+
+func TestRefreshTokenExpiresOnTheInjectedClock(t *testing.T) {
+	e, offset := clockedEnv(t, func(c *Config) { c.RefreshTokenLifetime = time.Hour })
 	cfg := e.bffConfig()
 	tok := e.tokens(t, cfg)
 	offset.Store(int64(time.Hour + time.Minute))
@@ -134,11 +140,7 @@ func TestRefreshTokenExpiresOnTheInjectedClock(t *testing.T) {
 // redeemed again within the period (a relying party that lost the answer can retry), and is
 // a reuse that revokes the family after it.
 func TestRefreshGracePeriodAllowsAReuseWithinIt(t *testing.T) {
-	var offset atomic.Int64
-	e := newTestEnv(t, func(c *Config) {
-		c.RefreshGracePeriod = time.Minute
-		c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	})
+	e, offset := clockedEnv(t, func(c *Config) { c.RefreshGracePeriod = time.Minute })
 	cfg := e.bffConfig()
 	first := e.tokens(t, cfg)
 	if _, err := e.refresh(t, cfg, first.RefreshToken); err != nil {
