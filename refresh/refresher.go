@@ -150,15 +150,18 @@ func New(cfg Config) (*Refresher, error) {
 	return &Refresher{cfg: cfg, unsaved: unsavedTokens{m: map[string]*session.Record{}}}, nil
 }
 
-// Fresh returns a record of session id whose access token is valid for longer than the
-// skew, refreshing it if needed. rec is the record the caller read. With force, the token in
-// rec is known to be rejected (an upstream 401): it is refreshed unless the session already
-// holds another token, or a forced refresh of the session happened within the cooldown
-// (then the error is ErrForcedRefreshCooldown).
+// Fresh returns a record of session id whose access token is valid, refreshing it if it
+// expires within the skew. A token that is still valid is returned at once, the refresh
+// running behind the request; an expired one waits for the refresh, at most Config.Wait.
+// rec is the record the caller read. With force, the token in rec is known to be rejected
+// (an upstream 401): it is refreshed unless the session already holds another token, or a
+// forced refresh of the session happened within the cooldown (then the error is
+// ErrForcedRefreshCooldown).
 //
 // Errors are *Error values of kind ErrSessionEnded (the session is gone), ErrIdPUnavailable
-// (the session is kept; RetryAfter set during the back-off) or ErrStoreUnavailable;
-// ErrForcedRefreshCooldown; or the caller's context error.
+// (the session is kept; RetryAfter set during the back-off, and 1 s when the wait ran
+// out) or ErrStoreUnavailable (RetryAfter set while another attempt's redemption mark
+// holds the refresh token back); ErrForcedRefreshCooldown; or the caller's context error.
 func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
 	key := session.IDHash(id)
 	if u := r.unsaved.get(key); u != nil {
