@@ -327,6 +327,7 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 		AuthParams: cfg.OIDC.AuthParams, Timeout: cfg.OIDC.HTTPTimeout,
 		AllowInsecureIssuer: cfg.AllowHTTPIssuer(), PushedAuthorization: cfg.OIDC.PushedAuthorization,
 		MaxTokenAge: cfg.OIDC.MaxTokenAge, ClientKeyID: cfg.OIDC.ClientKeyID,
+		DPoP: cfg.OIDC.DPoP, DPoPAlgorithm: cfg.OIDC.DPoPAlgorithm,
 	}
 	if cfg.OIDC.ClientKey != "" {
 		key, err := config.ParsePrivateKey(cfg.OIDC.ClientKey)

@@ -51,11 +51,17 @@ func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
 	s.log.Info("shutting down", "timeout", s.cfg.Server.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownTimeout)
 	defer cancel()
-	// Streams never finish on their own: cut them so Shutdown can complete.
+	// Streams never finish on their own: cut them so Shutdown can complete. Each ends
+	// cleanly (an SSE response with its final chunk, a websocket with close frames).
 	s.proxy.CloseAll()
 	err := psrv.Shutdown(sctx)
 	if err != nil {
 		_ = psrv.Close() // the deadline passed: cut what is left
+	}
+	// Shutdown does not wait for hijacked connections: let the websockets' close
+	// frames go out before the process exits.
+	if werr := s.proxy.WaitStreams(sctx); werr != nil {
+		s.log.Warn("streams still ending at the shutdown deadline", "err", werr)
 	}
 	// No request runs any more; refreshes behind them and refreshed tokens still waiting
 	// for their save may: let them land rather than lose them with the process.

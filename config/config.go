@@ -100,6 +100,13 @@ type OIDC struct {
 	// (RFC 9126) first, so its parameters never travel through the browser. Used anyway
 	// when the IdP requires it. Default false.
 	PushedAuthorization bool `yaml:"pushedAuthorization"`
+	// DPoP binds the session's tokens to a key pair the BFF makes per session (RFC 9449):
+	// token requests and upstream calls carry proofs of it, and the IdP must issue
+	// token_type DPoP. Default false.
+	DPoP bool `yaml:"dpop"`
+	// DPoPAlgorithm signs the DPoP proofs: ES256 (default), EdDSA or RS256. The IdP must
+	// accept it (its dpop_signing_alg_values_supported).
+	DPoPAlgorithm string `yaml:"dpopAlgorithm"`
 }
 
 // Session configures the session store and the cookies.

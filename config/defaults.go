@@ -29,6 +29,7 @@ func Defaults() Config {
 		OIDC: OIDC{
 			Scopes:             []string{"openid", "profile", "email", "offline_access"},
 			TokenEndpointAuth:  "client_secret_basic",
+			DPoPAlgorithm:      "ES256",
 			RefreshSkew:        30 * time.Second,
 			PostLogoutRedirect: "/",
 			AuthParams:         []string{"prompt", "login_hint", "acr_values", "ui_locales"},

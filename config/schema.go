@@ -20,6 +20,7 @@ const durationPattern = `^(0|[0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h)([0-9]+(\.[0-9
 // the schema cannot drift from Validate ("" included where Validate accepts it).
 var schemaEnums = map[string][]string{
 	"oidc.tokenEndpointAuth": tokenEndpointAuths,
+	"oidc.dpopAlgorithm":     dpopAlgorithms,
 	"session.store":          sessionStores,
 	"session.sameSite":       sameSites,
 	"routes[].auth":          routeAuths,

@@ -28,6 +28,9 @@ func validateOIDC(o OIDC, ps *problems) {
 		ps.add("oidc.clientID", "is required")
 	}
 	validateClientAuth(o, ps)
+	if !slices.Contains(dpopAlgorithms, o.DPoPAlgorithm) {
+		ps.add("oidc.dpopAlgorithm", "%q %s", o.DPoPAlgorithm, oneOf(dpopAlgorithms...))
+	}
 	validateScopes(o.Scopes, ps)
 	positive("oidc.refreshSkew", o.RefreshSkew, ps)
 	positive("oidc.forcedRefreshCooldown", o.ForcedRefreshCooldown, ps)

@@ -5,9 +5,10 @@
 // requests (proxy, which applies them), so that neither imports the other and neither
 // writes an authorization scheme by hand.
 //
-// A new kind of credential (DPoP, RFC 9449) is one new type implementing Credential: its
-// Apply sets "Authorization: DPoP <token>" and a "DPoP" proof header bound to the
-// outbound request's method and URL. Nothing in the proxy changes.
+// Each kind of credential is one type implementing Credential: Bearer, and DPoP (RFC
+// 9449), whose Apply sets "Authorization: DPoP <token>" and a "DPoP" proof header bound to
+// the outbound request's method and URL, and which answers an upstream's nonce challenge
+// (Challenger).
 package credential
 
 import (

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tokenward/bff/dpop"
 )
 
 func TestBearerSetsItsOwnHeader(t *testing.T) {
@@ -38,20 +40,32 @@ func TestEmptyTokenIsNoCredential(t *testing.T) {
 // unexported field (where fmt cannot call its methods).
 func TestCredentialNeverPrintsItsToken(t *testing.T) {
 	const tok = "s3cr3t-access-token"
-	c := NewBearer(tok)
-	holders := []any{c, Session{Credential: c, Identity: Identity{Subject: "alice"}},
-		struct{ c Credential }{c}, &struct{ c Credential }{c}, struct{ b Bearer }{c.(Bearer)}}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%t", "%o", "%b", "%e", "%c", "%U", "%p"} {
-		for _, h := range holders {
-			if got := fmt.Sprintf(verb, h); strings.Contains(got, tok) || strings.Contains(got, hex.EncodeToString([]byte(tok))) {
-				t.Errorf("%s of %T printed the token: %s", verb, h, got)
+	key, err := dpop.NewKey(dpop.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer, dpopCred := NewBearer(tok), NewDPoP(tok, key, nil)
+	for _, c := range []Credential{bearer, dpopCred} {
+		holders := []any{c, Session{Credential: c, Identity: Identity{Subject: "alice"}},
+			struct{ c Credential }{c}, &struct{ c Credential }{c}}
+		switch k := c.(type) {
+		case Bearer:
+			holders = append(holders, struct{ b Bearer }{k})
+		case DPoP:
+			holders = append(holders, struct{ d DPoP }{k})
+		}
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%t", "%o", "%b", "%e", "%c", "%U", "%p"} {
+			for _, h := range holders {
+				if got := fmt.Sprintf(verb, h); strings.Contains(got, tok) || strings.Contains(got, hex.EncodeToString([]byte(tok))) {
+					t.Errorf("%s of %T printed the token: %s", verb, h, got)
+				}
 			}
 		}
-	}
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cred", c, "session", Session{Credential: c})
-	j, _ := json.Marshal(Session{Credential: c})
-	if strings.Contains(buf.String()+string(j), tok) {
-		t.Errorf("a log line or JSON printed the token: %s %s", buf.String(), j)
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cred", c, "session", Session{Credential: c})
+		j, _ := json.Marshal(Session{Credential: c})
+		if strings.Contains(buf.String()+string(j), tok) {
+			t.Errorf("a log line or JSON printed the token: %s %s", buf.String(), j)
+		}
 	}
 }

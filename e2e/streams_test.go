@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -49,6 +50,25 @@ func withSSERoute(sse *httptest.Server, more func(*config.Config)) func(*config.
 // closed when the stream ends.
 func openStream(t *testing.T, e *testenv.Env, c *http.Client, base string) <-chan struct{} {
 	t.Helper()
+	rest := openStreamRest(t, e, c, base)
+	done := make(chan struct{})
+	go func() {
+		<-rest
+		close(done)
+	}()
+	return done
+}
+
+// streamRest is what an SSE stream carried after its first event, and the error its
+// read ended with: nil for a clean end (the final chunk), io.ErrUnexpectedEOF without.
+type streamRest struct {
+	body string
+	err  error
+}
+
+// openStreamRest is openStream returning the rest of the stream when it ends.
+func openStreamRest(t *testing.T, e *testenv.Env, c *http.Client, base string) <-chan streamRest {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/sse/events", nil)
 	req.Header.Set("X-CSRF", "1")
 	for _, ck := range c.Jar.Cookies(mustURL(e.Server.URL)) {
@@ -62,17 +82,16 @@ func openStream(t *testing.T, e *testenv.Env, c *http.Client, base string) <-cha
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %d", resp.StatusCode)
 	}
-	sc := bufio.NewScanner(resp.Body)
-	if !sc.Scan() || !strings.Contains(sc.Text(), `"bearer":true`) {
-		t.Fatalf("first event: %q", sc.Text())
+	br := bufio.NewReader(resp.Body)
+	if line, _ := br.ReadString('\n'); !strings.Contains(line, `"bearer":true`) {
+		t.Fatalf("first event: %q", line)
 	}
-	done := make(chan struct{})
+	rest := make(chan streamRest, 1)
 	go func() {
-		for sc.Scan() {
-		}
-		close(done)
+		b, err := io.ReadAll(br)
+		rest <- streamRest{string(b), err}
 	}()
-	return done
+	return rest
 }
 
 func mustEnd(t *testing.T, done <-chan struct{}, within time.Duration, what string) {

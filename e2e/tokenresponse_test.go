@@ -20,6 +20,9 @@ type tokenRewriter struct {
 	mu     sync.Mutex
 	edit   func(resp map[string]any) // nil: answers pass unchanged
 	issued []string
+	// editFor, when set, also edits each answer, knowing the request it answers (a
+	// DPoP-issuing provider binds the token to the request's proof).
+	editFor func(r *http.Request, resp map[string]any)
 }
 
 func (tr *tokenRewriter) set(edit func(map[string]any)) {
@@ -52,6 +55,10 @@ func (tr *tokenRewriter) wrap(next http.Handler) http.Handler {
 			}
 			if tr.edit != nil {
 				tr.edit(resp)
+				body, _ = json.Marshal(resp)
+			}
+			if tr.editFor != nil {
+				tr.editFor(r, resp)
 				body, _ = json.Marshal(resp)
 			}
 			tr.mu.Unlock()

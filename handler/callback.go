@@ -176,6 +176,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 		Subject: ident.Subject, SID: ident.SID,
 		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, IDToken: toks.IDToken,
 		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, AccessLifetime: toks.Lifetime, Claims: ident.Claims,
+		DPoPKey: toks.DPoPKey,
 		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
 		LogoutHandle: session.NewLogoutHandle(), // the GET logout link's proof (logoutGet)
 	}
@@ -209,6 +210,9 @@ func providerErrorPage(code string) *pageError {
 // unreachable token endpoint or an unusable token type is a gateway failure (502).
 func exchangePage(err error) *pageError {
 	switch {
+	case errors.Is(err, idp.ErrNotDPoPBound):
+		return page(http.StatusBadGateway, "Sign-in failed",
+			"The identity provider issued an access token that is not DPoP-bound, though this application asks for DPoP. An administrator must enable DPoP-bound access tokens for the client at the identity provider.", err)
 	case errors.Is(err, idp.ErrTokenType):
 		// The provider's configuration, not the browser, is at fault: retrying cannot help.
 		return page(http.StatusBadGateway, "Sign-in failed",

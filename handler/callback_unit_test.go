@@ -60,6 +60,7 @@ func TestCallbackOutcomeOfEachExchangeResult(t *testing.T) {
 		{name: "ok", status: http.StatusFound, outcome: LoginOK},
 		{name: "forged id token", err: fmt.Errorf("nonce: %w", idp.ErrInvalidToken), status: 400, outcome: LoginInvalidToken, page: "could not be verified"},
 		{name: "dpop token", err: fmt.Errorf("exchange: %w", idp.ErrTokenType), status: 502, outcome: LoginInvalidToken, page: "not a Bearer token"},
+		{name: "bearer token with dpop on", err: fmt.Errorf("exchange: %w", idp.ErrNotDPoPBound), status: 502, outcome: LoginInvalidToken, page: "enable DPoP-bound access tokens"},
 		{name: "client refused", err: fmt.Errorf("exchange: %w", idp.ErrMisconfigured), status: 503, outcome: LoginIdPError, page: "misconfigured"},
 		{name: "token endpoint down", err: fmt.Errorf("exchange: %w", idp.ErrUnavailable), status: 502, outcome: LoginIdPError, page: "try again"},
 	}

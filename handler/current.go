@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokenward/bff/credential"
+	"github.com/tokenward/bff/dpop"
 	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/refresh"
@@ -130,7 +131,7 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 	if cur == nil {
 		return credential.Session{}, credential.ErrNoSession
 	}
-	rec, err := h.d.Refresher.Fresh(ctx, cur.id, cur.rec, force)
+	rec, err := h.d.Refresher.Fresh(idp.WithDPoPKey(ctx, cur.rec.DPoPKey), cur.id, cur.rec, force)
 	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
 		return credential.Session{}, fmt.Errorf("handler: fresh token: %w: %w", credential.ErrNoRetry, err)
 	}
@@ -144,7 +145,7 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 		h.resealCookie(s.setCookie, cur)
 	}
 	s.cur = &current{id: cur.id, rec: rec, hash: cur.hash}
-	sess, err := sessionCredential(rec)
+	sess, err := h.sessionCredential(rec)
 	sess.Key = cur.hash
 	return sess, err
 }
@@ -153,8 +154,8 @@ func (s *requestSource) setCookie(c *http.Cookie) { http.SetCookie(s.w, c) }
 
 // sessionCredential is what the proxy gets for rec: a credential of the record's token
 // type, and who it belongs to.
-func sessionCredential(rec *session.Record) (credential.Session, error) {
-	cred, err := recordCredential(rec)
+func (h *Handlers) sessionCredential(rec *session.Record) (credential.Session, error) {
+	cred, err := h.recordCredential(rec)
 	if err != nil {
 		return credential.Session{}, err
 	}
@@ -162,18 +163,27 @@ func sessionCredential(rec *session.Record) (credential.Session, error) {
 }
 
 // recordCredential is the credential of rec's access token, by its token type (the
-// provider's token_type, which idp accepts only as Bearer today). A record of another
-// type is refused rather than sent as a bearer: a sender-constrained token sent without
-// its proof would only be rejected upstream.
-func recordCredential(rec *session.Record) (credential.Credential, error) {
+// provider's token_type, which idp accepts as Bearer, or as DPoP with oidc.dpop on). A
+// DPoP token goes with a proof of the record's key; a record of another type, or a DPoP
+// token without a usable key, is refused rather than sent as a bearer: a
+// sender-constrained token sent without its proof would only be rejected upstream.
+func (h *Handlers) recordCredential(rec *session.Record) (credential.Credential, error) {
 	if rec.AccessToken == "" {
 		return nil, credential.ErrNoSession
 	}
-	if rec.TokenType != "" && !strings.EqualFold(rec.TokenType, "bearer") {
-		return nil, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable,
-			"the session's access token is of a type this BFF cannot send", fmt.Errorf("handler: token type %q", rec.TokenType))
+	switch {
+	case rec.TokenType == "" || strings.EqualFold(rec.TokenType, "bearer"):
+		return credential.NewBearer(rec.AccessToken), nil
+	case strings.EqualFold(rec.TokenType, "DPoP"):
+		key, err := dpop.ParseKey([]byte(rec.DPoPKey))
+		if err != nil {
+			return nil, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable,
+				"the session's DPoP key is unusable", fmt.Errorf("handler: session DPoP key: %w", err))
+		}
+		return credential.NewDPoP(rec.AccessToken, key, h.upstreamNonces), nil
 	}
-	return credential.NewBearer(rec.AccessToken), nil
+	return nil, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable,
+		"the session's access token is of a type this BFF cannot send", fmt.Errorf("handler: token type %q", rec.TokenType))
 }
 
 // identity is who rec belongs to, for identity headers.

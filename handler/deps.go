@@ -20,6 +20,8 @@ type Provider interface {
 	// AuthorizeURL, PassedParams: /bff/login's redirect and the parameters it passes on.
 	AuthorizeURL(ctx context.Context, ar idp.AuthRequest, params url.Values) (string, error)
 	PassedParams(params url.Values) url.Values
+	// NewDPoPKey: a session's DPoP key (private JWK) at login, "" when DPoP is off.
+	NewDPoPKey() (string, error)
 	// CheckIssuer and Exchange: the callback's RFC 9207 check and code exchange.
 	CheckIssuer(iss string) error
 	Exchange(ctx context.Context, code string, ar idp.AuthRequest) (*idp.Tokens, *idp.Identity, error)

@@ -38,6 +38,7 @@ func (p *fakeProvider) AuthorizeURL(_ context.Context, ar idp.AuthRequest, _ url
 }
 func (p *fakeProvider) PassedParams(params url.Values) url.Values { return url.Values{} }
 func (p *fakeProvider) CheckIssuer(string) error                  { return nil }
+func (p *fakeProvider) NewDPoPKey() (string, error)               { return "", nil }
 func (p *fakeProvider) Exchange(context.Context, string, idp.AuthRequest) (*idp.Tokens, *idp.Identity, error) {
 	return nil, nil, errors.New("fake provider: no code exchange")
 }

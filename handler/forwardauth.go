@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/credential"
+	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/problem"
 )
 
@@ -44,26 +46,50 @@ func (h *Handlers) forwardAuth(c echo.Context) error {
 		}
 		return problem.New(http.StatusUnauthorized, problem.Unauthenticated, "no session", nil)
 	}
-	rec, err := h.d.Refresher.Fresh(r.Context(), cur.id, cur.rec, false)
+	rec, err := h.d.Refresher.Fresh(idp.WithDPoPKey(r.Context(), cur.rec.DPoPKey), cur.id, cur.rec, false)
 	if err != nil {
 		return refreshProblem(err)
 	}
-	sess, err := sessionCredential(rec)
+	sess, err := h.sessionCredential(rec)
 	if err != nil {
 		return err
 	}
 	// The ingress copies these response headers onto the request it forwards: the
 	// credential sets them as it would on that request. A bearer does not depend on the
-	// request; a proof-of-possession kind (DPoP) would have to be bound to the forwarded
-	// request's method and URL (originalRequest), not to this subrequest, and needs a
-	// fresh proof per request, which a cached auth answer would replay: it belongs on
-	// proxied routes, and recordCredential refuses every non-bearer kind today.
-	hd := c.Response().Header()
-	if err := sess.Credential.Apply(&http.Request{Method: http.MethodGet, URL: r.URL, Header: hd}); err != nil {
+	// request; a DPoP proof is bound to the forwarded request's method and URL, as the
+	// trusted ingress names them, not to this subrequest (forwardedTarget).
+	out := &http.Request{Method: http.MethodGet, URL: r.URL, Header: c.Response().Header()}
+	if _, isDPoP := sess.Credential.(credential.DPoP); isDPoP {
+		if out.Method, out.URL, err = h.forwardedTarget(r); err != nil {
+			return err
+		}
+	}
+	hd := out.Header
+	if err := sess.Credential.Apply(out); err != nil {
 		return fmt.Errorf("handler: forward-auth credential: %w", err)
 	}
 	h.setIdentityHeaders(hd, sess.Identity)
 	return c.NoContent(http.StatusOK)
+}
+
+// forwardedTarget is the method and URL of the request the ingress is about to forward,
+// from its X-Forwarded-Method (or X-Original-Method; else this subrequest's method, as
+// Envoy calls with the original's), X-Forwarded-Proto, X-Forwarded-Host and
+// X-Forwarded-Uri (or X-Original-URL): a DPoP proof is bound to them. Without them there
+// is nothing to bind to: 400, naming the headers the ingress must send.
+func (h *Handlers) forwardedTarget(r *http.Request) (string, *url.URL, error) {
+	method, uri, ok := h.originalRequest(r)
+	if method == "" {
+		method = r.Method
+	}
+	proto, host := r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host")
+	u, err := url.Parse(uri)
+	if !ok || err != nil || (proto != "https" && proto != "http") || host == "" || !strings.HasPrefix(uri, "/") {
+		return "", nil, problem.New(http.StatusBadRequest, problem.BadRequest,
+			"forward-auth with DPoP needs the ingress to send X-Forwarded-Method, -Proto, -Host and -Uri", nil)
+	}
+	u.Scheme, u.Host = proto, host
+	return method, u, nil
 }
 
 // setIdentityHeaders sets the configured identity headers (server.forwardAuthHeaders)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/csrf"
+	"github.com/tokenward/bff/dpop"
 	"github.com/tokenward/bff/ratelimit"
 	"github.com/tokenward/bff/session"
 )
@@ -62,6 +63,9 @@ type Handlers struct {
 	cfg          Config
 	d            Deps
 	sessionCodec *session.CookieCodec
+	// upstreamNonces are the upstreams' latest DPoP-Nonce values (RFC 9449 §9), by
+	// origin, shared by every session's DPoP credential in this replica.
+	upstreamNonces *dpop.Nonces
 }
 
 // New checks the dependencies and builds the handlers.
@@ -88,8 +92,9 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 		cfg.MaxPendingLogins = 5
 	}
 	return &Handlers{
-		cfg:          cfg,
-		d:            d,
-		sessionCodec: session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
+		cfg:            cfg,
+		d:              d,
+		sessionCodec:   session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
+		upstreamNonces: &dpop.Nonces{},
 	}, nil
 }

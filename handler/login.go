@@ -47,6 +47,11 @@ func (h *Handlers) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The session's DPoP key is made now: the authorization request names it (dpop_jkt)
+	// and the pending login keeps it, sealed, for the code exchange's proof.
+	if ar.DPoPKey, err = h.d.IdP.NewDPoPKey(); err != nil {
+		return err
+	}
 	authURL, err := h.d.IdP.AuthorizeURL(r.Context(), ar, q)
 	if err != nil {
 		return idpPage(err)

@@ -30,6 +30,9 @@ type AuthRequest struct {
 	// CodeVerifier is the PKCE (RFC 7636) verifier; only its S256 challenge leaves the BFF
 	// in the authorize URL.
 	CodeVerifier string `json:"v"`
+	// DPoPKey is the session's DPoP key (a private JWK, Provider.NewDPoPKey) when DPoP is
+	// on: the code exchange proves it, and the session keeps it. "" otherwise.
+	DPoPKey string `json:"dk,omitempty"`
 }
 
 // NewAuthRequest draws a fresh state and nonce (256 random bits each, base64url) and a
@@ -84,6 +87,13 @@ func (p *Provider) AuthCodeURL(ar AuthRequest, params url.Values) (string, error
 	opts := []oauth2.AuthCodeOption{
 		oauth2.S256ChallengeOption(ar.CodeVerifier),
 		oidc.Nonce(ar.Nonce),
+	}
+	if ar.DPoPKey != "" {
+		jkt, err := dpopJKT(ar.DPoPKey)
+		if err != nil {
+			return "", fmt.Errorf("idp: auth request: %w", err)
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("dpop_jkt", jkt))
 	}
 	for name, vs := range p.PassedParams(params) {
 		opts = append(opts, oauth2.SetAuthURLParam(name, vs[0]))

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/tokenward/bff/dpop"
 )
 
 // Token endpoint client authentication methods (OpenID Connect Core §9).
@@ -86,6 +88,12 @@ type Config struct {
 	// PAR endpoint (RFC 9126) first, so that they never travel through the browser. PAR
 	// is used anyway when the provider requires it.
 	PushedAuthorization bool
+	// DPoP binds the session's tokens to a key pair the BFF holds per session (RFC 9449):
+	// every token request carries a proof of that key, and the access token must come
+	// back with token_type DPoP. DPoPAlgorithm is the keys' algorithm (dpop.Supported;
+	// "" is ES256). See docs/tokens.md, "DPoP".
+	DPoP          bool
+	DPoPAlgorithm string
 	// Now is the clock used for every token time check. Default time.Now.
 	Now func() time.Time
 	// Logger receives discovery and key-set events, never a token or secret. Default: discard.
@@ -114,6 +122,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ClientKey != nil && c.ClientKeyID == "" {
 		c.ClientKeyID, _ = ClientKeyID(c.ClientKey) // a key it cannot read is refused by validate
+	}
+	if c.DPoP && c.DPoPAlgorithm == "" {
+		c.DPoPAlgorithm = dpop.ES256
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -153,6 +164,9 @@ func (c Config) validate() error {
 		if name == "" || slices.Contains(reservedAuthParams, name) {
 			bad("AuthParams: %q is set by the BFF itself and cannot be passed through", name)
 		}
+	}
+	if c.DPoP && !slices.Contains(dpop.Supported(), c.DPoPAlgorithm) {
+		bad("DPoPAlgorithm must be one of %v, got %q", dpop.Supported(), c.DPoPAlgorithm)
 	}
 	if c.Timeout < 0 || c.ClockSkew < 0 || c.MaxTokenAge < 0 {
 		bad("Timeout, ClockSkew and MaxTokenAge must not be negative")

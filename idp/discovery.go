@@ -34,6 +34,8 @@ type metadata struct {
 	// RFC 9126 pushed authorization requests.
 	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
 	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
+	// RFC 9449 §5.1: the algorithms the provider accepts in DPoP proofs.
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // supportedAlgs are the asymmetric JWS algorithms ID and logout tokens may use.
@@ -136,6 +138,9 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 		return nil, err
 	}
 	if err := p.checkMetadata(meta); err != nil {
+		return nil, err
+	}
+	if err := p.checkDPoP(meta); err != nil {
 		return nil, err
 	}
 	algs, err := signingAlgs(meta.IDTokenSigningAlgs)

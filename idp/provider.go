@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/tokenward/bff/dpop"
 	"golang.org/x/oauth2"
 )
 
@@ -28,6 +29,9 @@ type Provider struct {
 	backoffMin, backoffMax time.Duration
 	// fetchClock paces JWKS fetches; nil is real time (tests set a virtual clock).
 	fetchClock fetchClock
+
+	// nonces are the provider's latest DPoP-Nonce per origin (RFC 9449 §8), in memory.
+	nonces dpop.Nonces
 
 	mu      sync.Mutex
 	lastErr error // the last discovery attempt's error; guarded by mu

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tokenward/bff/dpop"
 )
 
 // tokenResponse is a token endpoint's answer (RFC 6749 §5.1), read from JSON or, for the
@@ -26,13 +28,59 @@ type tokenResponse struct {
 
 // tokenRequest POSTs form to the token endpoint with the client's authentication, once
 // (no retry: a refresh token may rotate on the first attempt), no redirect followed, the
-// body bounded. Errors: ErrUnavailable (network, timeout, 5xx, an unreadable answer),
-// or a *TokenError for an OAuth error answer (ErrInvalidGrant, ErrMisconfigured for a
-// refused client, ErrUnavailable otherwise).
-func (p *Provider) tokenRequest(ctx context.Context, d *discovered, form url.Values) (*tokenResponse, error) {
+// body bounded. With a DPoP key the request carries a proof of it, and the one retry is
+// the provider's nonce challenge (RFC 9449 §8: a 400 use_dpop_nonce with a DPoP-Nonce),
+// which it answers before it looks at the grant, so nothing was spent. Errors:
+// ErrUnavailable (network, timeout, 5xx, an unreadable answer), or a *TokenError for an
+// OAuth error answer (ErrInvalidGrant, ErrMisconfigured for a refused client,
+// ErrUnavailable otherwise).
+func (p *Provider) tokenRequest(ctx context.Context, d *discovered, form url.Values, key *dpop.Key) (*tokenResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
-	req, err := p.clientRequest(ctx, d.meta.TokenEndpoint, form)
+	ans, err := p.postToken(ctx, d.meta.TokenEndpoint, form, key)
+	if err == nil && key != nil && ans.nonceChallenge {
+		ans, err = p.postToken(ctx, d.meta.TokenEndpoint, form, key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fields, status := ans.fields, ans.status
+	if status < 200 || status > 299 {
+		return nil, newTokenError(status, fields.get("error"))
+	}
+	if err := ans.fieldsErr; err != nil {
+		return nil, fmt.Errorf("%w: token response: %w", ErrUnavailable, err)
+	}
+	if code := fields.get("error"); code != "" { // a 200 that is an error (RFC 6749 §5.2 says 400)
+		return nil, newTokenError(status, code)
+	}
+	out := &tokenResponse{
+		AccessToken: fields.get("access_token"), TokenType: fields.get("token_type"),
+		RefreshToken: fields.get("refresh_token"), IDToken: fields.get("id_token"),
+	}
+	if out.AccessToken == "" {
+		return nil, fmt.Errorf("%w: token response without access_token", ErrUnavailable)
+	}
+	out.ExpiresIn, out.ExpiresGiven = fields.expiresIn()
+	return out, nil
+}
+
+// tokenAnswer is one token endpoint answer, read.
+type tokenAnswer struct {
+	status    int
+	fields    tokenFieldSet
+	fieldsErr error // the body did not parse
+	// nonceChallenge: the provider asked for (a new) DPoP nonce, now remembered.
+	nonceChallenge bool
+}
+
+// postToken makes one token request and reads the answer, remembering any DPoP-Nonce the
+// provider sends (on success too: the next request then carries it at once).
+func (p *Provider) postToken(ctx context.Context, endpoint string, form url.Values, key *dpop.Key) (*tokenAnswer, error) {
+	req, err := p.clientRequest(ctx, endpoint, form)
+	if err == nil {
+		err = p.addProof(req, key)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: token request: %w", ErrUnavailable, err)
 	}
@@ -45,25 +93,13 @@ func (p *Provider) tokenRequest(ctx context.Context, d *discovered, form url.Val
 	if err != nil {
 		return nil, fmt.Errorf("%w: token response: %w", ErrUnavailable, err)
 	}
-	fields, err := tokenFields(resp.Header.Get("Content-Type"), body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newTokenError(resp.StatusCode, fields.get("error"))
+	ans := &tokenAnswer{status: resp.StatusCode}
+	ans.fields, ans.fieldsErr = tokenFields(resp.Header.Get("Content-Type"), body)
+	if key != nil {
+		challenged := dpop.IsNonceChallenge(resp.StatusCode, resp.Header, ans.fields.get("error"))
+		ans.nonceChallenge = p.remembersNonce(req.URL, resp.Header) && challenged
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: token response: %w", ErrUnavailable, err)
-	}
-	if code := fields.get("error"); code != "" { // a 200 that is an error (RFC 6749 §5.2 says 400)
-		return nil, newTokenError(resp.StatusCode, code)
-	}
-	out := &tokenResponse{
-		AccessToken: fields.get("access_token"), TokenType: fields.get("token_type"),
-		RefreshToken: fields.get("refresh_token"), IDToken: fields.get("id_token"),
-	}
-	if out.AccessToken == "" {
-		return nil, fmt.Errorf("%w: token response without access_token", ErrUnavailable)
-	}
-	out.ExpiresIn, out.ExpiresGiven = fields.expiresIn()
-	return out, nil
+	return ans, nil
 }
 
 // tokenFieldSet is a token response's top-level members: strings as they are, numbers

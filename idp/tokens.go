@@ -19,9 +19,14 @@ type Tokens struct {
 	// IDToken is the raw, verified ID token ("" if a refresh returned none); keep it
 	// for EndSessionURL's id_token_hint.
 	IDToken string
-	// TokenType is always "Bearer": a response of any other token_type is refused
-	// (see checkTokenType), and the provider's spelling ("bearer", absent) is normalised.
+	// TokenType is "Bearer", or "DPoP" when DPoP is on: a response of any other
+	// token_type is refused (see checkTokenType), and the provider's spelling ("bearer",
+	// absent) is normalised.
 	TokenType string
+	// DPoPKey is the session's DPoP key the access token is bound to (a private JWK; a
+	// secret like the tokens), "" when DPoP is off. Exchange returns the login's key;
+	// Refresh the one it was given (WithDPoPKey): a session keeps one key for its life.
+	DPoPKey string
 	// Expiry is when the access token expires: Config.Now + Lifetime.
 	Expiry time.Time
 	// Lifetime is the access token's whole life (see tokenLifetime): expires_in when it
@@ -49,13 +54,20 @@ func (p *Provider) Exchange(ctx context.Context, code string, ar AuthRequest) (*
 	if code == "" {
 		return nil, nil, fmt.Errorf("exchange: %w: empty authorization code", ErrInvalidGrant)
 	}
-	tok, err := p.tokenRequest(ctx, d, p.authCodeForm(code, ar.CodeVerifier))
+	key, err := p.sessionKey(ar.DPoPKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("exchange: %w", err)
+	}
+	tok, err := p.tokenRequest(ctx, d, p.authCodeForm(code, ar.CodeVerifier), key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("exchange: %w", err)
 	}
 	out, err := p.newTokens(tok)
 	if err != nil {
 		return nil, nil, fmt.Errorf("exchange: %w", err)
+	}
+	if key != nil {
+		out.DPoPKey = ar.DPoPKey
 	}
 	id, err := p.verifyIDToken(ctx, d, out.IDToken, idTokenCheck{nonce: ar.Nonce, accessToken: out.AccessToken})
 	if err != nil {
@@ -89,13 +101,21 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *
 	if refreshToken == "" {
 		return nil, nil, fmt.Errorf("refresh: %w: no refresh token", ErrInvalidGrant)
 	}
-	tok, err := p.tokenRequest(ctx, d, refreshForm(refreshToken))
+	raw := dpopKeyFrom(ctx)
+	key, err := p.sessionKey(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh: %w", err)
+	}
+	tok, err := p.tokenRequest(ctx, d, refreshForm(refreshToken), key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("refresh: %w", err)
 	}
 	out, err := p.newTokens(tok)
 	if err != nil {
 		return nil, nil, fmt.Errorf("refresh: %w", err)
+	}
+	if key != nil {
+		out.DPoPKey = raw
 	}
 	if out.RefreshToken == "" {
 		out.RefreshToken = refreshToken
@@ -110,12 +130,17 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*Tokens, *
 	return out, id, nil
 }
 
-// ErrTokenType: the token endpoint issued an access token whose token_type is not
-// Bearer (e.g. DPoP, RFC 9449, or MAC). The BFF can only send tokens as
-// "Authorization: Bearer"; a sender-constrained token sent so would be refused by the
-// API, or worse, accepted by one that does not check the binding. It wraps
+// ErrTokenType: the token endpoint issued an access token of another token_type than the
+// BFF asked for: with DPoP off anything but Bearer (e.g. DPoP, RFC 9449, or MAC: a
+// sender-constrained token sent as a bearer would be refused by the API, or worse,
+// accepted by one that does not check the binding); with DPoP on anything but DPoP (a
+// Bearer answer means the provider ignored the proof: the token is not bound). It wraps
 // ErrInvalidToken: the login fails, a refresh ends the session.
-var ErrTokenType = fmt.Errorf("%w: token_type is not Bearer", ErrInvalidToken)
+var ErrTokenType = fmt.Errorf("%w: unexpected token_type", ErrInvalidToken)
+
+// ErrNotDPoPBound: DPoP is on and the provider answered another token_type (Bearer): it
+// ignored the proof, so the token is not bound. It wraps ErrTokenType.
+var ErrNotDPoPBound = fmt.Errorf("%w: not DPoP-bound", ErrTokenType)
 
 // Access token lifetimes the BFF assumes or allows (see tokenLifetime).
 const (
@@ -131,10 +156,15 @@ const (
 // newTokens checks a token response: it refuses a token_type other than Bearer,
 // normalises the type, and computes Lifetime and Expiry with the injected clock.
 func (p *Provider) newTokens(tok *tokenResponse) (*Tokens, error) {
-	if err := checkTokenType(tok.TokenType); err != nil {
+	typ := "Bearer"
+	check := checkTokenType
+	if p.cfg.DPoP {
+		typ, check = "DPoP", checkDPoPTokenType
+	}
+	if err := check(tok.TokenType); err != nil {
 		return nil, err
 	}
-	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, TokenType: "Bearer"}
+	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, TokenType: typ}
 	secs, given := tok.ExpiresIn, tok.ExpiresGiven
 	if given && secs <= 0 {
 		p.cfg.Logger.Warn("token response has a non-positive expires_in; assuming the default lifetime",
@@ -155,6 +185,17 @@ func checkTokenType(typ string) error {
 	}
 	// The value is the provider's: logged only when it looks like a type name.
 	return fmt.Errorf("token response: %w (token_type %q)", ErrTokenType, sanitizeErrorCode(typ))
+}
+
+// checkDPoPTokenType accepts only token_type DPoP (RFC 9449 §5; case-insensitive). A
+// Bearer (or absent) type means the provider did not bind the token to the proof's key.
+func checkDPoPTokenType(typ string) error {
+	if strings.EqualFold(typ, "DPoP") {
+		return nil
+	}
+	return fmt.Errorf("token response: %w (token_type %q while oidc.dpop is on: the provider ignored the DPoP proof; "+
+		"enable DPoP-bound access tokens for this client at the provider, or turn oidc.dpop off)",
+		ErrNotDPoPBound, sanitizeErrorCode(typ))
 }
 
 // tokenLifetime applies the one rule for expires_in: a positive value is believed up

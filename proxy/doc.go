@@ -44,7 +44,10 @@
 //     cookies and registers websocket (101) and SSE (text/event-stream) responses as live
 //     streams of the session (streams.go), which CloseSession and CloseAll cut by
 //     cancelling the exchange: ReverseProxy then closes the upgraded backend connection,
-//     or the SSE body read fails and the client connection is aborted.
+//     or the SSE body read fails. The wrapped bodies make that a clean end: an SSE body
+//     ends (final chunk) after an event naming the reason, between events only (sse.go);
+//     a websocket gets close frames between frames, both ways (websocket.go, following
+//     frame boundaries with wsframe.go). The reasons and codes are in streamend.go.
 //  7. ErrorHandler (errors.go) maps failures to problem+json without the error text: a
 //     header timeout is 504 upstream_timeout, the client gone is 499 without a body, a
 //     body past maxRequestBody is 413 bad_request,

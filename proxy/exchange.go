@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokenward/bff/credential"
@@ -42,8 +43,9 @@ type exchange struct {
 	replayable bool   // a 401 may be retried: a bearer was sent and the body can be re-sent
 	timer      *time.Timer
 
-	tracked   bool   // registered as a live stream
-	streamKey string // session key it is registered under
+	tracked   bool                      // registered as a live stream
+	streamKey string                    // session key it is registered under
+	ended     atomic.Pointer[streamEnd] // why the BFF cut the stream; nil until then
 }
 
 type exchangeKey struct{}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -217,8 +218,8 @@ func (p *Proxy) passesEncodedSlashes(rt *route, decoded string) bool {
 	return rt.passEncodedSlashes && p.routeFor(decoded) == rt
 }
 
-// CloseSession cuts every live websocket and SSE stream carrying key's bearer and returns
-// how many it cut. The caller calls it when the session ends (logout, back-channel
+// CloseSession ends every live websocket and SSE stream carrying key's bearer (cleanly:
+// an SSE event bff-session-ended, a websocket close 1008) and returns how many it cut. The caller calls it when the session ends (logout, back-channel
 // logout, expiry). A stream whose response arrives after this call is not cut: the
 // caller's credential source refuses the ended session for new requests.
 func (p *Proxy) CloseSession(key string) int {
@@ -228,16 +229,22 @@ func (p *Proxy) CloseSession(key string) int {
 	return p.streams.closeSession(key)
 }
 
-// CloseAll cuts every live stream, refuses to track new ones (they are cut at once) and
+// CloseAll ends every live stream, with a session or without (cleanly: an SSE event
+// bff-shutdown, a websocket close 1001), refuses to track new ones (they end at once) and
 // closes the idle upstream connections of the transports New built. Call it at shutdown,
 // before or alongside http.Server.Shutdown, which waits neither for hijacked websocket
-// connections nor, in time, for endless SSE responses.
+// connections nor, in time, for endless SSE responses; then WaitStreams.
 func (p *Proxy) CloseAll() {
 	p.streams.closeAll()
 	for _, t := range p.owned {
 		t.CloseIdleConnections()
 	}
 }
+
+// WaitStreams returns when the handlers of the streams CloseAll cut have returned (their
+// clean ends done: a websocket's close frames are written on hijacked connections,
+// which http.Server.Shutdown does not wait for), or with ctx's error.
+func (p *Proxy) WaitStreams(ctx context.Context) error { return p.streams.wait(ctx) }
 
 // LiveStreams returns how many websocket and SSE streams are being tracked (a gauge for
 // metrics; tests use it to prove streams are untracked when they end).

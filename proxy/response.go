@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net/http"
 	"strings"
 )
@@ -10,7 +11,7 @@ import (
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	p.dropOwnCookies(resp.Header)
 	if isStream(resp) {
-		p.track(resp.Request)
+		p.track(resp)
 	}
 	return nil
 }
@@ -59,13 +60,28 @@ func isStream(resp *http.Response) bool {
 		(len(ct) == len(sse) || ct[len(sse)] == ';' || ct[len(sse)] == ' ')
 }
 
-// track registers the stream of out's exchange under its session's key, when the
-// stream carries a credential and its session has a key.
-func (p *Proxy) track(out *http.Request) {
-	if out == nil {
+// track registers the stream of resp's exchange under its session's key when the
+// stream carries a credential and its session has a key, and under "" (shutdown only)
+// otherwise. Its body is wrapped first, so that a cut, even one at once by add, ends it
+// cleanly: an SSE body with its final chunk (sseBody), a websocket with close frames
+// (wsConn).
+func (p *Proxy) track(resp *http.Response) {
+	if resp.Request == nil {
 		return
 	}
-	if x := exchangeFrom(out.Context()); x != nil && x.cred != nil && x.key != "" {
-		p.streams.add(x.key, x)
+	x := exchangeFrom(resp.Request.Context())
+	if x == nil {
+		return
 	}
+	key := x.key
+	if x.cred == nil {
+		key = "" // no bearer: no session's end concerns it
+	}
+	switch rwc, ok := resp.Body.(io.ReadWriteCloser); {
+	case isWebsocket(resp) && ok:
+		resp.Body = newWSConn(rwc, x)
+	case resp.StatusCode != http.StatusSwitchingProtocols:
+		resp.Body = newSSEBody(resp, x)
+	}
+	p.streams.add(key, x)
 }

@@ -6,25 +6,26 @@ import (
 )
 
 // streamSet tracks the live websocket and SSE streams by session key (the shape of caddy's
-// tracked hijacked connections), so that a session's end can cut them. Only streams are
-// registered: ordinary requests never take its lock. Safe for concurrent use.
+// tracked hijacked connections), so that a session's end can cut them. Streams without a
+// session (auth none or optional) are held under the key "", which no session has, so
+// that shutdown ends them cleanly too; they are not counted as live streams. Only streams
+// are registered: ordinary requests never take its lock. Safe for concurrent use.
 type streamSet struct {
 	mu     sync.Mutex
 	closed bool // after closeAll, new streams are cut at once
 	live   map[string]map[*exchange]struct{}
+	// running counts the registered streams until their handlers return, cut or not, so
+	// that shutdown can wait for their clean ends (Shutdown does not wait for hijacked
+	// connections). No stream is registered after closeAll.
+	running sync.WaitGroup
 }
-
-// cut ends a stream: ReverseProxy closes the upgraded backend connection when the request
-// context ends, and an SSE body read fails. The cause is plain context.Canceled, which
-// ReverseProxy does not log as a copy error: cutting is deliberate.
-func (x *exchange) cut() { x.cancel(context.Canceled) }
 
 // add registers x under key; after closeAll it cuts x instead.
 func (s *streamSet) add(key string, x *exchange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		x.cut()
+		x.cut(endShutdown)
 		return
 	}
 	if s.live == nil {
@@ -37,12 +38,15 @@ func (s *streamSet) add(key string, x *exchange) {
 	}
 	m[x] = struct{}{}
 	x.tracked, x.streamKey = true, key
+	s.running.Add(1)
 }
 
-// remove unregisters x (a no-op when it was cut and dropped already).
+// remove unregisters x (a no-op when it was cut and dropped already); its handler is
+// returning.
 func (s *streamSet) remove(x *exchange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.running.Done()
 	m := s.live[x.streamKey]
 	delete(m, x)
 	if len(m) == 0 {
@@ -56,7 +60,7 @@ func (s *streamSet) closeSession(key string) int {
 	defer s.mu.Unlock()
 	m := s.live[key]
 	for x := range m {
-		x.cut()
+		x.cut(endSession)
 	}
 	delete(s.live, key)
 	return len(m)
@@ -69,18 +73,35 @@ func (s *streamSet) closeAll() {
 	s.closed = true
 	for _, m := range s.live {
 		for x := range m {
-			x.cut()
+			x.cut(endShutdown)
 		}
 	}
 	clear(s.live)
+}
+
+// wait returns when every registered stream's handler has returned, or with ctx's error.
+func (s *streamSet) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (s *streamSet) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, m := range s.live {
-		n += len(m)
+	for k, m := range s.live {
+		if k != "" {
+			n += len(m)
+		}
 	}
 	return n
 }
@@ -91,7 +112,9 @@ func (s *streamSet) keys() []string {
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.live))
 	for k := range s.live {
-		out = append(out, k)
+		if k != "" {
+			out = append(out, k)
+		}
 	}
 	return out
 }

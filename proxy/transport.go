@@ -65,8 +65,25 @@ func (t *exchangeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !x.replayable {
 		return resp, err
 	}
+	if c, ok := x.cred.(credential.Challenger); ok && c.Challenge(resp) {
+		// A DPoP upstream asking for its nonce (RFC 9449 §9): the token is fine, so the
+		// one retry re-sends with a proof carrying the nonce, and no refresh.
+		x.replayable = false
+		discard(resp)
+		return x.send(t.base, x.again(req))
+	}
 	x.replayable = false
 	return x.retryWithFreshToken(t.base, req, resp)
+}
+
+// again is req re-made for one more attempt: x.cred applied afresh (a new proof for a
+// proof-of-possession kind) and the buffered body re-read.
+func (x *exchange) again(req *http.Request) *http.Request {
+	again := req.Clone(req.Context())
+	x.applyErr = x.cred.Apply(again)
+	again.Body = x.replayBody()
+	again.GetBody = func() (io.ReadCloser, error) { return x.replayBody(), nil }
+	return again
 }
 
 // send performs one attempt under the route's response-header timeout.
@@ -105,11 +122,7 @@ func (x *exchange) retryWithFreshToken(base http.RoundTripper, req *http.Request
 	}
 	discard(first)
 	x.cred = sess.Credential // the identity headers stay: a refresh keeps the subject
-	again := req.Clone(req.Context())
-	x.applyErr = x.cred.Apply(again)
-	again.Body = x.replayBody()
-	again.GetBody = func() (io.ReadCloser, error) { return x.replayBody(), nil }
-	return x.send(base, again)
+	return x.send(base, x.again(req))
 }
 
 func (x *exchange) refreshFailed(first *http.Response, err error) (*http.Response, error) {

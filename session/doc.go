@@ -35,9 +35,13 @@
 //
 // # What Redis holds, and why a dump reveals nothing
 //
-//	<prefix>s:<IDHash(id)>      hash {v: sealed record, a: absolute expiry (Unix ms)}
-//	<prefix>sid:<HMAC(sid)>     set of IDHash of the records of one IdP session
-//	<prefix>sub:<HMAC(sub)>     set of IDHash of the records of one subject
+//	<prefix>s:<IDHash(id)>      hash {v: sealed record, a: absolute expiry (Unix ms),
+//	                            i: names of its index sets, c: index coverage (Unix ms)}
+//	<prefix>ix:sid:<HMAC(sid)>  sorted set of IDHash of the records of one IdP session,
+//	                            each scored by its coverage (see Indexes)
+//	<prefix>ix:sub:<HMAC(sub)>  the same for the records of one subject
+//	<prefix>sid:<HMAC(sid)>     plain sets of earlier versions (same members, no scores):
+//	<prefix>sub:<HMAC(sub)>     only read and drained, never written (see Indexes)
 //	<prefix>lock:<IDHash(id)>   refresh lock: a random token, with the lease as TTL
 //	<prefix>once:<SHA-256(key)> replay marker of Store.Once (logout-token jti)
 //	<prefix>login:<IDHash(key)> hash {b: IDHash(binding), v: a pending login} (Store.
@@ -58,9 +62,10 @@
 //
 // # Lifetimes
 //
-// A record lives min(IdleTimeout, AbsoluteExpiry - now). Store.Get runs one Lua
-// script that reads the sealed value and its absolute expiry, deletes the record if
-// that expiry has passed, else sets the TTL to min(idle, absolute - now) and returns
+// A record lives min(IdleTimeout, AbsoluteExpiry - now), and never past its index
+// coverage (see Indexes). Store.Get runs one Lua script that reads the sealed value
+// and its absolute expiry, deletes the record if that expiry (or its coverage) has
+// passed, else sets the TTL to min(idle, absolute - now, coverage - now) and returns
 // the value. "now" is sent by the client from Options.Now, so the injected clock
 // governs absolute expiry; the sealed copy of the expiry is checked again after
 // opening. Save writes the value, the expiry and the TTL atomically, and refuses
@@ -69,18 +74,43 @@
 //
 // # Indexes
 //
-// Save adds the IDHash to the sid and subject sets (under the newest key's HMAC) and
-// extends each set's TTL to at least the record's absolute expiry, never shortening
-// it. Members are never removed when a record expires or is deleted by id: such stale
-// members are harmless; DeleteBySID/DeleteBySubject remove them but do not return
-// them (they return only the records they deleted, so an ended session is counted
-// once, however many logouts name it). Those read
-// an index in batches of 256 (every read bounded), delete the records, and only then
-// remove the members, under every ring key, so records indexed before a rotation are
-// found. DeleteBySIDAndSubject scans the sid index (SSCAN, same batches) and deletes
-// only the members the subject's index also holds, leaving the others in place. A
-// Save racing with a DeleteBy* of the same subject may survive it: the
-// record and its index live on different Cluster slots and are not written together.
+// The sid and subject indexes are sorted sets (under the newest key's HMAC), scored by
+// each member's coverage: a time until which the set is known to hold it. The record
+// keeps the names of its index sets (i) and its coverage (c), and never outlives it
+// (TTL capped at c - now; Get and Touch delete it past c). So a member whose score has
+// passed names a record that is gone: every write to a set prunes those
+// (ZREMRANGEBYSCORE) and sets the set's TTL to its highest score, and an ended
+// session's entries go with it. Delete deletes the record and returns its index names
+// in one script, then removes it from those sets; DeleteBySID, DeleteBySubject and
+// DeleteBySIDAndSubject do the same for each record they delete, so each also cleans
+// the other index. A session that idles out or reaches its absolute expiry leaves its
+// entries until its coverage passes: at most one idle timeout later.
+//
+// Save covers a record for two idle timeouts (never past its absolute expiry). Get and
+// Touch cannot extend the coverage in their one round trip (the sets are on other
+// Cluster slots); when less than one and a half idle timeouts are left, the script
+// also returns the index names and the caller extends the coverage, sets first and
+// record after, so the record's coverage never runs ahead of its entries: two more
+// round trips once per half idle timeout of use. The half idle timeout between a
+// record's TTL and its coverage absorbs a failed extension (the next Get tries again)
+// and replica clocks that disagree by less. Update keeps the stored coverage. A
+// record re-saved under a new key after a rotation keeps the index names of both keys.
+//
+// DeleteBySID and DeleteBySubject read an index in batches of 256 (every read
+// bounded), delete the records, and only then remove the members, under every ring
+// key, so records indexed before a rotation are found. They return only the records
+// they deleted, not members whose record had already gone, so an ended session is
+// counted once, however many logouts name it. DeleteBySIDAndSubject scans the sid
+// index (ZSCAN, same batches) and deletes only the members the subject's index also
+// holds, leaving the others in place. A Save racing with a DeleteBy* of the same
+// subject may survive it: the record and its index live on different Cluster slots and
+// are not written together.
+//
+// Earlier versions kept plain sets under <prefix>sid: and <prefix>sub:, with a TTL of
+// the newest member's absolute expiry, and records without i and c. Those sets are
+// still read and drained by every DeleteBy*, never written (no WRONGTYPE), so they
+// expire within one absolute timeout of an upgrade; such a record gets i and c at its
+// next Update (a refresh).
 //
 // # The refresh lock
 //

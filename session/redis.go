@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,6 +110,9 @@ type redisStore struct {
 	now       func() time.Time
 	// pollMin and pollMax bound WaitUnlock's re-check backoff.
 	pollMin, pollMax time.Duration
+	// idleArg and coverArg are the idle timeout and coverThreshold in ms, boxed once:
+	// Get passes them on every call, and boxing an int64 allocates.
+	idleArg, coverArg any
 	// endedProbe is how often WatchEnded checks that its subscription still hears; 0
 	// (single node, Cluster) does not check.
 	endedProbe time.Duration
@@ -132,6 +136,7 @@ func newRedisStore(opts Options, client redis.UniversalClient, closer func() err
 		client: client, keys: opts.Keys, idle: opts.IdleTimeout, prefix: opts.KeyPrefix,
 		opTimeout: opts.OpTimeout, now: opts.Now, pollMin: defaultPollMin, pollMax: defaultPollMax,
 	}
+	s.idleArg, s.coverArg = s.idle.Milliseconds(), s.coverThreshold().Milliseconds()
 	if closer != nil {
 		s.closers = append(s.closers, closer)
 	}
@@ -150,13 +155,27 @@ func (s *redisStore) onceKey(key string) string {
 	return s.prefix + "once:" + hex.EncodeToString(sum[:])
 }
 
-// indexKey names the index set of a sid or subject under one ring key: an HMAC, not a
-// plain hash, so a dump cannot confirm a guessed subject (e-mail, employee number).
-func (s *redisStore) indexKey(k *ringKey, kind, value string) string {
+// indexName names the index of a sid or subject under one ring key: kind + ":" + an
+// HMAC, not a plain hash, so a dump cannot confirm a guessed subject (e-mail, employee
+// number). Records keep the names of their indexes (field i), so that deleting one can
+// take it out of them.
+func indexName(k *ringKey, kind, value string) string {
 	m := hmac.New(sha256.New, k.indexKey)
 	m.Write([]byte(kind + "\x00" + value))
-	return s.prefix + kind + ":" + hex.EncodeToString(m.Sum(nil))
+	return kind + ":" + hex.EncodeToString(m.Sum(nil))
 }
+
+// indexKey is prefix + indexName: the rate limiter's key, and where versions before
+// sorted indexes kept a sid or subject index (a plain set whose TTL covered its members'
+// absolute expiry). Those legacy sets are only read and drained, never written, so they
+// empty and expire by themselves within one absolute timeout of an upgrade.
+func (s *redisStore) indexKey(k *ringKey, kind, value string) string {
+	return s.prefix + indexName(k, kind, value)
+}
+
+// indexSetKey is the sorted set of an index name: members are id hashes, scored by
+// their coverage (see redis_coverage.go).
+func (s *redisStore) indexSetKey(name string) string { return s.prefix + "ix:" + name }
 
 // op bounds one operation by OpTimeout.
 func (s *redisStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -186,12 +205,16 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	v, err := runScript(octx, s.client, scriptCall{getScript, s.recordKey(idHash),
-		[]any{now.UnixMilli(), s.idle.Milliseconds(), MaxSealedRecord}}).Result()
+		[]any{now.UnixMilli(), s.idleArg, MaxSealedRecord, s.coverArg}}).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
 	case err != nil:
 		return nil, s.fail(ctx, "get", err)
+	}
+	if due, ok := v.([]any); ok && len(due) == 3 { // the coverage ends soon: extend it
+		v = due[0]
+		s.extendCoverage(ctx, idHash, due[1:])
 	}
 	sealed, ok := v.(string)
 	if !ok { // getScript's -1: the value is over MaxSealedRecord and was not sent
@@ -218,11 +241,16 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
-	n, err := runScript(octx, s.client, scriptCall{touchScript, s.recordKey(idHash),
-		[]any{s.now().UnixMilli(), s.idle.Milliseconds()}}).Int()
+	v, err := runScript(octx, s.client, scriptCall{touchScript, s.recordKey(idHash),
+		[]any{s.now().UnixMilli(), s.idleArg, s.coverArg}}).Result()
 	if err != nil {
 		return false, s.fail(ctx, "touch", err)
 	}
+	if due, ok := v.([]any); ok { // live, and its coverage ends soon
+		s.extendCoverage(ctx, idHash, due)
+		return true, nil
+	}
+	n, _ := v.(int64)
 	return n == 1, nil
 }
 
@@ -285,7 +313,8 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 		return nil, errors.New("session: save: record without AbsoluteExpiry")
 	}
 	idHash := IDHash(id)
-	left := rec.AbsoluteExpiry.Sub(s.now())
+	now := s.now()
+	left := rec.AbsoluteExpiry.Sub(now)
 	if left < time.Millisecond {
 		return nil, s.Delete(ctx, id)
 	}
@@ -296,25 +325,31 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 	if len(sealed) > MaxSealedRecord {
 		return nil, fmt.Errorf("session: save: sealed record is %d bytes, more than %d", len(sealed), MaxSealedRecord)
 	}
-	w := &recordWrite{key: s.recordKey(idHash),
-		args: []any{sealed, rec.AbsoluteExpiry.UnixMilli(), min(s.idle, left).Milliseconds()}}
+	coverage := s.coverage(now, rec.AbsoluteExpiry)
 	newest, _ := s.keys.newest() // validated by withDefaults
+	var names []string
 	for _, ix := range []struct{ kind, value string }{{"sid", rec.SID}, {"sub", rec.Subject}} {
 		if ix.value != "" {
-			w.indexes = append(w.indexes, scriptCall{indexScript, s.indexKey(newest, ix.kind, ix.value),
-				[]any{idHash, left.Milliseconds()}})
+			names = append(names, indexName(newest, ix.kind, ix.value))
 		}
 	}
+	w := &recordWrite{key: s.recordKey(idHash), args: []any{sealed, rec.AbsoluteExpiry.UnixMilli(),
+		min(s.idle, left).Milliseconds(), coverage, strings.Join(names, " "), now.UnixMilli()}}
+	w.indexes = s.indexCalls(idHash, names, coverage, now)
 	return w, nil
 }
 
-// Delete implements Store.
+// Delete implements Store: one script deletes the record and returns the names of its
+// indexes, then one pipeline takes it out of them (they live on other Cluster slots).
+// The session has ended once the record is gone: a failure of the second step is not
+// reported, it only leaves members that the index scripts prune when their coverage
+// passes.
 func (s *redisStore) Delete(ctx context.Context, id string) error {
-	octx, cancel := s.op(ctx)
-	defer cancel()
-	if err := s.client.Del(octx, s.recordKey(IDHash(id))).Err(); err != nil {
+	deleted, err := s.deleteRecords(ctx, []string{IDHash(id)})
+	if err != nil {
 		return s.fail(ctx, "delete", err)
 	}
+	_ = s.unindex(ctx, deleted)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -22,61 +23,75 @@ func (s *redisStore) DeleteBySubject(ctx context.Context, sub string) ([]string,
 	return s.deleteByIndex(ctx, "sub", sub)
 }
 
-// DeleteBySIDAndSubject implements Store. It walks the sid index (SSCAN, bounded
-// batches) under every ring key and deletes the members that the subject's index also
-// holds, under any ring key (a record re-saved after a key rotation is indexed under
-// both). Members of the sid index with another subject stay, so the set cannot be
-// drained like DeleteBySID's: the whole index is scanned first and the matches deleted
-// after, since removing members mid-scan makes miniredis's cursor skip some.
+// DeleteBySIDAndSubject implements Store. It walks the sid index (ZSCAN or SSCAN,
+// bounded batches) under every ring key and deletes the members that the subject's
+// index also holds, under any ring key (a record re-saved after a key rotation is
+// indexed under both). Members of the sid index with another subject stay, so the set
+// cannot be drained like DeleteBySID's: the whole index is scanned first and the
+// matches deleted after, since removing members mid-scan makes miniredis's cursor skip
+// some.
 func (s *redisStore) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error) {
 	if sid == "" || sub == "" {
 		return nil, nil
 	}
 	seen := map[string]bool{}
-	for i := range s.keys.keys {
-		key := s.indexKey(&s.keys.keys[i], "sid", sid)
-		if err := s.deleteMatching(ctx, key, sub, seen); err != nil {
+	subSets := s.indexSets("sub", sub)
+	for _, ix := range s.indexSets("sid", sid) {
+		if err := s.deleteMatching(ctx, ix, subSets, seen); err != nil {
 			return sortedKeys(seen), s.fail(ctx, "delete by sid and subject", err)
 		}
 	}
 	return sortedKeys(seen), nil
 }
 
-// deleteMatching deletes the members of the sid index key that belong to subject sub,
-// batch by batch once the scan is complete.
-func (s *redisStore) deleteMatching(ctx context.Context, key, sub string, seen map[string]bool) error {
-	match, err := s.scanMatching(ctx, key, sub)
+// indexSet is one set to walk for an index: the sorted set of a ring key's index name,
+// or the plain set versions before sorted indexes kept under it (legacy), which is read
+// and drained, never written.
+type indexSet struct {
+	key    string
+	legacy bool
+}
+
+// indexSets lists the sets of the index of value under every ring key (records saved
+// before a key rotation are indexed under the older key).
+func (s *redisStore) indexSets(kind, value string) []indexSet {
+	sets := make([]indexSet, 0, 2*len(s.keys.keys))
+	for i := range s.keys.keys {
+		name := indexName(&s.keys.keys[i], kind, value)
+		sets = append(sets, indexSet{key: s.indexSetKey(name)}, indexSet{key: s.prefix + name, legacy: true})
+	}
+	return sets
+}
+
+// deleteMatching deletes the members of the sid index set ix that belong to the subject
+// whose index sets are subSets, batch by batch once the scan is complete.
+func (s *redisStore) deleteMatching(ctx context.Context, ix indexSet, subSets []indexSet, seen map[string]bool) error {
+	match, err := s.scanMatching(ctx, ix, subSets)
 	if err != nil {
 		return err
 	}
 	for batch := range slices.Chunk(match, indexBatch) {
-		deleted, err := s.deleteRecordsThenMembers(ctx, key, batch)
-		for _, m := range deleted {
-			seen[m] = true
-		}
-		if err != nil {
+		if err := s.deleteRecordsThenMembers(ctx, ix, batch, seen); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// scanMatching lists the members of the sid index key that belong to subject sub,
-// reading the index in bounded batches (SSCAN) without changing it.
-func (s *redisStore) scanMatching(ctx context.Context, key, sub string) ([]string, error) {
+// scanMatching lists the members of the sid index set ix that one of subSets also
+// holds, reading ix in bounded batches (ZSCAN, SSCAN) without changing it.
+func (s *redisStore) scanMatching(ctx context.Context, ix indexSet, subSets []indexSet) ([]string, error) {
 	var match []string
 	var cursor uint64
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		octx, cancel := s.op(ctx)
-		members, next, err := s.client.SScan(octx, key, cursor, "", indexBatch).Result()
-		cancel()
+		members, next, err := s.scanIndex(ctx, ix, cursor)
 		if err != nil {
 			return nil, fmt.Errorf("scan index: %w", err)
 		}
-		found, err := s.ofSubject(ctx, sub, members)
+		found, err := s.heldByAny(ctx, subSets, members)
 		if err != nil {
 			return nil, err
 		}
@@ -87,51 +102,79 @@ func (s *redisStore) scanMatching(ctx context.Context, key, sub string) ([]strin
 	}
 }
 
-// ofSubject returns the members that the index of subject sub holds under some ring
-// key: one pipelined SISMEMBER per member and key.
-func (s *redisStore) ofSubject(ctx context.Context, sub string, members []string) ([]string, error) {
+// scanIndex reads one batch of ix's members from cursor.
+func (s *redisStore) scanIndex(ctx context.Context, ix indexSet, cursor uint64) ([]string, uint64, error) {
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if ix.legacy {
+		return s.client.SScan(octx, ix.key, cursor, "", indexBatch).Result()
+	}
+	pairs, next, err := s.client.ZScan(octx, ix.key, cursor, "", indexBatch).Result()
+	members := make([]string, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 { // member, score, member, score...
+		members = append(members, pairs[i])
+	}
+	return members, next, err
+}
+
+// heldByAny returns the members that one of the sets holds: one pipelined ZSCORE or
+// SISMEMBER per member and set.
+func (s *redisStore) heldByAny(ctx context.Context, sets []indexSet, members []string) ([]string, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
 	octx, cancel := s.op(ctx)
 	defer cancel()
-	checks := make([][]*redis.BoolCmd, len(members))
-	_, err := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
-		for i := range s.keys.keys {
-			key := s.indexKey(&s.keys.keys[i], "sub", sub)
+	checks := make([][]redis.Cmder, len(members))
+	cmds, _ := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
+		for _, set := range sets {
 			for j, m := range members {
-				checks[j] = append(checks[j], p.SIsMember(octx, key, m))
+				if set.legacy {
+					checks[j] = append(checks[j], p.SIsMember(octx, set.key, m))
+				} else {
+					checks[j] = append(checks[j], p.ZScore(octx, set.key, m))
+				}
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("check subject index: %w", err)
+	for _, c := range cmds { // a ZSCORE of a non-member answers nil: not a failure
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("check subject index: %w", err)
+		}
 	}
 	var out []string
 	for j, m := range members {
-		if slices.ContainsFunc(checks[j], func(c *redis.BoolCmd) bool { return c.Val() }) {
+		if slices.ContainsFunc(checks[j], held) {
 			out = append(out, m)
 		}
 	}
 	return out, nil
 }
 
-// deleteByIndex empties the index of value under every ring key (records saved before
-// a key rotation are indexed under the older key): for each batch of members it
-// deletes their records, and only then removes them from the index, so a failure
-// half-way leaves the index able to find what is left. It returns, sorted, the id
-// hashes of the records it deleted: not the members whose record had already gone
-// (expired, or ended by a logout, which leaves the index alone), so that a caller
-// counting ended sessions counts each session once.
+// held reports whether a membership check of heldByAny found its member.
+func held(c redis.Cmder) bool {
+	switch c := c.(type) {
+	case *redis.BoolCmd:
+		return c.Val()
+	default:
+		return c.Err() == nil
+	}
+}
+
+// deleteByIndex empties the index of value under every ring key, sorted and legacy
+// sets: for each batch of members it deletes their records, takes them out of their
+// other indexes, and only then removes them from this one, so a failure half-way
+// leaves the index able to find what is left. It returns, sorted, the id hashes of the
+// records it deleted: not the members whose record had already gone (expired, or ended
+// meanwhile), so that a caller counting ended sessions counts each session once.
 func (s *redisStore) deleteByIndex(ctx context.Context, kind, value string) ([]string, error) {
 	if value == "" {
 		return nil, nil
 	}
 	seen := map[string]bool{}
-	for i := range s.keys.keys {
-		key := s.indexKey(&s.keys.keys[i], kind, value)
-		if err := s.drainIndex(ctx, key, seen); err != nil {
+	for _, ix := range s.indexSets(kind, value) {
+		if err := s.drainIndex(ctx, ix, seen); err != nil {
 			return sortedKeys(seen), s.fail(ctx, "delete by "+kind, err)
 		}
 	}
@@ -140,65 +183,68 @@ func (s *redisStore) deleteByIndex(ctx context.Context, kind, value string) ([]s
 
 // drainIndex deletes every record the index set names, batch by batch, until the set
 // is gone (Redis removes an empty set). Members added meanwhile are deleted too.
-func (s *redisStore) drainIndex(ctx context.Context, key string, seen map[string]bool) error {
+func (s *redisStore) drainIndex(ctx context.Context, ix indexSet, seen map[string]bool) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		members, err := s.indexMembers(ctx, key)
+		members, err := s.indexMembers(ctx, ix)
 		if err != nil || len(members) == 0 {
 			return err
 		}
-		deleted, err := s.deleteRecordsThenMembers(ctx, key, members)
-		for _, m := range deleted {
-			seen[m] = true
-		}
-		if err != nil {
+		if err := s.deleteRecordsThenMembers(ctx, ix, members, seen); err != nil {
 			return err
 		}
 	}
 }
 
-func (s *redisStore) indexMembers(ctx context.Context, key string) ([]string, error) {
+// indexMembers reads up to one batch of ix's members.
+func (s *redisStore) indexMembers(ctx context.Context, ix indexSet) ([]string, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
-	members, err := s.client.SRandMemberN(octx, key, indexBatch).Result()
+	var (
+		members []string
+		err     error
+	)
+	if ix.legacy {
+		members, err = s.client.SRandMemberN(octx, ix.key, indexBatch).Result()
+	} else {
+		members, err = s.client.ZRange(octx, ix.key, 0, indexBatch-1).Result()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
 	return members, nil
 }
 
-// deleteRecordsThenMembers deletes the records (one DEL each: they live on different
-// slots), then removes the members from the index (one key). It returns the members
-// whose record it deleted (DEL answered 1), even when trimming the index then failed.
-func (s *redisStore) deleteRecordsThenMembers(ctx context.Context, key string, members []string) ([]string, error) {
+// deleteRecordsThenMembers deletes the members' records (adding to seen those it
+// deleted, even when a later step fails), takes them out of the other indexes they
+// named (a failure there only leaves members that are pruned when their coverage
+// passes), then removes the members from ix.
+func (s *redisStore) deleteRecordsThenMembers(ctx context.Context, ix indexSet, members []string, seen map[string]bool) error {
+	deleted, err := s.deleteRecords(ctx, members)
+	for _, d := range deleted {
+		seen[d.idHash] = true
+	}
+	if err != nil {
+		return err
+	}
+	_ = s.unindex(ctx, deleted)
 	octx, cancel := s.op(ctx)
 	defer cancel()
-	dels := make([]*redis.IntCmd, len(members))
-	_, err := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
-		for i, m := range members {
-			if isIDHash(m) {
-				dels[i] = p.Del(octx, s.recordKey(m))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("delete records: %w", err)
-	}
-	var deleted []string
 	args := make([]any, len(members))
 	for i, m := range members {
 		args[i] = m
-		if dels[i] != nil && dels[i].Val() > 0 {
-			deleted = append(deleted, m)
-		}
 	}
-	if err := s.client.SRem(octx, key, args...).Err(); err != nil {
-		return deleted, fmt.Errorf("trim index: %w", err)
+	if ix.legacy {
+		err = s.client.SRem(octx, ix.key, args...).Err()
+	} else {
+		err = s.client.ZRem(octx, ix.key, args...).Err()
 	}
-	return deleted, nil
+	if err != nil {
+		return fmt.Errorf("trim index: %w", err)
+	}
+	return nil
 }
 
 // isIDHash reports whether m looks like IDHash's output (64 lower-case hex digits):

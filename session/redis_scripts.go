@@ -12,73 +12,122 @@ import (
 // scripts, which the cluster client splits by slot. Times are milliseconds; "now" is
 // always passed by the client, so the injected clock governs absolute expiry.
 //
-// A record is a hash: v = the sealed record, a = its absolute expiry (Unix ms).
+// A record is a hash: v = the sealed record, a = its absolute expiry (Unix ms), and,
+// when it is indexed, i = the names of its index sets (space-separated "sid:<HMAC>" and
+// "sub:<HMAC>", see indexName) and c = its index coverage (Unix ms): the time until which
+// every one of those sets is known to hold it. A record never outlives its coverage (its
+// TTL is capped at c - now), so an index member whose score (= its coverage) has passed
+// names a record that is gone, and can be pruned. Records written before coverage existed
+// have neither field and are not capped (the old index sets cover them).
 var (
-	// getScript: ARGV = now, idle timeout, max sealed size. Returns the sealed value,
-	// nil when absent or past its absolute expiry (then deleted), or -1 when it is
-	// larger than the limit (so an oversized value is never sent over the wire).
-	// Otherwise slides the TTL to min(idle, absolute - now).
+	// getScript: ARGV = now, idle timeout, max sealed size, cover threshold. Returns the
+	// sealed value, nil when absent or past its absolute expiry or coverage (then
+	// deleted), or -1 when it is larger than the limit (so an oversized value is never
+	// sent over the wire). Otherwise slides the TTL to min(idle, absolute - now,
+	// coverage - now); when the coverage ends within the threshold (and before the
+	// absolute expiry) it returns {value, index names, absolute expiry} so that the
+	// caller extends it.
 	getScript = redis.NewScript(`
 local n = redis.call('HSTRLEN', KEYS[1], 'v')
 if n == 0 then return false end
 if n > tonumber(ARGV[3]) then return -1 end
-local r = redis.call('HMGET', KEYS[1], 'v', 'a')
+local r = redis.call('HMGET', KEYS[1], 'v', 'a', 'c', 'i')
 local now = tonumber(ARGV[1])
 local abs = tonumber(r[2])
-if (not r[1]) or (not abs) or abs <= now then
+local c = tonumber(r[3])
+if (not r[1]) or (not abs) or abs <= now or (c and c <= now) then
   redis.call('DEL', KEYS[1])
   return false
 end
 local ttl = abs - now
 local idle = tonumber(ARGV[2])
 if idle < ttl then ttl = idle end
+if c and c - now < ttl then ttl = c - now end
 redis.call('PEXPIRE', KEYS[1], ttl)
+if c and r[4] and c < abs and c - now < tonumber(ARGV[4]) then return {r[1], r[4], r[2]} end
 return r[1]
 `)
 
-	// touchScript: ARGV = now, idle timeout. getScript without the value: 1 when the
-	// record is live (its TTL slid to min(idle, absolute - now)), 0 when gone (an
-	// expired one is deleted).
+	// touchScript: ARGV = now, idle timeout, cover threshold. getScript without the
+	// value: 1 when the record is live (its TTL slid as Get slides it), 0 when gone (an
+	// expired one is deleted), or {index names, absolute expiry} when it is live and its
+	// coverage must be extended.
 	touchScript = redis.NewScript(`
-local abs = tonumber(redis.call('HGET', KEYS[1], 'a'))
+local r = redis.call('HMGET', KEYS[1], 'a', 'c', 'i')
+local abs = tonumber(r[1])
+local c = tonumber(r[2])
 local now = tonumber(ARGV[1])
-if (not abs) or abs <= now then
+if (not abs) or abs <= now or (c and c <= now) then
   redis.call('DEL', KEYS[1])
   return 0
 end
 local ttl = abs - now
 local idle = tonumber(ARGV[2])
 if idle < ttl then ttl = idle end
+if c and c - now < ttl then ttl = c - now end
 redis.call('PEXPIRE', KEYS[1], ttl)
+if c and r[3] and c < abs and c - now < tonumber(ARGV[3]) then return {r[3], r[1]} end
 return 1
 `)
 
-	// saveScript: ARGV = sealed value, absolute expiry, TTL. Writes both fields and
-	// the TTL atomically (a record never exists without a TTL).
-	saveScript = redis.NewScript(`
+	// saveScript: ARGV = sealed value, absolute expiry, TTL, coverage, index names, now.
+	// Writes the fields and the TTL atomically (a record never exists without a TTL).
+	// The index names are merged with those already stored under the key (a re-save after
+	// a key rotation is indexed under both keys' names, and Delete must clean both).
+	saveScript = redis.NewScript(writeRecordLua + `
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'a', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+writeRecord(ARGV[4], old)
 return 1
 `)
 
 	// updateScript: saveScript for a record that must still exist: 0, and nothing
-	// written, when it does not (ended by a logout or expiry meanwhile); else 1.
-	updateScript = redis.NewScript(`
+	// written, when it does not (ended by a logout or expiry meanwhile); else 1. It keeps
+	// the stored coverage (only extendCoverage raises it, once the index sets hold the
+	// new one), capping the TTL to it.
+	updateScript = redis.NewScript(writeRecordLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local c = tonumber(redis.call('HGET', KEYS[1], 'c')) or tonumber(ARGV[4])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'a', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+writeRecord(c, old)
 return 1
 `)
 
-	// indexScript: ARGV = member (an id hash), TTL. Adds the member to the index set
-	// and extends the set's TTL to at least TTL (never shortens it).
+	// deleteScript: deletes the record and returns its index names ('' when it has
+	// none), or 0 when there was no record (not nil: a pipeline would report it as an
+	// error).
+	deleteScript = redis.NewScript(`
+local i = redis.call('HGET', KEYS[1], 'i')
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+return i or ''
+`)
+
+	// coverScript: ARGV = coverage. Raises the record's coverage to ARGV[1] (never lowers
+	// it): 1, or 0 when the record is gone.
+	coverScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local c = tonumber(redis.call('HGET', KEYS[1], 'c'))
+if (not c) or c < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'c', ARGV[1])
+end
+return 1
+`)
+
+	// indexScript: ARGV = member (an id hash), score (its coverage), now. On a sorted
+	// index set: prunes the members whose coverage has passed (their records are gone),
+	// adds the member or raises its score (never lowers it), and sets the set's TTL to
+	// its highest score, so the set ends with the last of its records.
 	indexScript = redis.NewScript(`
-redis.call('SADD', KEYS[1], ARGV[1])
-local want = tonumber(ARGV[2])
-if redis.call('PTTL', KEYS[1]) < want then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local old = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
+if (not old) or old < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] then
+  local ttl = tonumber(top[2]) - now
+  if ttl < 1 then ttl = 1 end
+  redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return 1
 `)
@@ -106,6 +155,32 @@ return 0
 `)
 )
 
+// writeRecordLua is the part saveScript and updateScript share: writeRecord(c, old)
+// writes value, absolute expiry, coverage c and the index names (ARGV[5] merged with
+// old, those stored before) and sets the TTL ARGV[3], capped at c - now (ARGV[6]).
+const writeRecordLua = `
+local old = redis.call('HGET', KEYS[1], 'i')
+local function merged(new, old)
+  if not old or old == '' then return new end
+  local out = new
+  for name in string.gmatch(old, '%S+') do
+    if not string.find(' ' .. out .. ' ', ' ' .. name .. ' ', 1, true) then
+      if out == '' then out = name else out = out .. ' ' .. name end
+    end
+  end
+  return out
+end
+local function writeRecord(c, old)
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'a', ARGV[2])
+  local names = merged(ARGV[5], old)
+  if names ~= '' then redis.call('HSET', KEYS[1], 'i', names, 'c', c) end
+  local ttl = tonumber(ARGV[3])
+  if names ~= '' and tonumber(c) - tonumber(ARGV[6]) < ttl then ttl = tonumber(c) - tonumber(ARGV[6]) end
+  if ttl < 1 then ttl = 1 end
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+`
+
 // scriptCall is one single-key script invocation.
 type scriptCall struct {
 	script *redis.Script
@@ -123,11 +198,38 @@ func runScript(ctx context.Context, c redis.UniversalClient, call scriptCall) *r
 // per node on Cluster) with EVALSHA; if any missed the script cache it sends them
 // all again with EVAL. Every call MUST be idempotent for that replay to be safe.
 func runScripts(ctx context.Context, c redis.UniversalClient, calls []scriptCall) error {
-	cmds, err := pipeScripts(ctx, c, calls, true)
-	if err != nil && anyNoScript(cmds) {
-		_, err = pipeScripts(ctx, c, calls, false)
-	}
+	_, err := runScriptsCmds(ctx, c, calls)
 	return err
+}
+
+// runScriptsCmds is runScripts that also returns the calls' replies, in order. Only
+// the calls that missed the script cache are sent again: on Cluster the others ran on
+// a node that had the script, and their replies (a deleted record's index names) would
+// not be the same the second time.
+func runScriptsCmds(ctx context.Context, c redis.UniversalClient, calls []scriptCall) ([]redis.Cmder, error) {
+	cmds, err := pipeScripts(ctx, c, calls, true)
+	if err == nil || !anyNoScript(cmds) {
+		return cmds, err
+	}
+	var retry []scriptCall
+	var at []int
+	for i, cmd := range cmds {
+		if i < len(calls) && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			retry, at = append(retry, calls[i]), append(at, i)
+		}
+	}
+	again, err := pipeScripts(ctx, c, retry, false)
+	for j, i := range at {
+		if j < len(again) {
+			cmds[i] = again[j]
+		}
+	}
+	for _, cmd := range cmds {
+		if cerr := cmd.Err(); cerr != nil && err == nil {
+			err = fmt.Errorf("pipeline: %w", cerr)
+		}
+	}
+	return cmds, err
 }
 
 func pipeScripts(ctx context.Context, c redis.UniversalClient, calls []scriptCall, sha bool) ([]redis.Cmder, error) {

@@ -47,9 +47,11 @@ type Store interface {
 	// session meanwhile). Refreshes and re-sealing use it, so that a session ended while
 	// they ran is never written back to life.
 	Update(ctx context.Context, id string, rec *Record) error
-	// Delete removes the record of id; deleting an absent record is not an error.
+	// Delete removes the record of id and its entries in the sid and subject indexes;
+	// deleting an absent record is not an error.
 	Delete(ctx context.Context, id string) error
-	// DeleteBySID removes every record whose SID is sid and returns their ids' hashes
+	// DeleteBySID removes every record whose SID is sid (and its entries in every index:
+	// the DeleteBy* all leave no index entry of a session they ended) and returns their ids' hashes
 	// (see IDHash), which is all a caller needs to cut live streams. Only records it
 	// actually deleted are returned: one that had already expired or been deleted is
 	// not, so callers can count ended sessions from the result. The DeleteBy* methods
@@ -145,4 +147,8 @@ type Record struct {
 	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
 	// always issued. Records made before it existed have none: the IdP sid stands in.
 	LogoutHandle string `json:"lh,omitempty"`
+	// DPoPKey is the session's DPoP key pair (RFC 9449; a private JWK) when the tokens are
+	// DPoP-bound: made at login, it proves every token request and upstream call of the
+	// session, and lives and dies with the record (sealed at rest like the tokens).
+	DPoPKey string `json:"dpop,omitempty"`
 }

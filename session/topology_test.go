@@ -1,9 +1,14 @@
 package session
 
 import (
+	"context"
 	"os"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // The Redis deployments besides a single node that the store must work on, and the
@@ -39,4 +44,42 @@ func TestRedisSentinelStoreConformance(t *testing.T) {
 	runStoreSuite(t, func(t *testing.T) (Store, *fakeClock, func(time.Duration)) {
 		return newSuiteRedis(t, url)
 	})
+}
+
+// TestRedisClusterDeletionsAfterOneNodeLostItsScripts: when one master lost its script
+// cache (restart, failover) and the others kept theirs, a DeleteBySID whose records live
+// on all of them runs on two nodes at the first try and on the third at the second:
+// every session it ended is returned, and no index entry stays.
+func TestRedisClusterDeletionsAfterOneNodeLostItsScripts(t *testing.T) {
+	url := topologyURL(t, clusterURLVar)
+	st, clock, _ := newSuiteRedis(t, url)
+	rs := st.(*redisStore)
+	ctx := t.Context()
+	saveMany := func(sid string) []string {
+		var ids []string
+		for range 12 { // spread over the slots of all three masters
+			ids = append(ids, saveIndexed(t, st, clock, sid, "alice-"+sid))
+		}
+		return ids
+	}
+	saveMany("warm-up")
+	if _, err := st.DeleteBySID(ctx, "warm-up"); err != nil { // loads the scripts on every master
+		t.Fatal(err)
+	}
+	ids := saveMany("sid-1")
+	var flushed atomic.Bool
+	err := rs.client.(*redis.ClusterClient).ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		if flushed.CompareAndSwap(false, true) {
+			return c.ScriptFlush(ctx).Err()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.DeleteBySID(ctx, "sid-1")
+	if err != nil || !slices.Equal(got, sortedHashes(ids...)) {
+		t.Fatalf("DeleteBySID with one master without its scripts = %d ended, %v; want %d", len(got), err, len(ids))
+	}
+	expectNoKeys(t, rs, "DeleteBySID")
 }
