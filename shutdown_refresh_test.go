@@ -1,15 +1,11 @@
 package bff_test
 
 import (
-	"context"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/tokenward/bff"
 	"github.com/tokenward/bff/internal/faults"
 	"github.com/tokenward/bff/internal/testenv"
 )
@@ -28,23 +24,14 @@ func TestShutdownDrainsRefreshesBehindRequests(t *testing.T) {
 	e := testenv.Start(t, o)
 	cfg := e.Config
 	cfg.Server.ShutdownTimeout = 10 * time.Second
-	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := net.Listen("tcp", "127.0.0.1:0")
-	adm, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, sigterm := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, pub, adm) }()
-	waitStatus(t, "http://"+adm.Addr().String()+"/readyz", http.StatusOK)
+	pub, _, sigterm, served := serveReady(t, cfg)
 
 	// 5 s tokens (expires_in 4): due 2 s after the login (half their life), valid ~2 s more.
 	e.Login(t, nil, "alice", "/")
 	time.Sleep(2100 * time.Millisecond)
 	endpoint.DelayBefore(1500 * time.Millisecond)
 	login := endpoint.Answered() // the login's code exchange
-	req, _ := http.NewRequest(http.MethodGet, "http://"+pub.Addr().String()+"/api/x", nil)
+	req, _ := http.NewRequest(http.MethodGet, pub+"/api/x", nil)
 	req.Header.Set("X-CSRF", "1")
 	base, err := url.Parse(e.Server.URL)
 	if err != nil {
