@@ -87,6 +87,8 @@ type Server struct {
 	cancel   context.CancelFunc
 	// registerer is the application's Prometheus registerer (WithPrometheusRegisterer).
 	registerer prometheus.Registerer
+	// refresher is drained at shutdown: a refresh the IdP answered is saved before exit.
+	refresher *refresh.Refresher
 }
 
 // New builds a Server from a validated configuration. It connects to the session store
@@ -204,6 +206,7 @@ func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL
 	if err != nil {
 		return err
 	}
+	s.refresher = ref
 	hc := handlerConfig(cfg, public)
 	if hc.TrustedProxies, err = handler.ParseTrustedProxies(cfg.Server.TrustedProxies); err != nil {
 		return fmt.Errorf("bff: server.trustedProxies: %w", err)

@@ -16,8 +16,8 @@ var layers = map[string]int{
 	// 0: leaves — know nothing of the rest.
 	"config": 0, "problem": 0, "clientip": 0, "credential": 0, "idp": 0, "session": 0,
 	"tracing": 0, "internal/framing": 0, "internal/logbuf": 0, "internal/chromium": 0,
-	"internal/testsummary": 0, "internal/wstest": 0, "spa-demo/demoop": 0, "bench/internal/serve": 0,
-	"dpop": 0,
+	"internal/testsummary": 0, "internal/wstest": 0, "internal/faults": 0, "spa-demo/demoop": 0,
+	"bench/internal/serve": 0, "dpop": 0,
 	// 1: rules and engines on top of the leaves; no HTTP responses written here but by csrf's
 	// pure check.
 	"csrf": 1, "metrics": 1, "ratelimit": 1, "refresh": 1,

@@ -63,6 +63,11 @@ func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
 	if werr := s.proxy.WaitStreams(sctx); werr != nil {
 		s.log.Warn("streams still ending at the shutdown deadline", "err", werr)
 	}
+	// No request runs any more; refreshes behind them and refreshed tokens still waiting
+	// for their save may: let them land rather than lose them with the process.
+	if derr := s.refresher.Drain(sctx); derr != nil {
+		s.log.Warn("shutdown: refreshes still running", "err", derr)
+	}
 	// The admin listener goes last, so probes see "not ready" while the public one drains.
 	_ = asrv.Shutdown(sctx)
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

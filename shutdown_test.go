@@ -30,17 +30,7 @@ func TestGracefulShutdown(t *testing.T) {
 	cfg := e.Config
 	cfg.Routes = append([]config.Route{config.Route{Path: "/slow/", Upstream: slow.URL, Auth: "none"}.WithDefaults()}, cfg.Routes...)
 	cfg.Server.ShutdownTimeout = 5 * time.Second
-	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := net.Listen("tcp", "127.0.0.1:0")
-	adm, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, sigterm := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, pub, adm) }()
-	base, admin := "http://"+pub.Addr().String(), "http://"+adm.Addr().String()
-	waitStatus(t, admin+"/readyz", http.StatusOK)
+	base, admin, sigterm, served := serveReady(t, cfg)
 
 	var wg sync.WaitGroup
 	results := make(chan error, 8)
@@ -87,6 +77,25 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := http.Get(base + "/"); err == nil {
 		t.Fatal("the listener still accepts after shutdown")
 	}
+}
+
+// serveReady runs a BFF of cfg with Serve on loopback listeners until sigterm, and waits
+// for it to be ready; served receives Serve's result.
+func serveReady(t *testing.T, cfg config.Config) (base, admin string, sigterm func(), served <-chan error) {
+	t.Helper()
+	srv, err := bff.New(context.Background(), cfg, bff.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := net.Listen("tcp", "127.0.0.1:0")
+	adm, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, pub, adm) }()
+	base, admin = "http://"+pub.Addr().String(), "http://"+adm.Addr().String()
+	waitStatus(t, admin+"/readyz", http.StatusOK)
+	return base, admin, cancel, done
 }
 
 type statusError struct{ code int }

@@ -34,8 +34,9 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	e := testenv.Start(t, o)
 	replica := e.AddReplica(t)
 	e.Login(t, nil, "alice", "/")
-	// The login's token expires at most lifetime from now, so it is due by then minus skew.
-	expired := time.Now().Add(lifetime - skew + 100*time.Millisecond)
+	// The login's token expires at most lifetime from now. It must have expired, not merely
+	// be due: a still-valid token goes upstream at once while the refresh runs behind it.
+	expired := time.Now().Add(lifetime + 100*time.Millisecond)
 	if r := e.Do(t, nil, http.MethodGet, "/api/warm", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("warm-up: %d", r.StatusCode)
 	}
@@ -44,7 +45,7 @@ func TestConcurrentRefreshAcrossReplicasIsExactlyOnce(t *testing.T) {
 	// 200 TLS handshakes at once (which, under -race on two cores, starve everything).
 	client := burstClient(e)
 	fire(t, client, e, replica, "/", nil)
-	time.Sleep(time.Until(expired)) // the access token is now due for refresh
+	time.Sleep(time.Until(expired)) // the access token has now expired: every request waits for the refresh
 	before := len(e.Upstream.Seen())
 
 	codes := make(chan int, 200)
@@ -185,6 +186,11 @@ func TestIdPOutageUsesTheStillValidToken(t *testing.T) {
 	defer e.OP.SetTokenEndpointStatus(0)
 	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("got %d %s", r.StatusCode, testenv.ReadAll(t, r))
+	}
+	// The refresh runs behind the request (the token is still valid): wait for its attempt.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.OP.Stats().OutageAnswers == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if n := e.OP.Stats().OutageAnswers; n != 1 {
 		t.Fatalf("the OP refused %d token requests, want 1: the token was not due for refresh", n)

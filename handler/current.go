@@ -212,6 +212,8 @@ func refreshProblem(err error) error {
 		p.RetryAfter = re.RetryAfter
 		return p
 	default:
-		return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
+		p := problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
+		p.RetryAfter = re.RetryAfter // set while another attempt's tokens may still be saved
+		return p
 	}
 }

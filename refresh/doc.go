@@ -6,12 +6,19 @@
 //
 //  1. still valid for longer than the skew?          → use it (no I/O beyond the session read)
 //  2. in-process single-flight per session            → one goroutine per replica goes on;
-//     the others wait on their OWN request context
+//     the others wait on their OWN request context, at most Config.Wait; a request whose
+//     token is still valid (only inside the skew) does not wait at all: it goes on with it
+//     and the refresh runs behind it
 //  3. cross-replica lock in the session store         → one replica goes on; the others wait
-//     for the release (pub/sub, with a slow re-check) and re-read the session
+//     for the release (pub/sub), re-checking every Config.Poll, and re-read the session. The
+//     lease is short (2 s) and renewed by its live holder, so a dead holder or a lock whose
+//     acquisition the client gave up on during a stall blocks nobody for long
 //  4. re-read the session under the lock and check again → a refresh done meanwhile by
-//     another replica is used as it is
-//  5. the IdP's token endpoint, with the lease renewed while the call runs
+//     another replica is used as it is; a redemption mark of another attempt younger than
+//     Config.PendingWindow means "do not redeem" (see mark.go)
+//  5. mark the record, then call the IdP's token endpoint, with the lease renewed while the
+//     call runs; a save that fails afterwards keeps the new tokens in memory and is retried
+//     under the lock (unsaved.go), never dropped
 //
 // With refresh-token rotation a second refresh with the same refresh token would make the
 // IdP revoke the whole token family, logging the user out: steps 2–4 exist so that it never

@@ -13,11 +13,22 @@ const (
 	OutcomeCooldown     = "cooldown"      // a forced refresh (upstream 401) declined: one happened within ForcedCooldown
 	OutcomeBackoff      = "backoff"       // no IdP call: the session is in its back-off after IdP failures
 	OutcomeEnded        = "ended"         // the IdP answered, but the session had ended meanwhile (logout): not written back
+	// The IdP answered but the store did not take the new tokens: they are served from
+	// this replica's memory and the save is retried (under the lock) for PendingWindow.
+	OutcomeSavePending = "save_pending"
+	OutcomeSaveLate    = "save_late" // a pending save succeeded
+	// A pending save did not succeed within PendingWindow: the store keeps the spent
+	// refresh token and the mark; the session survives only with a provider grace period.
+	OutcomeSaveLost = "save_lost"
+	// No IdP call: the record carries another attempt's redemption mark younger than
+	// PendingWindow (its holder died or lost the store after the IdP may have answered).
+	OutcomePendingElsewhere = "pending_elsewhere"
 )
 
 // Outcomes lists every outcome Observe may report, for the metric's label set (a new
 // slice on each call).
 func Outcomes() []string {
 	return []string{OutcomeOK, OutcomeInvalidGrant, OutcomeTransient, OutcomeCoalesced,
-		OutcomeStoreError, OutcomeCooldown, OutcomeBackoff, OutcomeEnded}
+		OutcomeStoreError, OutcomeCooldown, OutcomeBackoff, OutcomeEnded,
+		OutcomeSavePending, OutcomeSaveLate, OutcomeSaveLost, OutcomePendingElsewhere}
 }

@@ -16,9 +16,22 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultSkew    = 30 * time.Second
-	DefaultLease   = 15 * time.Second
+	DefaultSkew = 30 * time.Second
+	// DefaultLease is short so that a lock nobody renews (its holder died, or its SET ran
+	// on the server after the client had given up on it during a stall) is gone within
+	// seconds; a live holder renews it every Lease/3.
+	DefaultLease   = 2 * time.Second
 	DefaultTimeout = 30 * time.Second
+	// DefaultPoll: a waiter for another replica's lock re-checks the lock and the record
+	// at least this often, whatever the store's release notification does.
+	DefaultPoll = 500 * time.Millisecond
+	// DefaultWait bounds how long a request whose access token has expired waits for a
+	// refresh; then it gets 503 with Retry-After.
+	DefaultWait = 10 * time.Second
+	// DefaultPendingWindow: how long refreshed tokens whose save failed are kept in
+	// process and the save retried, and how long another replica leaves a marked record's
+	// refresh token alone (see Config.PendingWindow).
+	DefaultPendingWindow = 10 * time.Second
 	// DefaultForcedCooldown: after an upstream 401, a session's refresh token is redeemed
 	// at most once per this long (see Config.ForcedCooldown).
 	DefaultForcedCooldown = 30 * time.Second
@@ -49,8 +62,20 @@ type Config struct {
 	// Skew: a token expiring within Skew is refreshed before use, or within half its
 	// lifetime when that is shorter (see Refresher.skew). Default 30s.
 	Skew time.Duration
-	// Lease of the cross-replica lock; renewed every Lease/3 while the IdP call runs.
+	// Lease of the cross-replica lock; renewed every Lease/3 while the IdP call runs and
+	// while a failed save is retried. Default DefaultLease.
 	Lease time.Duration
+	// Poll: a waiter re-checks another holder's lock at least this often. Default
+	// DefaultPoll.
+	Poll time.Duration
+	// Wait bounds a request's wait for a refresh when its access token has expired (a
+	// still-valid token never waits). Default DefaultWait.
+	Wait time.Duration
+	// PendingWindow: when the IdP answered but the store did not take the new tokens, they
+	// are kept in this process and the save retried for this long (counted from the
+	// redemption mark); and a record marked less than this long ago is not redeemed by
+	// anyone else (its refresh token may be spent). Default DefaultPendingWindow.
+	PendingWindow time.Duration
 	// Timeout bounds the shared refresh work (lock wait excluded). Default 30s.
 	Timeout time.Duration
 	// ForcedCooldown: a forced refresh (after an upstream 401) redeems the refresh token
@@ -65,17 +90,22 @@ type Config struct {
 	Logger *slog.Logger
 	// Observe, when set, is told the outcome of every refresh attempt
 	// ("ok", "invalid_grant", "transient", "coalesced", "store_error", "ended": the session
-	// was ended while the IdP call ran, its new tokens are dropped), and of every
-	// refresh not attempted: "cooldown" (a forced refresh declined), "backoff" (the IdP
-	// failed recently; no call made).
+	// was ended while the IdP call ran, its new tokens are dropped; "save_pending": the
+	// IdP answered but the store did not take the new tokens, they are served from memory
+	// and the save retried, ending in "save_late" (saved) or "save_lost" (the pending
+	// window passed)), and of every refresh not attempted: "cooldown" (a forced refresh
+	// declined), "backoff" (the IdP failed recently; no call made), "pending_elsewhere"
+	// (the record carries another attempt's recent redemption mark; no call made).
 	Observe func(outcome string)
 }
 
 // Refresher hands out fresh access tokens. It is safe for concurrent use; one Refresher
 // serves a whole replica.
 type Refresher struct {
-	cfg   Config
-	group singleflight.Group
+	cfg      Config
+	group    singleflight.Group
+	unsaved  unsavedTokens // refreshed records whose save is being retried
+	inflight inflight      // refreshes and save retries running, for Drain
 }
 
 // New returns a Refresher with cfg's defaults filled in.
@@ -89,6 +119,15 @@ func New(cfg Config) (*Refresher, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = DefaultWait
+	}
+	if cfg.PendingWindow <= 0 {
+		cfg.PendingWindow = DefaultPendingWindow
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -108,39 +147,55 @@ func New(cfg Config) (*Refresher, error) {
 	if cfg.Observe == nil {
 		cfg.Observe = func(string) {}
 	}
-	return &Refresher{cfg: cfg}, nil
+	return &Refresher{cfg: cfg, unsaved: unsavedTokens{m: map[string]*session.Record{}}}, nil
 }
 
-// Fresh returns a record of session id whose access token is valid for longer than the
-// skew, refreshing it if needed. rec is the record the caller read. With force, the token in
-// rec is known to be rejected (an upstream 401): it is refreshed unless the session already
-// holds another token, or a forced refresh of the session happened within the cooldown
-// (then the error is ErrForcedRefreshCooldown).
+// Fresh returns a record of session id whose access token is valid, refreshing it if it
+// expires within the skew. A token that is still valid is returned at once, the refresh
+// running behind the request; an expired one waits for the refresh, at most Config.Wait.
+// rec is the record the caller read. With force, the token in rec is known to be rejected
+// (an upstream 401): it is refreshed unless the session already holds another token, or a
+// forced refresh of the session happened within the cooldown (then the error is
+// ErrForcedRefreshCooldown).
 //
 // Errors are *Error values of kind ErrSessionEnded (the session is gone), ErrIdPUnavailable
-// (the session is kept; RetryAfter set during the back-off) or ErrStoreUnavailable;
-// ErrForcedRefreshCooldown; or the caller's context error.
+// (the session is kept; RetryAfter set during the back-off, and 1 s when the wait ran
+// out) or ErrStoreUnavailable (RetryAfter set while another attempt's redemption mark
+// holds the refresh token back); ErrForcedRefreshCooldown; or the caller's context error.
 func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
+	key := session.IDHash(id)
+	if u := r.unsaved.get(key); u != nil {
+		// This replica refreshed the session but the store has not taken the new tokens
+		// yet: the store's copy holds a spent refresh token; serve the new ones.
+		if force && u.AccessToken == rec.AccessToken {
+			r.cfg.Observe(OutcomeCooldown) // the new token was rejected; it is the newest there is
+			return nil, ErrForcedRefreshCooldown
+		}
+		rec, force = u, false
+	}
 	if !force && r.valid(rec, r.skew(rec)) {
 		return rec, nil
 	}
-	if err := r.hold(rec, force); err != nil {
+	if err := r.holdRecord(rec, force); err != nil {
 		if force {
 			return nil, err
 		}
 		return r.fallback(rec, err)
 	}
-	stale := rec.AccessToken
-	key := session.IDHash(id)
-	ch := r.group.DoChan(key, func() (any, error) {
-		// Detached: the first caller leaving must not abort the refresh the others wait for.
-		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
-		defer cancel()
-		return r.refreshOnce(work, id, stale, force)
-	})
+	ch := r.start(ctx, id, key, rec.AccessToken, force)
+	if !force && r.valid(rec, 0) {
+		// Still valid, only within the skew: the request goes on with it at once and the
+		// refresh runs behind it (the next request gets the new token).
+		return rec, nil
+	}
+	wait := time.NewTimer(r.cfg.Wait)
+	defer wait.Stop()
 	select {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("refresh: waiting for the shared refresh: %w", ctx.Err())
+	case <-wait.C:
+		// The refresh goes on (detached); this request stops waiting for it.
+		return nil, idpUnavailable(time.Second, fmt.Errorf("refresh: still pending after %s", r.cfg.Wait))
 	case res := <-ch:
 		if res.Shared {
 			r.cfg.Observe(OutcomeCoalesced)
@@ -157,10 +212,29 @@ func (r *Refresher) Fresh(ctx context.Context, id string, rec *session.Record, f
 	}
 }
 
-// hold returns why rec's refresh token must not be redeemed now, or nil: a forced refresh
+// start joins or starts the session's shared refresh. It runs detached: the first caller
+// leaving must not abort the refresh the others wait for, and a caller with a still-valid
+// token does not wait for it at all.
+func (r *Refresher) start(ctx context.Context, id, key, stale string, force bool) <-chan singleflight.Result {
+	r.inflight.add() // before the flight's goroutine starts, so that Drain cannot miss it
+	ch := r.group.DoChan(key, func() (any, error) {
+		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
+		defer cancel()
+		return r.refreshOnce(work, id, stale, force)
+	})
+	out := make(chan singleflight.Result, 1)
+	go func() {
+		res := <-ch
+		r.inflight.done()
+		out <- res
+	}()
+	return out
+}
+
+// holdRecord returns why rec's refresh token must not be redeemed now, or nil: a forced refresh
 // within the cooldown, or the back-off after the IdP failed. Both are read from the session
 // record, which every replica shares; no I/O.
-func (r *Refresher) hold(rec *session.Record, force bool) error {
+func (r *Refresher) holdRecord(rec *session.Record, force bool) error {
 	now := r.cfg.Now()
 	if force && !rec.ForcedRefreshAt.IsZero() && now.Sub(rec.ForcedRefreshAt) < r.cfg.ForcedCooldown {
 		r.cfg.Observe(OutcomeCooldown)
@@ -225,8 +299,8 @@ func (r *Refresher) refreshOnce(ctx context.Context, id, stale string, force boo
 		case err == nil:
 			return r.refreshLocked(ctx, id, stale, force, lock)
 		case errors.Is(err, session.ErrLockHeld):
-			if err := r.cfg.Store.WaitUnlock(ctx, id); err != nil {
-				return nil, storeOrContext("waiting for another replica's refresh", err)
+			if err := r.waitUnlock(ctx, id); err != nil {
+				return nil, err
 			}
 			rec, err := r.reread(ctx, id)
 			if err != nil {
@@ -240,6 +314,22 @@ func (r *Refresher) refreshOnce(ctx context.Context, id, stale string, force boo
 			return nil, storeOrContext("taking the refresh lock", err)
 		}
 	}
+}
+
+// waitUnlock waits for the holder's release, at most Poll: a lease can also just run out
+// (a dead holder, an orphaned lock), which nothing announces, and the record may have been
+// refreshed meanwhile. Only ctx ending or a store failure is an error.
+func (r *Refresher) waitUnlock(ctx context.Context, id string) error {
+	pctx, cancel := context.WithTimeout(ctx, r.cfg.Poll)
+	defer cancel()
+	err := r.cfg.Store.WaitUnlock(pctx, id)
+	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+		return nil // the poll interval ran out: re-check
+	}
+	if err != nil {
+		return storeOrContext("waiting for another replica's refresh", err)
+	}
+	return nil
 }
 
 // doneMeanwhile reports whether another refresher replaced the stale token.
@@ -259,14 +349,11 @@ func (r *Refresher) reread(ctx context.Context, id string) (*session.Record, err
 }
 
 func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, force bool, lock session.Lock) (*session.Record, error) {
-	stop := r.renew(ctx, lock)
+	held := r.keep(ctx, lock)
+	handedOver := false
 	defer func() {
-		stop()
-		// Release on a fresh context: ctx may have timed out, and waiters deserve the wake-up.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := lock.Release(rctx); err != nil && !errors.Is(err, session.ErrLockLost) {
-			r.cfg.Logger.Warn("refresh lock release failed", "err", err)
+		if !handedOver {
+			held.release(ctx, r.cfg.Logger.Warn)
 		}
 	}()
 	rec, err := r.reread(ctx, id)
@@ -276,46 +363,61 @@ func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, force b
 	if r.doneMeanwhile(rec, stale) {
 		return rec, nil
 	}
-	// The caller's copy may predate another replica's failed attempt: the back-off is
-	// checked again on the record read under the lock.
-	if err := r.backingOff(rec, r.cfg.Now()); err != nil {
+	// The caller's copy may predate another replica's failed attempt or forced refresh:
+	// the back-off and the cooldown are checked again on the record read under the lock.
+	if err := r.heldBack(rec, force); err != nil {
 		return nil, err
 	}
-	return r.redeem(ctx, id, rec, force)
+	next, save, err := r.redeem(ctx, id, rec, force)
+	if save != nil {
+		// The lock goes with the save retry: no one else may redeem meanwhile.
+		handedOver = true
+		r.saveLater(id, save, held)
+	}
+	return next, err
 }
 
-// renew keeps the lease alive while the IdP call runs; the returned func stops it.
-func (r *Refresher) renew(ctx context.Context, lock session.Lock) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(r.cfg.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := lock.Renew(ctx, r.cfg.Lease); err != nil {
-					r.cfg.Logger.Warn("refresh lock renewal failed", "err", err)
-					return
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
+// heldBack is hold for the record read under the lock, plus the redemption mark of
+// another attempt (see pendingElsewhere).
+func (r *Refresher) heldBack(rec *session.Record, force bool) error {
+	if err := r.holdRecord(rec, force); err != nil {
+		return err
+	}
+	return r.pendingElsewhere(rec)
 }
 
-// redeem spends the refresh token at the IdP and stores the result.
-func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
+// redeem spends the refresh token at the IdP and stores the result. The record is marked
+// first (mark): a token the IdP may have rotated is never redeemed by anyone else while
+// its new tokens may still reach the store. pending: the IdP answered but the store did not
+// take the new tokens; save says what the caller must retry (saveLater).
+func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, force bool) (next *session.Record, save *pendingSave, err error) {
 	if rec.RefreshToken == "" {
 		if r.valid(rec, 0) {
-			return rec, nil
+			return rec, nil, nil
 		}
 		r.end(ctx, id)
-		return nil, sessionEnded(errors.New("refresh: the access token expired and there is no refresh token"))
+		return nil, nil, sessionEnded(errors.New("refresh: the access token expired and there is no refresh token"))
 	}
+	marked, err := r.mark(ctx, id, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if next, err = r.exchange(ctx, id, marked, force); err != nil {
+		return nil, nil, err
+	}
+	if pending, err := r.store(ctx, id, next); pending || err != nil {
+		if err != nil {
+			return nil, nil, err
+		}
+		return next, &pendingSave{next: next, since: marked.RefreshPendingSince, owner: marked.RefreshPendingOwner}, nil
+	}
+	return next, nil, nil
+}
+
+// exchange calls the IdP with rec's refresh token and returns the record with the new
+// tokens and the mark cleared; or ends the session (refused), or records the back-off
+// (IdP unavailable).
+func (r *Refresher) exchange(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
 	toks, ident, err := r.cfg.IdP.Refresh(ctx, rec.RefreshToken)
 	if err == nil && ident != nil && ident.Subject != rec.Subject {
 		// OIDC Core §12.2: a refreshed ID token must name the same subject.
@@ -344,20 +446,29 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 	}
 	next.Refreshed++
 	next.RefreshFailures, next.RefreshRetryAt = 0, time.Time{}
+	next.RefreshPendingSince, next.RefreshPendingOwner = time.Time{}, ""
 	if force {
 		next.ForcedRefreshAt = r.cfg.Now()
 	}
-	// Update, not Save: a logout that ended the session while the IdP call ran must not
-	// be undone by writing the refreshed record back.
-	if err := r.cfg.Store.Update(ctx, id, &next); errors.Is(err, session.ErrNotFound) {
+	return &next, nil
+}
+
+// store saves the refreshed record. Update, not Save: a logout that ended the session while
+// the IdP call ran must not be undone by writing the refreshed record back. A failed save
+// is pending, not lost: the new tokens are the only ones the IdP still honours.
+func (r *Refresher) store(ctx context.Context, id string, next *session.Record) (pending bool, err error) {
+	err = r.cfg.Store.Update(ctx, id, next)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
 		r.cfg.Observe(OutcomeEnded)
-		return nil, sessionEnded(err)
-	} else if err != nil {
-		r.cfg.Observe(OutcomeStoreError)
-		return nil, storeOrContext("saving the refreshed session", err)
+		return false, sessionEnded(err)
+	case err != nil:
+		r.cfg.Observe(OutcomeSavePending)
+		r.cfg.Logger.Warn("saving the refreshed session failed; keeping its tokens in memory and retrying", "err", err)
+		return true, nil
 	}
 	r.cfg.Observe(OutcomeOK)
-	return &next, nil
+	return false, nil
 }
 
 // failed records the n-th consecutive IdP failure and the back-off it earns in the
@@ -370,6 +481,9 @@ func (r *Refresher) failed(ctx context.Context, id string, n int, cause error) e
 	if err == nil {
 		next := *rec
 		next.RefreshFailures, next.RefreshRetryAt = n, r.cfg.Now().Add(delay)
+		// The IdP did not answer with tokens: the mark is cleared, the back-off governs
+		// the next attempt.
+		next.RefreshPendingSince, next.RefreshPendingOwner = time.Time{}, ""
 		err = r.cfg.Store.Update(ctx, id, &next)
 	}
 	if err != nil && !errors.Is(err, session.ErrNotFound) {

@@ -240,6 +240,17 @@ func TestSkewIsCappedAtHalfTheTokenLife(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.AccessToken != "at-old" {
+				t.Fatalf("a still-valid token was replaced by %q: the request waited for the refresh", got.AccessToken)
+			}
+			// The refresh runs behind the request (the token is still valid): wait for it.
+			if err := r.Drain(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got, err = st.Get(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if refreshed := f.calls.Load() == 1; refreshed != tc.want || (got.AccessToken != "at-old") != tc.want {
 				t.Fatalf("refreshed %v (token %q), want %v", refreshed, got.AccessToken, tc.want)
 			}

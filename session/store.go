@@ -133,6 +133,14 @@ type Record struct {
 	// A successful refresh clears both.
 	RefreshFailures int       `json:"rfFails,omitempty"`
 	RefreshRetryAt  time.Time `json:"rfRetry,omitzero"`
+	// RefreshPendingSince and RefreshPendingOwner are the redemption mark: a refresher
+	// writes them before it spends the refresh token at the IdP and clears them with the
+	// new tokens. A record still marked means the token may already be spent (the save
+	// failed, or the replica died after the IdP answered): no other replica redeems it
+	// until the mark is older than the refresher's pending window (package refresh).
+	// The owner is a random value of one attempt, never a secret.
+	RefreshPendingSince time.Time `json:"rfPend,omitzero"`
+	RefreshPendingOwner string    `json:"rfOwner,omitempty"`
 	// LogoutHandle is this session's own random logout handle (NewLogoutHandle): the
 	// value GET /bff/logout?sid=… must carry. It stands in for the CSRF header a link
 	// cannot send, so it must be unguessable and known only to the session's own pages

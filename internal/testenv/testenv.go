@@ -55,6 +55,9 @@ type Options struct {
 	// browser, e.g. app.bff.test) of the BFF's public URL and redirect URIs instead of
 	// 127.0.0.1. Go clients still reach the BFF through Server.URL.
 	PublicHost string
+	// RefreshGracePeriod at the OP (default 0: strict rotation, a reused refresh token
+	// revokes the family).
+	RefreshGracePeriod time.Duration
 	// WrapOP, when set, wraps the OP's handler (e.g. to alter its token responses).
 	WrapOP func(http.Handler) http.Handler
 	// ClientKeyPEM, when set, registers the BFF's client at the OP with this private key's
@@ -115,6 +118,7 @@ func (e *Env) startOP(t testing.TB, o Options) {
 		Clients:             []demoop.Client{client},
 		AccessTokenLifetime: o.AccessTokenLifetime,
 		OmitSID:             o.OmitSID,
+		RefreshGracePeriod:  o.RefreshGracePeriod,
 	})
 	if err != nil {
 		t.Fatalf("demoop: %v", err)

@@ -79,6 +79,11 @@ type Config struct {
 	// OmitSID leaves the sid claim out of ID and access tokens, as Amazon Cognito and some
 	// Entra ID setups do: a relying party must then work without an IdP session id.
 	OmitSID bool
+	// RefreshGracePeriod, when positive, keeps a rotated refresh token redeemable for this
+	// long after its first rotation (each redemption issues fresh tokens), as Okta's grace
+	// period and Auth0's reuse interval do; a presentation after it is a reuse that revokes
+	// the family. Zero (the default): strict rotation, any reuse revokes.
+	RefreshGracePeriod time.Duration
 }
 
 // DefaultUsers returns the two demo accounts: alice / wonderland and bob / builder.

@@ -26,7 +26,8 @@
 //     token (nonce, sid, name/email with the profile/email scopes) and, with
 //     offline_access, a refresh token. A refresh grant rotates: the presented token is
 //     spent and a new one issued; presenting a spent token again revokes the whole grant
-//     (token family) and answers invalid_grant.
+//     (token family) and answers invalid_grant; with Config.RefreshGracePeriod a spent
+//     token still redeems for that long after its rotation.
 //  6. /revoke (RFC 7009), /userinfo, /oauth/introspect (RFC 7662) and /keys (JWKS) are the
 //     library's, backed by the storage.
 //  7. /end_session (library) verifies id_token_hint and post_logout_redirect_uri, then the

@@ -113,12 +113,18 @@ func TestConcurrentRefreshWithOneToken(t *testing.T) {
 	}
 }
 
-func TestRefreshTokenExpiresOnTheInjectedClock(t *testing.T) {
-	var offset atomic.Int64
+// clockedEnv is a test OP whose clock runs offset ahead of real time.
+func clockedEnv(t *testing.T, edit func(*Config)) (*testEnv, *atomic.Int64) {
+	offset := new(atomic.Int64)
 	e := newTestEnv(t, func(c *Config) {
-		c.RefreshTokenLifetime = time.Hour
+		edit(c)
 		c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	})
+	return e, offset
+}
+
+func TestRefreshTokenExpiresOnTheInjectedClock(t *testing.T) {
+	e, offset := clockedEnv(t, func(c *Config) { c.RefreshTokenLifetime = time.Hour })
 	cfg := e.bffConfig()
 	tok := e.tokens(t, cfg)
 	offset.Store(int64(time.Hour + time.Minute))
@@ -127,5 +133,31 @@ func TestRefreshTokenExpiresOnTheInjectedClock(t *testing.T) {
 	}
 	if got := e.op.Stats().RefreshReuseDetected; got != 0 {
 		t.Errorf("expiry counted as reuse: %d", got)
+	}
+}
+
+// TestRefreshGracePeriodAllowsAReuseWithinIt: with RefreshGracePeriod a rotated token is
+// redeemed again within the period (a relying party that lost the answer can retry), and is
+// a reuse that revokes the family after it.
+func TestRefreshGracePeriodAllowsAReuseWithinIt(t *testing.T) {
+	e, offset := clockedEnv(t, func(c *Config) { c.RefreshGracePeriod = time.Minute })
+	cfg := e.bffConfig()
+	first := e.tokens(t, cfg)
+	if _, err := e.refresh(t, cfg, first.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.refresh(t, cfg, first.RefreshToken)
+	if err != nil || again.RefreshToken == "" {
+		t.Fatalf("redeeming the rotated token within the grace period: %v", err)
+	}
+	if _, err := e.refresh(t, cfg, again.RefreshToken); err != nil {
+		t.Fatalf("the tokens issued within the grace period: %v", err)
+	}
+	offset.Store(int64(2 * time.Minute))
+	if _, err := e.refresh(t, cfg, first.RefreshToken); oauthErrorCode(err) != "invalid_grant" {
+		t.Fatalf("reuse after the grace period: %v, want invalid_grant", err)
+	}
+	if s := e.op.Stats(); s.RefreshReuseDetected != 1 {
+		t.Errorf("stats = %+v, want the late reuse detected", s)
 	}
 }

@@ -73,6 +73,8 @@ type refreshToken struct {
 	grantID string
 	expires time.Time
 	rotated bool
+	// rotatedAt is the first rotation; within the grace period the token still redeems.
+	rotatedAt time.Time
 }
 
 // storage implements op.Storage for one OP. It is safe for concurrent use: one mutex
@@ -87,7 +89,8 @@ type storage struct {
 	byName    map[string]User // by username
 	stats     *counters
 	log       *slog.Logger
-	omitSID   bool // no sid claim in tokens (Config.OmitSID)
+	omitSID   bool          // no sid claim in tokens (Config.OmitSID)
+	grace     time.Duration // Config.RefreshGracePeriod
 
 	mu            sync.Mutex
 	authRequests  map[string]*authRequest
@@ -118,6 +121,7 @@ func newStorage(cfg Config, keys *keyRing, clients map[string]*opClient, stats *
 		stats:         stats,
 		log:           cfg.Logger,
 		omitSID:       cfg.OmitSID,
+		grace:         cfg.RefreshGracePeriod,
 		authRequests:  make(map[string]*authRequest),
 		codes:         make(map[string]*codeRecord),
 		grants:        make(map[string]*grant),

@@ -69,7 +69,9 @@ func (s *storage) rotate(r *refreshRequest, current string) (string, string, tim
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithParent(err)
 	}
 	defer s.mu.Unlock()
-	rt.rotated = true
+	if !rt.rotated {
+		rt.rotated, rt.rotatedAt = true, now
+	}
 	at := s.newAccessTokenLocked(g, r.scopes, now)
 	refresh := s.newRefreshTokenLocked(g, now)
 	s.stats.refreshGrants.Add(1)
@@ -103,7 +105,7 @@ func (s *storage) liveRefreshLocked(hash string, now time.Time) (*refreshToken, 
 	if !ok {
 		return nil, nil, fmt.Errorf("refresh token: %w", errNotFound)
 	}
-	if rt.rotated {
+	if rt.rotated && (s.grace <= 0 || now.Sub(rt.rotatedAt) >= s.grace) {
 		s.revokeGrantLocked(g.id)
 		s.stats.refreshReuseDetected.Add(1)
 		return nil, g, errRefreshTokenReused
