@@ -88,14 +88,13 @@ func (r *faultRig) login(t *testing.T, n int) []*faultSession {
 
 // tally is what the users saw during a scenario.
 type tally struct {
-	mu       sync.Mutex
-	total    int
-	statuses map[int]int
-	longest  time.Duration
-	bad      []string // failures that were not a 503 problem+json
-	endOK    bool     // a 401 session_expired is the expected end (strict rotation after a crash)
-	// failures without Retry-After (a store that cannot be read at all has no estimate)
-	noRetryAfter int
+	mu           sync.Mutex
+	total        int
+	statuses     map[int]int
+	longest      time.Duration
+	bad          []string // failures that were not a 503 problem+json with Retry-After
+	endOK        bool     // a 401 session_expired is the expected end (strict rotation after a crash)
+	noRetryAfter int      // 503s without Retry-After (each is also in bad)
 }
 
 func (tl *tally) add(code int, took time.Duration, ctype, retryAfter, body string) {
@@ -111,8 +110,10 @@ func (tl *tally) add(code int, took time.Duration, ctype, retryAfter, body strin
 		if code != http.StatusServiceUnavailable && !ended || !strings.HasPrefix(ctype, "application/problem+json") {
 			tl.bad = append(tl.bad, body)
 		}
-		if retryAfter == "" {
+		if retryAfter == "" && code == http.StatusServiceUnavailable {
+			// every 503 says when to come back, whichever layer gave it
 			tl.noRetryAfter++
+			tl.bad = append(tl.bad, "no Retry-After: "+body)
 		}
 	}
 	tl.longest = max(tl.longest, took)

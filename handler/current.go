@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/dpop"
@@ -94,8 +95,15 @@ func storeProblem(err error) error {
 	if errors.Is(err, context.Canceled) && !errors.Is(err, session.ErrUnavailable) {
 		return err
 	}
-	return problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
+	p := problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
+	// A store that cannot be read has no estimate of its own, but store outages end or fail
+	// over within seconds: a short hint keeps well-behaved clients from retrying at once.
+	p.RetryAfter = storeRetryAfter
+	return p
 }
+
+// storeRetryAfter is the Retry-After of a 503 store_unavailable when nothing better is known.
+const storeRetryAfter = time.Second
 
 // Credentials is the proxy's credential.SourceFunc: the credential source of one proxied
 // request, answering for the session its cookie names. w is the request's response
