@@ -105,6 +105,15 @@ func storeProblem(err error) error {
 // storeRetryAfter is the Retry-After of a 503 store_unavailable when nothing better is known.
 const storeRetryAfter = time.Second
 
+// orStoreRetry is d, or storeRetryAfter when d is not positive: every store_unavailable
+// says when to come back.
+func orStoreRetry(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return storeRetryAfter
+}
+
 // Credentials is the proxy's credential.SourceFunc: the credential source of one proxied
 // request, answering for the session its cookie names. w is the request's response
 // writer: a cookie that names no live session, or a session the refresh found ended, is
@@ -221,7 +230,8 @@ func refreshProblem(err error) error {
 		return p
 	default:
 		p := problem.New(http.StatusServiceUnavailable, problem.StoreUnavailable, "the session store is unavailable", err)
-		p.RetryAfter = re.RetryAfter // set while another attempt's tokens may still be saved
+		// the time left while another attempt's tokens may still be saved; else the default
+		p.RetryAfter = orStoreRetry(re.RetryAfter)
 		return p
 	}
 }

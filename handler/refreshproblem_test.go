@@ -21,7 +21,7 @@ import (
 // problem+json once, where the response is written (here forward-auth's): an ended
 // session is 401 session_expired, an IdP outage 503 idp_unavailable with the back-off as
 // Retry-After, a refused client says the BFF is misconfigured, a store failure 503
-// store_unavailable; none of them leaks the token or the error text.
+// store_unavailable with Retry-After (1 s unless the refresher knows better); none of them leaks the token or the error text.
 func TestRefreshErrorsBecomeOneProblemEach(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -38,7 +38,9 @@ func TestRefreshErrorsBecomeOneProblemEach(t *testing.T) {
 		{name: "client refused", err: &refresh.Error{Kind: refresh.ErrIdPUnavailable, Cause: fmt.Errorf("token endpoint: %w", idp.ErrMisconfigured)},
 			status: 503, typ: problem.IdPUnavailable, detail: "misconfigured"},
 		{name: "store down", err: &refresh.Error{Kind: refresh.ErrStoreUnavailable, Cause: session.ErrUnavailable},
-			status: 503, typ: problem.StoreUnavailable},
+			status: 503, typ: problem.StoreUnavailable, retryAfter: "1"},
+		{name: "another attempt's save pending", err: &refresh.Error{Kind: refresh.ErrStoreUnavailable, RetryAfter: 7 * time.Second},
+			status: 503, typ: problem.StoreUnavailable, retryAfter: "7"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
