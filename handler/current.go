@@ -101,7 +101,7 @@ func storeProblem(err error) error {
 // writer: a cookie that names no live session, or a session the refresh found ended, is
 // cleared on it (cookie hygiene), and a cookie sealed under an older key is re-sealed.
 func (h *Handlers) Credentials(w http.ResponseWriter, r *http.Request) credential.Source {
-	return &requestSource{h: h, w: w, r: r}
+	return &requestSource{h: h, w: w, r: r, spec: credential.TokenSpecFrom(r.Context())}
 }
 
 // requestSource is the credential.Source of one proxied request. It remembers the session
@@ -112,6 +112,8 @@ type requestSource struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	cur *current // the session Get last answered for; nil before the first answer
+	// spec is the route's token spec (credential.TokenSpecFrom); nil: the session's own token.
+	spec *credential.TokenSpec
 }
 
 // Get returns the request's credential: a fresh access token for its session, refreshed
@@ -129,6 +131,9 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 	}
 	if cur == nil {
 		return credential.Session{}, credential.ErrNoSession
+	}
+	if s.spec != nil {
+		return s.getRoute(ctx, cur, force)
 	}
 	rec, err := h.d.Refresher.Fresh(ctx, cur.id, cur.rec, force)
 	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
@@ -194,6 +199,8 @@ func refreshProblem(err error) error {
 	switch {
 	case errors.Is(re.Kind, refresh.ErrSessionEnded):
 		return problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+	case errors.Is(re.Kind, refresh.ErrRouteTokenRefused):
+		return problem.New(http.StatusBadGateway, problem.TokenRefused, "the identity provider refused the token this route needs", err)
 	case errors.Is(re.Kind, refresh.ErrIdPUnavailable):
 		p := problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
 		if errors.Is(err, idp.ErrMisconfigured) {

@@ -145,4 +145,16 @@ type Record struct {
 	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
 	// always issued. Records made before it existed have none: the IdP sid stands in.
 	LogoutHandle string `json:"lh,omitempty"`
+	// RouteTokens are the access tokens obtained for routes that name a resource (RFC 8707)
+	// or a token exchange (RFC 8693), by RouteTokenKey. They are sealed with the record,
+	// end with it (logout, expiry) and survive refreshes of the main token.
+	RouteTokens map[string]RouteToken `json:"rtk,omitempty"`
+}
+
+// RouteToken is one route's access token: secret like AccessToken.
+type RouteToken struct {
+	AccessToken string        `json:"at"`
+	TokenType   string        `json:"tt,omitempty"`
+	Expiry      time.Time     `json:"exp"`
+	Lifetime    time.Duration `json:"life,omitempty"`
 }
