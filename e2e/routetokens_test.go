@@ -321,4 +321,3 @@ func TestRouteTokenStormAcrossReplicasIsOneGrantPerResource(t *testing.T) {
 		t.Fatalf("upstream saw %d requests on /a/ and /b/, want 202", n)
 	}
 }
-

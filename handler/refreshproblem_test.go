@@ -39,6 +39,8 @@ func TestRefreshErrorsBecomeOneProblemEach(t *testing.T) {
 			status: 503, typ: problem.IdPUnavailable, detail: "misconfigured"},
 		{name: "store down", err: &refresh.Error{Kind: refresh.ErrStoreUnavailable, Cause: session.ErrUnavailable},
 			status: 503, typ: problem.StoreUnavailable},
+		{name: "route token refused", err: &refresh.Error{Kind: refresh.ErrRouteTokenRefused, Cause: idp.ErrTargetRefused},
+			status: 502, typ: problem.TokenRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
