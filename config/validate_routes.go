@@ -143,6 +143,9 @@ func validateRouteToken(r Route, p string, ps *problems) {
 	if !x.IsSet() {
 		return
 	}
+	if strings.ContainsAny(x.Audience, " \t\n") {
+		ps.add(p+".tokenExchange.audience", "%q must not contain spaces (one audience)", x.Audience)
+	}
 	if x.Audience == "" && x.Resource == "" {
 		ps.add(p+".tokenExchange", "needs audience or resource: what the exchanged token is for")
 	}

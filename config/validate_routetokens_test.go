@@ -47,6 +47,9 @@ func TestValidateRouteTokens(t *testing.T) {
 		{"exchange for nothing", "routes[0].tokenExchange", "needs audience or resource", func(r *Route) {
 			r.TokenExchange = TokenExchange{Scope: "a"}
 		}},
+		{"exchange audience with a space", "routes[0].tokenExchange.audience", "must not contain spaces", func(r *Route) {
+			r.TokenExchange = TokenExchange{Audience: "a b"}
+		}},
 		{"exchange relative resource", "routes[0].tokenExchange.resource", "absolute URI", func(r *Route) {
 			r.TokenExchange = TokenExchange{Resource: "orders"}
 		}},

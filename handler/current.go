@@ -136,18 +136,10 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 		return s.getRoute(ctx, cur, force)
 	}
 	rec, err := h.d.Refresher.Fresh(ctx, cur.id, cur.rec, force)
-	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
-		return credential.Session{}, fmt.Errorf("handler: fresh token: %w: %w", credential.ErrNoRetry, err)
-	}
 	if err != nil {
-		if errors.Is(err, refresh.ErrSessionEnded) {
-			h.clearBadCookie(s.setCookie, s.r, cookieBad)
-		}
-		return credential.Session{}, refreshProblem(err)
+		return credential.Session{}, s.tokenError(err)
 	}
-	if s.cur == nil {
-		h.resealCookie(s.setCookie, cur)
-	}
+	s.answered(cur)
 	s.cur = &current{id: cur.id, rec: rec, hash: cur.hash}
 	sess, err := sessionCredential(rec)
 	sess.Key = cur.hash
@@ -155,6 +147,25 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 }
 
 func (s *requestSource) setCookie(c *http.Cookie) { http.SetCookie(s.w, c) }
+
+// tokenError is what Get returns for the refresher's err: a declined forced refresh as
+// credential.ErrNoRetry, anything else as its problem, an ended session's cookie cleared.
+func (s *requestSource) tokenError(err error) error {
+	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
+		return fmt.Errorf("handler: fresh token: %w: %w", credential.ErrNoRetry, err)
+	}
+	if errors.Is(err, refresh.ErrSessionEnded) {
+		s.h.clearBadCookie(s.setCookie, s.r, cookieBad)
+	}
+	return refreshProblem(err)
+}
+
+// answered re-seals a cookie sealed under an older key, on the request's first answer.
+func (s *requestSource) answered(cur *current) {
+	if s.cur == nil {
+		s.h.resealCookie(s.setCookie, cur)
+	}
+}
 
 // sessionCredential is what the proxy gets for rec: a credential of the record's token
 // type, and who it belongs to.

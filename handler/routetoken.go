@@ -10,7 +10,6 @@ import (
 
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/problem"
-	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
 )
 
@@ -24,25 +23,16 @@ type RouteRefresher interface {
 // getRoute is Get for a route with a token spec: the route's own token, never the
 // session's main token in its place.
 func (s *requestSource) getRoute(ctx context.Context, cur *current, force bool) (credential.Session, error) {
-	h := s.h
-	rr, ok := h.d.Refresher.(RouteRefresher)
+	rr, ok := s.h.d.Refresher.(RouteRefresher)
 	if !ok {
 		return credential.Session{}, problem.New(http.StatusBadGateway, problem.TokenRefused,
 			"this BFF cannot obtain route tokens", errors.New("handler: the refresher has no ForRoute"))
 	}
 	tok, err := rr.ForRoute(ctx, cur.id, cur.rec, s.spec, force)
-	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
-		return credential.Session{}, fmt.Errorf("handler: route token: %w: %w", credential.ErrNoRetry, err)
-	}
 	if err != nil {
-		if errors.Is(err, refresh.ErrSessionEnded) {
-			h.clearBadCookie(s.setCookie, s.r, cookieBad)
-		}
-		return credential.Session{}, refreshProblem(err)
+		return credential.Session{}, s.tokenError(err)
 	}
-	if s.cur == nil {
-		h.resealCookie(s.setCookie, cur)
-	}
+	s.answered(cur)
 	// Remember the token sent, so that a forced renewal after a 401 knows which one the
 	// upstream rejected.
 	s.cur = &current{id: cur.id, rec: withSentRouteToken(cur.rec, s.spec.Key(), tok), hash: cur.hash}

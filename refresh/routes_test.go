@@ -103,29 +103,39 @@ func redisReplicaStores(t *testing.T, n int) []session.Store {
 	return out
 }
 
-// TestRouteTokenStormIsOneGrantPerResource: 200 requests over two replicas ask at once
-// for the tokens of two resources the session does not hold yet, against a provider
-// that revokes the token family on reuse. Each resource is granted exactly once, no
-// refresh token is redeemed twice, every request gets its resource's token, and the
-// record ends with both tokens, the last rotated refresh token and the main token kept.
-func TestRouteTokenStormIsOneGrantPerResource(t *testing.T) {
-	stores := redisReplicaStores(t, 2)
-	f := newRouteIdP("rt-0")
-	id, rec := validSession(t, stores[0])
-	replicas := make([]*Refresher, 2)
-	for i, st := range stores {
-		replicas[i], _ = replica(t, Config{Store: st, IdP: f})
+// stormRig is two replicas on one Redis, a routeIdP with strict rotation and a session
+// whose main token is valid.
+type stormRig struct {
+	stores   []session.Store
+	replicas []*Refresher
+	idp      *routeIdP
+	id       string
+	rec      *session.Record
+}
+
+func newStormRig(t *testing.T) *stormRig {
+	g := &stormRig{stores: redisReplicaStores(t, 2), idp: newRouteIdP("rt-0")}
+	g.id, g.rec = validSession(t, g.stores[0])
+	for _, st := range g.stores {
+		r, _ := replica(t, Config{Store: st, IdP: g.idp})
+		g.replicas = append(g.replicas, r)
 	}
+	return g
+}
+
+// storm asks for specOf(i)'s token 200 times at once, alternating replicas, and returns
+// a failure for every request that erred or got another token than want(spec).
+func (g *stormRig) storm(t *testing.T, specOf func(i int) *credential.TokenSpec, want func(*credential.TokenSpec) string) []error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	for i := range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			spec := []*credential.TokenSpec{specA, specB}[i%2]
-			tok, err := replicas[(i/2)%2].ForRoute(t.Context(), id, rec, spec, false)
-			if err == nil && tok.AccessToken != spec.Resource+"#1" {
-				err = fmt.Errorf("request %d got %q for %s", i, tok.AccessToken, spec.Resource)
+			spec := specOf(i)
+			tok, err := g.replicas[i%2].ForRoute(t.Context(), g.id, g.rec, spec, false)
+			if err == nil && tok.AccessToken != want(spec) {
+				err = fmt.Errorf("request %d got %q for %s", i, tok.AccessToken, spec.Key())
 			}
 			if err != nil {
 				errs <- err
@@ -134,7 +144,23 @@ func TestRouteTokenStormIsOneGrantPerResource(t *testing.T) {
 	}
 	wg.Wait()
 	close(errs)
+	var out []error
 	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
+
+// TestRouteTokenStormIsOneGrantPerResource: 200 requests over two replicas ask at once
+// for the tokens of two resources the session does not hold yet, against a provider
+// that revokes the token family on reuse. Each resource is granted exactly once, no
+// refresh token is redeemed twice, every request gets its resource's token, and the
+// record ends with both tokens, the last rotated refresh token and the main token kept.
+func TestRouteTokenStormIsOneGrantPerResource(t *testing.T) {
+	g := newStormRig(t)
+	f := g.idp
+	for _, err := range g.storm(t, func(i int) *credential.TokenSpec { return []*credential.TokenSpec{specA, specB}[(i/2)%2] },
+		func(s *credential.TokenSpec) string { return s.Resource + "#1" }) {
 		t.Error(err)
 	}
 	grants, reuse := f.counts()
@@ -142,7 +168,7 @@ func TestRouteTokenStormIsOneGrantPerResource(t *testing.T) {
 		t.Fatalf("%d grants (a %d, b %d), %d reuses; want one grant per resource and no reuse",
 			grants, f.count(specA.Resource), f.count(specB.Resource), reuse)
 	}
-	got := stored(t, stores[1], id)
+	got := stored(t, g.stores[1], g.id)
 	if got.AccessToken != "at-main" || got.RefreshToken != "rt-2" || len(got.RouteTokens) != 2 || !got.RefreshPendingSince.IsZero() {
 		t.Fatalf("stored: main %q rt %q, %d route tokens, mark %v", got.AccessToken, got.RefreshToken, len(got.RouteTokens), got.RefreshPendingSince)
 	}
@@ -241,30 +267,13 @@ func TestDeadRefreshTokenOnAResourceGrantEndsTheSession(t *testing.T) {
 // TestExchangeStormIsOneExchange: 200 requests over two replicas for an exchanged token:
 // one exchange of the main token, cached in the record; the refresh token is not spent.
 func TestExchangeStormIsOneExchange(t *testing.T) {
-	stores := redisReplicaStores(t, 2)
-	f := newRouteIdP("rt-0")
-	id, rec := validSession(t, stores[0])
-	replicas := make([]*Refresher, 2)
-	for i, st := range stores {
-		replicas[i], _ = replica(t, Config{Store: st, IdP: f})
+	g := newStormRig(t)
+	failed := g.storm(t, func(int) *credential.TokenSpec { return specTx },
+		func(*credential.TokenSpec) string { return "x:orders:at-main" })
+	if len(failed) != 0 || g.idp.exchanges.Load() != 1 {
+		t.Fatalf("%d failed requests (%v), %d exchanges; want 0 and 1", len(failed), failed, g.idp.exchanges.Load())
 	}
-	var wg sync.WaitGroup
-	var bad atomic.Int32
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, err := replicas[i%2].ForRoute(t.Context(), id, rec, specTx, false)
-			if err != nil || tok.AccessToken != "x:orders:at-main" {
-				bad.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if bad.Load() != 0 || f.exchanges.Load() != 1 {
-		t.Fatalf("%d failed requests, %d exchanges; want 0 and 1", bad.Load(), f.exchanges.Load())
-	}
-	if grants, _ := f.counts(); grants != 0 || stored(t, stores[1], id).RefreshToken != "rt-0" {
+	if grants, _ := g.idp.counts(); grants != 0 || stored(t, g.stores[1], g.id).RefreshToken != "rt-0" {
 		t.Fatalf("the exchange spent the refresh token (%d grants)", grants)
 	}
 }
