@@ -297,3 +297,52 @@ func TestStaleCopyDoesNotRegrant(t *testing.T) {
 		t.Fatalf("got %q, %v; %d grants; want the first replica's token and one grant", second.AccessToken, err, f.count(specA.Resource))
 	}
 }
+
+// TestForcedRouteTokenRenewal: after an upstream 401 the route's token is renewed once;
+// a second forced renewal within the cooldown is declined (each one spends the refresh
+// token), and a forced call with a token the record has already replaced takes that one.
+func TestForcedRouteTokenRenewal(t *testing.T) {
+	st := newStore(t)
+	f := newRouteIdP("rt-0")
+	r, _ := replica(t, Config{Store: st, IdP: f})
+	id, rec := validSession(t, st)
+	first, err := r.ForRoute(t.Context(), id, rec, specA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withFirst := stored(t, st, id)
+	second, err := r.ForRoute(t.Context(), id, withFirst, specA, true)
+	if err != nil || second.AccessToken == first.AccessToken || f.count(specA.Resource) != 2 {
+		t.Fatalf("forced: %q, %v; %d grants; want a new token", second.AccessToken, err, f.count(specA.Resource))
+	}
+	if _, err := r.ForRoute(t.Context(), id, stored(t, st, id), specA, true); !errors.Is(err, ErrForcedRefreshCooldown) {
+		t.Fatalf("second forced renewal: %v, want ErrForcedRefreshCooldown", err)
+	}
+	// withFirst (no cooldown in it) still names the first token: the record's newer one
+	// is the answer, without a grant.
+	got, err := r.ForRoute(t.Context(), id, withFirst, specA, true)
+	if err != nil || got.AccessToken != second.AccessToken || f.count(specA.Resource) != 2 {
+		t.Fatalf("forced with a replaced token: %q, %v; %d grants; want the record's token and no grant",
+			got.AccessToken, err, f.count(specA.Resource))
+	}
+}
+
+// TestExchangeUsesAFreshSubjectToken: an expired main token is refreshed first, and the
+// refreshed one is exchanged, never the expired one.
+func TestExchangeUsesAFreshSubjectToken(t *testing.T) {
+	st := newStore(t)
+	f := newRouteIdP("rt-0")
+	r, _ := replica(t, Config{Store: st, IdP: f})
+	id, rec := validSession(t, st)
+	rec.AccessExpiry = time.Now().Add(-time.Second)
+	if err := st.Update(t.Context(), id, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.ForRoute(t.Context(), id, rec, specTx, false)
+	if err != nil || got.AccessToken != "x:orders:at-1" {
+		t.Fatalf("got %q, %v; want the exchange of the refreshed token at-1", got.AccessToken, err)
+	}
+	if s := stored(t, st, id); s.AccessToken != "at-1" || s.RouteTokens[specTx.Key()].AccessToken != got.AccessToken {
+		t.Fatalf("stored main %q, route %v", s.AccessToken, s.RouteTokens)
+	}
+}
