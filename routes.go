@@ -1,7 +1,10 @@
 package bff
 
 import (
+	"slices"
+
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/proxy"
 )
 
@@ -29,7 +32,20 @@ func proxyRoutes(routes []config.Route) []proxy.Route {
 				Email:             rc.IdentityHeaders.Email,
 				PreferredUsername: rc.IdentityHeaders.PreferredUsername,
 			},
+			Token: routeTokenSpec(rc),
 		})
 	}
 	return out
+}
+
+// routeTokenSpec is the route's own token request, or nil for the session's token.
+func routeTokenSpec(rc config.Route) *credential.TokenSpec {
+	switch {
+	case rc.TokenExchange.IsSet():
+		x := rc.TokenExchange
+		return &credential.TokenSpec{Exchange: &credential.ExchangeSpec{Audience: x.Audience, Scope: x.Scope, Resource: x.Resource}}
+	case rc.Resource != "":
+		return &credential.TokenSpec{Resource: rc.Resource, Scopes: slices.Clone(rc.Scopes)}
+	}
+	return nil
 }

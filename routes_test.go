@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokenward/bff/config"
+	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/proxy"
 )
 
@@ -27,6 +28,16 @@ func TestProxyRoutesCarryEveryKey(t *testing.T) {
 			proxy.Route{Name: "files", Path: "/files/", Upstream: "https://f", StripPrefix: "/files", Auth: proxy.AuthOptional,
 				Timeout: time.Second, UploadIdleTimeout: 2 * time.Second, Methods: []string{"GET"}, RetryOn401: false, MaxRequestBody: 0, PassEncodedSlashes: true,
 				IdentityHeaders: proxy.IdentityHeaders{User: "X-User", Email: "X-Email", PreferredUsername: "X-Name"}}},
+		{"a resource and its scopes become the route's token spec",
+			config.Route{Path: "/a/", Upstream: "https://a", Resource: "https://a.example/", Scopes: []string{"r", "w"}},
+			proxy.Route{Name: "/a/", Path: "/a/", Upstream: "https://a", Auth: proxy.AuthRequired,
+				Timeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20,
+				Token: &credential.TokenSpec{Resource: "https://a.example/", Scopes: []string{"r", "w"}}}},
+		{"a token exchange becomes the route's token spec",
+			config.Route{Path: "/x/", Upstream: "https://x", TokenExchange: config.TokenExchange{Audience: "aud", Scope: "s", Resource: "urn:x"}},
+			proxy.Route{Name: "/x/", Path: "/x/", Upstream: "https://x", Auth: proxy.AuthRequired,
+				Timeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20,
+				Token: &credential.TokenSpec{Exchange: &credential.ExchangeSpec{Audience: "aud", Scope: "s", Resource: "urn:x"}}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := proxyRoutes([]config.Route{tt.in})[0]; !reflect.DeepEqual(got, tt.want) {
@@ -40,12 +51,17 @@ func TestProxyRoutesCarryEveryKey(t *testing.T) {
 // proxy.Route (and a line in proxyRoutes), or a reason to stay in config alone.
 func TestEveryRouteKeyReachesTheProxy(t *testing.T) {
 	configOnly := map[string]bool{"AllowInsecureUpstream": true} // checked by config at load
+	// The route's own token keys reach the proxy as one field, proxy.Route.Token.
+	inToken := map[string]bool{"Resource": true, "Scopes": true, "TokenExchange": true}
 	proxyFields := map[string]bool{}
 	for f := range reflect.TypeFor[proxy.Route]().Fields() {
 		proxyFields[f.Name] = true
 	}
 	for f := range reflect.TypeFor[config.Route]().Fields() {
-		if !configOnly[f.Name] && !proxyFields[f.Name] {
+		if inToken[f.Name] && !proxyFields["Token"] {
+			t.Errorf("config.Route.%s has no proxy.Route.Token to reach", f.Name)
+		}
+		if !configOnly[f.Name] && !inToken[f.Name] && !proxyFields[f.Name] {
 			t.Errorf("config.Route.%s has no proxy.Route field", f.Name)
 		}
 	}

@@ -193,7 +193,29 @@ type Route struct {
 	// session only); a client's own headers of these names are always dropped. Default:
 	// none.
 	IdentityHeaders IdentityHeaders `yaml:"identityHeaders"`
+	// Resource, when set, gives the route an access token of its own for this resource
+	// (RFC 8707: an absolute URI without fragment), obtained with the refresh token.
+	Resource string `yaml:"resource"`
+	// Scopes asked for the resource's token; empty: the provider's default. Only with
+	// Resource.
+	Scopes []string `yaml:"scopes"`
+	// TokenExchange, when set, gives the route a token exchanged (RFC 8693) for the
+	// session's access token. Not with Resource.
+	TokenExchange TokenExchange `yaml:"tokenExchange"`
 }
+
+// TokenExchange is a route's RFC 8693 token exchange request; unset when all are "".
+type TokenExchange struct {
+	// Audience asked for (the downstream service's name at the provider).
+	Audience string `yaml:"audience"`
+	// Scope asked for, space-separated; "": the provider's default.
+	Scope string `yaml:"scope"`
+	// Resource asked for (an absolute URI without fragment).
+	Resource string `yaml:"resource"`
+}
+
+// IsSet reports whether the route asks for a token exchange.
+func (x TokenExchange) IsSet() bool { return x != TokenExchange{} }
 
 // SPA configures what serves everything that is not /bff/* or a route.
 type SPA struct {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -54,6 +55,7 @@ func validateRoute(r Route, p string, ps *problems) {
 	if r.MaxRequestBody != nil && *r.MaxRequestBody < 0 {
 		ps.add(p+".maxRequestBody", "must not be negative (bytes; 0 means no bound)")
 	}
+	validateRouteToken(r, p, ps)
 	for i, m := range r.Methods {
 		if !isToken(m) || m != strings.ToUpper(m) {
 			ps.add(indexPath(p+".methods", i), "%q is not an upper-case HTTP method", m)
@@ -116,4 +118,54 @@ func validateSPA(s SPA, ps *problems) {
 			ps.add("spa.upstream", "%s", msg)
 		}
 	}
+}
+
+// validateRouteToken checks a route's own token: a resource (RFC 8707) with scopes, or a
+// token exchange (RFC 8693); one of them at most, and neither on a route without a session.
+func validateRouteToken(r Route, p string, ps *problems) {
+	x := r.TokenExchange
+	if r.Resource == "" && len(r.Scopes) > 0 {
+		ps.add(p+".scopes", "needs %s.resource: scopes apply to a resource's token (or put them in %s.tokenExchange.scope)", p, p)
+	}
+	if r.Resource != "" && x.IsSet() {
+		ps.add(p+".tokenExchange", "set %s.resource or %s.tokenExchange, not both", p, p)
+	}
+	if (r.Resource != "" || x.IsSet()) && r.Auth == "none" {
+		ps.add(p+".auth", "is none, but the route asks for a token (resource or tokenExchange): remove one")
+	}
+	if msg := resourceProblem(r.Resource); msg != "" {
+		ps.add(p+".resource", "%q: %s", r.Resource, msg)
+	}
+	for i, sc := range r.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			ps.add(indexPath(p+".scopes", i), "%q is not a scope (no spaces, quotes or backslashes; one scope per entry)", sc)
+		}
+	}
+	if !x.IsSet() {
+		return
+	}
+	if strings.ContainsAny(x.Audience, " \t\n") {
+		ps.add(p+".tokenExchange.audience", "%q must not contain spaces (one audience)", x.Audience)
+	}
+	if x.Audience == "" && x.Resource == "" {
+		ps.add(p+".tokenExchange", "needs audience or resource: what the exchanged token is for")
+	}
+	if msg := resourceProblem(x.Resource); msg != "" {
+		ps.add(p+".tokenExchange.resource", "%q: %s", x.Resource, msg)
+	}
+}
+
+// resourceProblem: "" or an absolute URI without a fragment (RFC 8707 §2).
+func resourceProblem(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs():
+		return "must be an absolute URI (RFC 8707), e.g. https://api.example.com/"
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return "must not have a fragment (RFC 8707)"
+	}
+	return ""
 }

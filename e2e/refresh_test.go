@@ -95,6 +95,12 @@ func burstClient(e *testenv.Env) *http.Client {
 // the two replicas, and waits for all; codes (optional) receives each status.
 func fire(t *testing.T, c *http.Client, e *testenv.Env, replica *testenv.Replica, path string, codes chan<- int) {
 	t.Helper()
+	fireEach(t, c, e, replica, func(int) string { return path }, codes)
+}
+
+// fireEach is fire with the i-th request's path pathOf(i).
+func fireEach(t *testing.T, c *http.Client, e *testenv.Env, replica *testenv.Replica, pathOf func(i int) string, codes chan<- int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for i := 0; i < 200; i++ {
 		target := e.Server.URL
@@ -104,7 +110,7 @@ func fire(t *testing.T, c *http.Client, e *testenv.Env, replica *testenv.Replica
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodGet, target+path, nil)
+			req, _ := http.NewRequest(http.MethodGet, target+pathOf(i), nil)
 			req.Header.Set("X-CSRF", "1")
 			for _, ck := range e.Client.Jar.Cookies(mustURL(e.Server.URL)) {
 				req.AddCookie(ck)

@@ -119,7 +119,7 @@ func orStoreRetry(d time.Duration) time.Duration {
 // writer: a cookie that names no live session, or a session the refresh found ended, is
 // cleared on it (cookie hygiene), and a cookie sealed under an older key is re-sealed.
 func (h *Handlers) Credentials(w http.ResponseWriter, r *http.Request) credential.Source {
-	return &requestSource{h: h, w: w, r: r}
+	return &requestSource{h: h, w: w, r: r, spec: credential.TokenSpecFrom(r.Context())}
 }
 
 // requestSource is the credential.Source of one proxied request. It remembers the session
@@ -130,6 +130,8 @@ type requestSource struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	cur *current // the session Get last answered for; nil before the first answer
+	// spec is the route's token spec (credential.TokenSpecFrom); nil: the session's own token.
+	spec *credential.TokenSpec
 }
 
 // Get returns the request's credential: a fresh access token for its session, refreshed
@@ -148,19 +150,16 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 	if cur == nil {
 		return credential.Session{}, credential.ErrNoSession
 	}
-	rec, err := h.d.Refresher.Fresh(idp.WithDPoPKey(ctx, cur.rec.DPoPKey), cur.id, cur.rec, force)
-	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
-		return credential.Session{}, fmt.Errorf("handler: fresh token: %w: %w", credential.ErrNoRetry, err)
+	// The session's DPoP key (if any) proves every token request made for it.
+	ctx = idp.WithDPoPKey(ctx, cur.rec.DPoPKey)
+	if s.spec != nil {
+		return s.getRoute(ctx, cur, force)
 	}
+	rec, err := h.d.Refresher.Fresh(ctx, cur.id, cur.rec, force)
 	if err != nil {
-		if errors.Is(err, refresh.ErrSessionEnded) {
-			h.clearBadCookie(s.setCookie, s.r, cookieBad)
-		}
-		return credential.Session{}, refreshProblem(err)
+		return credential.Session{}, s.tokenError(err)
 	}
-	if s.cur == nil {
-		h.resealCookie(s.setCookie, cur)
-	}
+	s.answered(cur)
 	s.cur = &current{id: cur.id, rec: rec, hash: cur.hash}
 	sess, err := h.sessionCredential(rec)
 	sess.Key = cur.hash
@@ -168,6 +167,25 @@ func (s *requestSource) Get(ctx context.Context, force bool) (credential.Session
 }
 
 func (s *requestSource) setCookie(c *http.Cookie) { http.SetCookie(s.w, c) }
+
+// tokenError is what Get returns for the refresher's err: a declined forced refresh as
+// credential.ErrNoRetry, anything else as its problem, an ended session's cookie cleared.
+func (s *requestSource) tokenError(err error) error {
+	if errors.Is(err, refresh.ErrForcedRefreshCooldown) {
+		return fmt.Errorf("handler: fresh token: %w: %w", credential.ErrNoRetry, err)
+	}
+	if errors.Is(err, refresh.ErrSessionEnded) {
+		s.h.clearBadCookie(s.setCookie, s.r, cookieBad)
+	}
+	return refreshProblem(err)
+}
+
+// answered re-seals a cookie sealed under an older key, on the request's first answer.
+func (s *requestSource) answered(cur *current) {
+	if s.cur == nil {
+		s.h.resealCookie(s.setCookie, cur)
+	}
+}
 
 // sessionCredential is what the proxy gets for rec: a credential of the record's token
 // type, and who it belongs to.
@@ -221,6 +239,8 @@ func refreshProblem(err error) error {
 	switch {
 	case errors.Is(re.Kind, refresh.ErrSessionEnded):
 		return problem.New(http.StatusUnauthorized, problem.SessionExpired, "the session has ended", err)
+	case errors.Is(re.Kind, refresh.ErrRouteTokenRefused):
+		return problem.New(http.StatusBadGateway, problem.TokenRefused, "the identity provider refused the token this route needs", err)
 	case errors.Is(re.Kind, refresh.ErrIdPUnavailable):
 		p := problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "the identity provider is unavailable", err)
 		if errors.Is(err, idp.ErrMisconfigured) {

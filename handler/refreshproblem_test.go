@@ -41,6 +41,8 @@ func TestRefreshErrorsBecomeOneProblemEach(t *testing.T) {
 			status: 503, typ: problem.StoreUnavailable, retryAfter: "1"},
 		{name: "another attempt's save pending", err: &refresh.Error{Kind: refresh.ErrStoreUnavailable, RetryAfter: 7 * time.Second},
 			status: 503, typ: problem.StoreUnavailable, retryAfter: "7"},
+		{name: "route token refused", err: &refresh.Error{Kind: refresh.ErrRouteTokenRefused, Cause: idp.ErrTargetRefused},
+			status: 502, typ: problem.TokenRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,8 @@ type tokenResponse struct {
 	TokenType    string
 	RefreshToken string
 	IDToken      string
+	// IssuedTokenType is RFC 8693's issued_token_type (token exchange answers only).
+	IssuedTokenType string
 	// ExpiresIn is expires_in in seconds; ExpiresGiven says whether the answer had one
 	// at all (a non-numeric value counts as given and unusable: 0).
 	ExpiresIn    int64
@@ -57,6 +59,7 @@ func (p *Provider) tokenRequest(ctx context.Context, d *discovered, form url.Val
 	out := &tokenResponse{
 		AccessToken: fields.get("access_token"), TokenType: fields.get("token_type"),
 		RefreshToken: fields.get("refresh_token"), IDToken: fields.get("id_token"),
+		IssuedTokenType: fields.get("issued_token_type"),
 	}
 	if out.AccessToken == "" {
 		return nil, fmt.Errorf("%w: token response without access_token", ErrUnavailable)

@@ -27,6 +27,9 @@ const (
 	MethodNotAllowed    Type = "method_not_allowed"
 	TooManyRequests     Type = "too_many_requests"
 	Internal            Type = "internal"
+	// TokenRefused: the provider refused the token a route needs (RFC 8707 resource,
+	// RFC 8693 exchange); the request is not sent with any other token.
+	TokenRefused Type = "token_refused"
 )
 
 // ContentType of every problem response.

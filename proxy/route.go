@@ -40,7 +40,8 @@ type route struct {
 	// passEncodedSlashes: a path with %2F may be routed here and reaches the upstream
 	// with its %2F intact (RawPath), see Proxy.Match.
 	passEncodedSlashes bool
-	identity           IdentityHeaders // headers that carry the user to the upstream
+	identity           IdentityHeaders       // headers that carry the user to the upstream
+	token              *credential.TokenSpec // the route's token spec; nil: the session's token
 }
 
 func (p *Proxy) newRoute(rc Route, rt http.RoundTripper, pool *bufferPool) (*route, error) {
@@ -60,6 +61,7 @@ func (p *Proxy) newRoute(rc Route, rt http.RoundTripper, pool *bufferPool) (*rou
 
 		passEncodedSlashes: rc.PassEncodedSlashes,
 		identity:           rc.IdentityHeaders,
+		token:              rc.Token,
 	}
 	if r.name == "" {
 		r.name = rc.Path
@@ -117,6 +119,9 @@ func (r *route) validate() error {
 	}
 	if r.maxBody < 0 {
 		errs = append(errs, errors.New("maxRequestBody must not be negative"))
+	}
+	if r.token != nil && r.auth == AuthNone {
+		errs = append(errs, errors.New("a token spec needs a credential: not with auth none"))
 	}
 	return errors.Join(errs...)
 }
@@ -206,7 +211,12 @@ func (r *route) authorize(w http.ResponseWriter, x *exchange) bool {
 	if r.auth == AuthNone {
 		return true
 	}
-	x.src = r.p.creds(w, x.in)
+	in := x.in
+	if r.token != nil {
+		// Only routes with a spec pay for the derived request: the default path is unchanged.
+		in = in.WithContext(credential.WithTokenSpec(in.Context(), r.token))
+	}
+	x.src = r.p.creds(w, in)
 	sess, err := x.src.Get(x.in.Context(), false)
 	if err == nil && sess.Credential == nil {
 		err = credential.ErrNoSession // never send an empty credential

@@ -1,6 +1,10 @@
 package proxy
 
-import "time"
+import (
+	"time"
+
+	"github.com/tokenward/bff/credential"
+)
 
 // Route is one route the proxy serves, in the proxy's own terms (the assembly builds it
 // from config's routes[] entry, whose keys docs/configuration.md describes). New checks
@@ -36,6 +40,10 @@ type Route struct {
 	PassEncodedSlashes bool
 	// IdentityHeaders names the headers that carry the session's identity upstream.
 	IdentityHeaders IdentityHeaders
+	// Token, when set, asks for a token of the route's own (a resource's, or an exchanged
+	// one) instead of the session's: the credential source sees it in the request's
+	// context (credential.TokenSpecFrom). Not with AuthNone.
+	Token *credential.TokenSpec
 }
 
 // Auth is a route's authentication mode.

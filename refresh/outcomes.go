@@ -23,6 +23,9 @@ const (
 	// No IdP call: the record carries another attempt's redemption mark younger than
 	// PendingWindow (its holder died or lost the store after the IdP may have answered).
 	OutcomePendingElsewhere = "pending_elsewhere"
+	// The provider refused a route's token (its resource, audience or scope: RFC 8707
+	// invalid_target, a refused RFC 8693 exchange): the session is kept.
+	OutcomeRefused = "refused"
 )
 
 // Outcomes lists every outcome Observe may report, for the metric's label set (a new
@@ -30,5 +33,5 @@ const (
 func Outcomes() []string {
 	return []string{OutcomeOK, OutcomeInvalidGrant, OutcomeTransient, OutcomeCoalesced,
 		OutcomeStoreError, OutcomeCooldown, OutcomeBackoff, OutcomeEnded,
-		OutcomeSavePending, OutcomeSaveLate, OutcomeSaveLost, OutcomePendingElsewhere}
+		OutcomeSavePending, OutcomeSaveLate, OutcomeSaveLost, OutcomePendingElsewhere, OutcomeRefused}
 }

@@ -151,4 +151,16 @@ type Record struct {
 	// DPoP-bound: made at login, it proves every token request and upstream call of the
 	// session, and lives and dies with the record (sealed at rest like the tokens).
 	DPoPKey string `json:"dpop,omitempty"`
+	// RouteTokens are the access tokens obtained for routes that name a resource (RFC 8707)
+	// or a token exchange (RFC 8693), by RouteTokenKey. They are sealed with the record,
+	// end with it (logout, expiry) and survive refreshes of the main token.
+	RouteTokens map[string]RouteToken `json:"rtk,omitempty"`
+}
+
+// RouteToken is one route's access token: secret like AccessToken.
+type RouteToken struct {
+	AccessToken string        `json:"at"`
+	TokenType   string        `json:"tt,omitempty"`
+	Expiry      time.Time     `json:"exp"`
+	Lifetime    time.Duration `json:"life,omitempty"`
 }
