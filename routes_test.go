@@ -31,12 +31,12 @@ func TestProxyRoutesCarryEveryKey(t *testing.T) {
 		{"a resource and its scopes become the route's token spec",
 			config.Route{Path: "/a/", Upstream: "https://a", Resource: "https://a.example/", Scopes: []string{"r", "w"}},
 			proxy.Route{Name: "/a/", Path: "/a/", Upstream: "https://a", Auth: proxy.AuthRequired,
-				Timeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20,
+				Timeout: 30 * time.Second, UploadIdleTimeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20,
 				Token: &credential.TokenSpec{Resource: "https://a.example/", Scopes: []string{"r", "w"}}}},
 		{"a token exchange becomes the route's token spec",
 			config.Route{Path: "/x/", Upstream: "https://x", TokenExchange: config.TokenExchange{Audience: "aud", Scope: "s", Resource: "urn:x"}},
 			proxy.Route{Name: "/x/", Path: "/x/", Upstream: "https://x", Auth: proxy.AuthRequired,
-				Timeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20,
+				Timeout: 30 * time.Second, UploadIdleTimeout: 30 * time.Second, RetryOn401: true, MaxRequestBody: 10 << 20,
 				Token: &credential.TokenSpec{Exchange: &credential.ExchangeSpec{Audience: "aud", Scope: "s", Resource: "urn:x"}}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
