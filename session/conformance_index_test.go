@@ -128,6 +128,32 @@ func testUsedSessionStaysIndexed(t *testing.T, newStore newStoreFunc) {
 	expectNoKeys(t, st.(*redisStore), "ending both sessions by index")
 }
 
+// A Get or Touch that extends the coverage leaves the record its full idle timeout: a
+// user who returns after 0.95 idle timeout (the coverage has less than the threshold
+// left, so that request extends it) and then pauses 0.7 idle timeout is still logged
+// in. The request slid the TTL only up to the OLD coverage (0.6 idle timeout away), so
+// the extension must slide it again.
+func testExtensionKeepsTheIdleTimeout(t *testing.T, newStore newStoreFunc) {
+	st, clock, advance := newStore(t)
+	ctx := t.Context()
+	byGet, byTouch := saveIndexed(t, st, clock, "sid-1", "alice"), saveIndexed(t, st, clock, "sid-2", "alice")
+	use := func(step string) {
+		t.Helper()
+		if _, err := st.Get(ctx, byGet); err != nil {
+			t.Fatalf("Get %s: %v (idle timeout %v)", step, err, suiteIdle)
+		}
+		if live, err := st.Touch(ctx, IDHash(byTouch)); err != nil || !live {
+			t.Fatalf("Touch %s: %v, %v (idle timeout %v)", step, live, err, suiteIdle)
+		}
+	}
+	advance(suiteIdle * 45 / 100) // coverage 1.55 idle away: above the threshold, no extension
+	use("at 0.45 idle")
+	advance(suiteIdle * 95 / 100) // coverage 0.6 idle away: this request extends it
+	use("after 0.95 idle")
+	advance(suiteIdle * 70 / 100) // a pause shorter than the idle timeout
+	use("after a pause of 0.7 idle")
+}
+
 // DeleteBySID takes the sessions it ends out of their subjects' indexes too,
 // DeleteBySubject out of their sids' indexes, DeleteBySIDAndSubject out of both.
 func testDeleteByIndexCleansTheOtherIndex(t *testing.T, newStore newStoreFunc) {

@@ -109,6 +109,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"LogoutLeavesNoIndex", testLogoutLeavesNoIndex},
 		{"IdleExpiryLeavesNoIndex", testIdleExpiryLeavesNoIndex},
 		{"UsedSessionStaysIndexed", testUsedSessionStaysIndexed},
+		{"CoverageExtensionKeepsTheIdleTimeout", testExtensionKeepsTheIdleTimeout},
 		{"DeleteByIndexCleansTheOtherIndex", testDeleteByIndexCleansTheOtherIndex},
 		{"SubjectIndexStaysBounded", testSubjectIndexStaysBounded},
 		{"RecordNeverOutlivesItsIndexCoverage", testRecordNeverOutlivesItsCoverage},

@@ -48,7 +48,8 @@ func (s *redisStore) indexCalls(idHash string, names []string, coverage int64, n
 }
 
 // extendCoverage extends the coverage of the live record idHash, whose script answered
-// due = {index names, absolute expiry}: the index sets first, then the record. Failures
+// due = {index names, absolute expiry}: the index sets first, then the record (its
+// coverage, and its TTL, which the Get or Touch capped at the old coverage). Failures
 // are not reported: the record keeps its current coverage, at least half an idle
 // timeout ahead, and the next Get or Touch tries again.
 func (s *redisStore) extendCoverage(ctx context.Context, idHash string, due []any) {
@@ -69,7 +70,7 @@ func (s *redisStore) extendCoverage(ctx context.Context, idHash string, due []an
 	if err := runScripts(octx, s.client, s.indexCalls(idHash, names, coverage, now)); err != nil {
 		return
 	}
-	n, err := runScript(octx, s.client, scriptCall{coverScript, s.recordKey(idHash), []any{coverage}}).Int()
+	n, err := runScript(octx, s.client, scriptCall{coverScript, s.recordKey(idHash), []any{coverage, now.UnixMilli(), s.idleArg}}).Int()
 	if err == nil && n == 0 { // ended meanwhile: take back what the first step re-added
 		_ = s.unindex(ctx, []deletedRecord{{idHash: idHash, names: names}})
 	}
