@@ -144,6 +144,19 @@ end
 return 1
 `)
 
+	// legacyIndexScript: ARGV = member (an id hash), TTL. The previous release's index
+	// write, kept unchanged for one release so that its replicas (a rolling update, a
+	// rollback) still find new sessions: adds the member to the plain index set and
+	// extends the set's TTL to at least TTL (never shortens it).
+	legacyIndexScript = redis.NewScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local want = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < want then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`)
+
 	// renewScript: ARGV = token, lease. Compare-and-set: extends the lease only if
 	// the lock still holds our token. Returns 1 on success, 0 when lost.
 	renewScript = redis.NewScript(`
