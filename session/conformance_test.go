@@ -109,10 +109,12 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"LogoutLeavesNoIndex", testLogoutLeavesNoIndex},
 		{"IdleExpiryLeavesNoIndex", testIdleExpiryLeavesNoIndex},
 		{"UsedSessionStaysIndexed", testUsedSessionStaysIndexed},
+		{"CoverageExtensionKeepsTheIdleTimeout", testExtensionKeepsTheIdleTimeout},
 		{"DeleteByIndexCleansTheOtherIndex", testDeleteByIndexCleansTheOtherIndex},
 		{"SubjectIndexStaysBounded", testSubjectIndexStaysBounded},
 		{"RecordNeverOutlivesItsIndexCoverage", testRecordNeverOutlivesItsCoverage},
 		{"LegacyIndexSetsStillWork", testLegacyIndexSetsStillWork},
+		{"PreviousReleaseFindsNewSessions", testPreviousReleaseFindsNewSessions},
 		{"TakeTokenIsOneSharedBucketPerClient", testTakeToken},
 		{"OnceDetectsReplay", testOnceDetectsReplay},
 		{"LockIsExclusive", testLockIsExclusive},
@@ -991,9 +993,18 @@ func testTakeToken(t *testing.T, newStore newStoreFunc) {
 // saveIndexed saves a fresh record of subject sub in IdP session sid and returns its id.
 func saveIndexed(t *testing.T, st Store, clock *fakeClock, sid, sub string) string {
 	t.Helper()
+	return saveIndexedUntil(t, st, clock, sid, sub, time.Time{})
+}
+
+// saveIndexedUntil is saveIndexed with the absolute expiry (zero: sampleRecord's).
+func saveIndexedUntil(t *testing.T, st Store, clock *fakeClock, sid, sub string, absolute time.Time) string {
+	t.Helper()
 	id := mustID(t)
 	rec := sampleRecord(clock.Now(), sub)
 	rec.SID, rec.Subject = sid, sub
+	if !absolute.IsZero() {
+		rec.AbsoluteExpiry = absolute
+	}
 	if err := st.Save(t.Context(), id, rec); err != nil {
 		t.Fatal(err)
 	}

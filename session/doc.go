@@ -40,8 +40,8 @@
 //	<prefix>ix:sid:<HMAC(sid)>  sorted set of IDHash of the records of one IdP session,
 //	                            each scored by its coverage (see Indexes)
 //	<prefix>ix:sub:<HMAC(sub)>  the same for the records of one subject
-//	<prefix>sid:<HMAC(sid)>     plain sets of earlier versions (same members, no scores):
-//	<prefix>sub:<HMAC(sub)>     only read and drained, never written (see Indexes)
+//	<prefix>sid:<HMAC(sid)>     plain sets of the previous release (same members, no
+//	<prefix>sub:<HMAC(sub)>     scores): still written for its replicas (see Indexes)
 //	<prefix>lock:<IDHash(id)>   refresh lock: a random token, with the lease as TTL
 //	<prefix>once:<SHA-256(key)> replay marker of Store.Once (logout-token jti)
 //	<prefix>login:<IDHash(key)> hash {b: IDHash(binding), v: a pending login} (Store.
@@ -106,11 +106,17 @@
 // subject may survive it: the record and its index live on different Cluster slots and
 // are not written together.
 //
-// Earlier versions kept plain sets under <prefix>sid: and <prefix>sub:, with a TTL of
-// the newest member's absolute expiry, and records without i and c. Those sets are
-// still read and drained by every DeleteBy*, never written (no WRONGTYPE), so they
-// expire within one absolute timeout of an upgrade; such a record gets i and c at its
-// next Update (a refresh).
+// The previous release keeps plain sets under <prefix>sid: and <prefix>sub:, with a
+// TTL of the newest member's absolute expiry, and records without i and c, and its
+// DeleteBy* read only those sets. So that its replicas still end every session by
+// back-channel logout or "log out everywhere" while a rolling update runs, or after a
+// rollback to it, this release ALSO writes them exactly as that release does (SADD,
+// TTL extended to the absolute expiry), in the same pipeline as the sorted sets; Delete
+// and every DeleteBy* take an ended session out of both kinds (SREM beside ZREM), and
+// every DeleteBy* reads and drains both. Until the next release stops writing them, the
+// plain sets of sessions that expire keep their members until the absolute expiry, as
+// the previous release's did. A record that release wrote gets i and c at its next
+// Update (a refresh).
 //
 // # The refresh lock
 //

@@ -165,13 +165,19 @@ func indexName(k *ringKey, kind, value string) string {
 	return kind + ":" + hex.EncodeToString(m.Sum(nil))
 }
 
-// indexKey is prefix + indexName: the rate limiter's key, and where versions before
-// sorted indexes kept a sid or subject index (a plain set whose TTL covered its members'
-// absolute expiry). Those legacy sets are only read and drained, never written, so they
-// empty and expire by themselves within one absolute timeout of an upgrade.
+// indexKey is prefix + indexName: the rate limiter's key, and where the release before
+// sorted indexes keeps a sid or subject index (a plain set whose TTL covers its members'
+// absolute expiry). This release still writes those legacy sets beside the sorted ones
+// (legacyIndexCalls) and takes ended sessions out of both, so that replicas of the
+// previous release, during a rolling update or after a rollback, find every session;
+// the next release may stop writing them, and they then empty and expire within one
+// absolute timeout.
 func (s *redisStore) indexKey(k *ringKey, kind, value string) string {
 	return s.prefix + indexName(k, kind, value)
 }
+
+// legacySetKey is the plain set of an index name (see indexKey).
+func (s *redisStore) legacySetKey(name string) string { return s.prefix + name }
 
 // indexSetKey is the sorted set of an index name: members are id hashes, scored by
 // their coverage (see redis_coverage.go).
@@ -335,7 +341,7 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 	}
 	w := &recordWrite{key: s.recordKey(idHash), args: []any{sealed, rec.AbsoluteExpiry.UnixMilli(),
 		min(s.idle, left).Milliseconds(), coverage, strings.Join(names, " "), now.UnixMilli()}}
-	w.indexes = s.indexCalls(idHash, names, coverage, now)
+	w.indexes = append(s.indexCalls(idHash, names, coverage, now), s.legacyIndexCalls(idHash, names, left)...)
 	return w, nil
 }
 

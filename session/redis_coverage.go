@@ -47,8 +47,20 @@ func (s *redisStore) indexCalls(idHash string, names []string, coverage int64, n
 	return calls
 }
 
+// legacyIndexCalls are the scripts that put idHash into the plain index sets of names,
+// as the release before sorted indexes did: their TTL extended to at least left (the
+// time to the absolute expiry). Sent in the same pipeline as indexCalls'.
+func (s *redisStore) legacyIndexCalls(idHash string, names []string, left time.Duration) []scriptCall {
+	calls := make([]scriptCall, 0, len(names))
+	for _, name := range names {
+		calls = append(calls, scriptCall{legacyIndexScript, s.legacySetKey(name), []any{idHash, left.Milliseconds()}})
+	}
+	return calls
+}
+
 // extendCoverage extends the coverage of the live record idHash, whose script answered
-// due = {index names, absolute expiry}: the index sets first, then the record. Failures
+// due = {index names, absolute expiry}: the index sets first, then the record (its
+// coverage, and its TTL, which the Get or Touch capped at the old coverage). Failures
 // are not reported: the record keeps its current coverage, at least half an idle
 // timeout ahead, and the next Get or Touch tries again.
 func (s *redisStore) extendCoverage(ctx context.Context, idHash string, due []any) {
@@ -69,7 +81,7 @@ func (s *redisStore) extendCoverage(ctx context.Context, idHash string, due []an
 	if err := runScripts(octx, s.client, s.indexCalls(idHash, names, coverage, now)); err != nil {
 		return
 	}
-	n, err := runScript(octx, s.client, scriptCall{coverScript, s.recordKey(idHash), []any{coverage}}).Int()
+	n, err := runScript(octx, s.client, scriptCall{coverScript, s.recordKey(idHash), []any{coverage, now.UnixMilli(), s.idleArg}}).Int()
 	if err == nil && n == 0 { // ended meanwhile: take back what the first step re-added
 		_ = s.unindex(ctx, []deletedRecord{{idHash: idHash, names: names}})
 	}
@@ -128,13 +140,13 @@ func (s *redisStore) deleteRecords(ctx context.Context, idHashes []string) ([]de
 	return deleted, nil
 }
 
-// unindex takes deleted records out of the index sets they named, in one pipeline.
+// unindex takes deleted records out of the index sets they named, sorted and legacy
+// (this release writes both, see legacyIndexCalls), in one pipeline.
 func (s *redisStore) unindex(ctx context.Context, deleted []deletedRecord) error {
-	members := map[string][]any{} // index set key -> id hashes
+	members := map[string][]any{} // index name -> id hashes
 	for _, d := range deleted {
 		for _, name := range d.names {
-			key := s.indexSetKey(name)
-			members[key] = append(members[key], d.idHash)
+			members[name] = append(members[name], d.idHash)
 		}
 	}
 	if len(members) == 0 {
@@ -143,8 +155,9 @@ func (s *redisStore) unindex(ctx context.Context, deleted []deletedRecord) error
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	if _, err := s.client.Pipelined(octx, func(p redis.Pipeliner) error {
-		for key, m := range members {
-			p.ZRem(octx, key, m...)
+		for name, m := range members {
+			p.ZRem(octx, s.indexSetKey(name), m...)
+			p.SRem(octx, s.legacySetKey(name), m...)
 		}
 		return nil
 	}); err != nil {

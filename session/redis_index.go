@@ -45,8 +45,8 @@ func (s *redisStore) DeleteBySIDAndSubject(ctx context.Context, sid, sub string)
 }
 
 // indexSet is one set to walk for an index: the sorted set of a ring key's index name,
-// or the plain set versions before sorted indexes kept under it (legacy), which is read
-// and drained, never written.
+// or the plain set the release before sorted indexes keeps under it (legacy, still
+// written for that release's replicas, see legacyIndexCalls).
 type indexSet struct {
 	key    string
 	legacy bool
@@ -58,7 +58,7 @@ func (s *redisStore) indexSets(kind, value string) []indexSet {
 	sets := make([]indexSet, 0, 2*len(s.keys.keys))
 	for i := range s.keys.keys {
 		name := indexName(&s.keys.keys[i], kind, value)
-		sets = append(sets, indexSet{key: s.indexSetKey(name)}, indexSet{key: s.prefix + name, legacy: true})
+		sets = append(sets, indexSet{key: s.indexSetKey(name)}, indexSet{key: s.legacySetKey(name), legacy: true})
 	}
 	return sets
 }

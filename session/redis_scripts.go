@@ -101,13 +101,25 @@ if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 return i or ''
 `)
 
-	// coverScript: ARGV = coverage. Raises the record's coverage to ARGV[1] (never lowers
-	// it): 1, or 0 when the record is gone.
+	// coverScript: ARGV = coverage, now, idle timeout. Raises the record's coverage to
+	// ARGV[1] (never lowers it) and then slides its TTL to min(idle, absolute - now,
+	// coverage - now): the Get or Touch that asked for the extension capped the TTL at
+	// the OLD coverage, and without this the record would end there, well within its
+	// idle timeout. Returns 1, or 0 when the record is gone.
 	coverScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local c = tonumber(redis.call('HGET', KEYS[1], 'c'))
-if (not c) or c < tonumber(ARGV[1]) then
+local r = redis.call('HMGET', KEYS[1], 'c', 'a')
+local c = tonumber(r[1])
+local want = tonumber(ARGV[1])
+if (not c) or c < want then
   redis.call('HSET', KEYS[1], 'c', ARGV[1])
+  local now = tonumber(ARGV[2])
+  local ttl = tonumber(ARGV[3])
+  local abs = tonumber(r[2])
+  if abs and abs - now < ttl then ttl = abs - now end
+  if want - now < ttl then ttl = want - now end
+  if ttl < 1 then ttl = 1 end
+  redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return 1
 `)
@@ -128,6 +140,19 @@ if top[2] then
   local ttl = tonumber(top[2]) - now
   if ttl < 1 then ttl = 1 end
   redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 1
+`)
+
+	// legacyIndexScript: ARGV = member (an id hash), TTL. The previous release's index
+	// write, kept unchanged for one release so that its replicas (a rolling update, a
+	// rollback) still find new sessions: adds the member to the plain index set and
+	// extends the set's TTL to at least TTL (never shortens it).
+	legacyIndexScript = redis.NewScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local want = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < want then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1
 `)
