@@ -107,8 +107,9 @@ type OIDC struct {
 	// token requests and upstream calls carry proofs of it, and the IdP must issue
 	// token_type DPoP. Default false.
 	DPoP bool `yaml:"dpop"`
-	// DPoPAlgorithm signs the DPoP proofs: ES256 (default), EdDSA or RS256. The IdP must
-	// accept it (its dpop_signing_alg_values_supported).
+	// DPoPAlgorithm signs the DPoP proofs: ES256 (default) or EdDSA. The IdP must accept
+	// it (its dpop_signing_alg_values_supported). RS256 is refused: a key is made at each
+	// login, and an RSA key's CPU cost is one an anonymous visitor would control.
 	DPoPAlgorithm string `yaml:"dpopAlgorithm"`
 }
 

@@ -8,7 +8,7 @@ import (
 // Allowed values of the enumerated keys.
 var (
 	tokenEndpointAuths = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
-	dpopAlgorithms     = []string{"ES256", "EdDSA", "RS256"}
+	dpopAlgorithms     = []string{"ES256", "EdDSA"} // RS256: see validateOIDC
 	sessionStores      = []string{"", "embedded", "redis"}
 	sameSites          = []string{"strict", "lax"}
 	routeAuths         = []string{"required", "optional", "none"}

@@ -28,7 +28,14 @@ func validateOIDC(o OIDC, ps *problems) {
 		ps.add("oidc.clientID", "is required")
 	}
 	validateClientAuth(o, ps)
-	if !slices.Contains(dpopAlgorithms, o.DPoPAlgorithm) {
+	switch {
+	case o.DPoPAlgorithm == "RS256":
+		// The key is made at /bff/login, which anyone may call: an RSA key costs about
+		// 100 ms of CPU, so RS256 would let an anonymous visitor burn the BFF's CPU.
+		ps.add("oidc.dpopAlgorithm", "RS256 is refused: a session's key is made at every /bff/login, "+
+			"and an RSA key costs ~100 ms of CPU an anonymous visitor could make the BFF spend; "+
+			"use ES256 (the default, listed by every DPoP provider) or EdDSA")
+	case !slices.Contains(dpopAlgorithms, o.DPoPAlgorithm):
 		ps.add("oidc.dpopAlgorithm", "%q %s", o.DPoPAlgorithm, oneOf(dpopAlgorithms...))
 	}
 	validateScopes(o.Scopes, ps)

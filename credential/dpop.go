@@ -49,19 +49,23 @@ func (d DPoP) Apply(out *http.Request) error {
 	return nil
 }
 
-// Challenge implements Challenger: a 401 with a DPoP use_dpop_nonce challenge and a
-// DPoP-Nonce (RFC 9449 §9) is answered by remembering the nonce for resp's origin; the
-// caller re-sends once, with a new proof, and no refresh (the token is fine).
+// Challenge implements Challenger. It remembers a valid DPoP-Nonce of any answer for
+// resp's origin (RFC 9449 §8.2: a server may supply its next nonce on any response, a
+// 2xx included), and reports whether resp is a 401 with a DPoP use_dpop_nonce challenge
+// (§9) whose nonce it now holds: the caller may re-send once, with a new proof, and no
+// refresh (the token is fine).
 func (d DPoP) Challenge(resp *http.Response) bool {
-	if resp.Request == nil || resp.Request.URL == nil || !dpop.IsNonceChallenge(resp.StatusCode, resp.Header, "") {
+	if resp.Request == nil || resp.Request.URL == nil {
 		return false
 	}
-	return d.nonces.Remember(dpop.Origin(resp.Request.URL), resp.Header)
+	remembered := d.nonces.Remember(dpop.Origin(resp.Request.URL), resp.Header)
+	return remembered && dpop.IsNonceChallenge(resp.StatusCode, resp.Header, "")
 }
 
-// Challenger is a credential that can answer an upstream's challenge by itself, without a
-// new token: Challenge reports whether resp is such a challenge, and prepares the next
-// Apply to answer it. The proxy then re-sends the request once.
+// Challenger is a credential that reads every answer of the upstream and can answer its
+// challenge by itself, without a new token: Challenge is called on every response, learns
+// what it needs for the next Apply, and reports whether resp is such a challenge. The
+// proxy then re-sends a replayable request once.
 type Challenger interface {
 	Challenge(resp *http.Response) bool
 }

@@ -18,10 +18,19 @@ var (
 	ErrInvalidProof = errors.New("dpop: invalid proof")
 	ErrUseNonce     = fmt.Errorf("%w: nonce required", ErrInvalidProof)
 	ErrReplay       = fmt.Errorf("%w: replayed jti", ErrInvalidProof)
+	// ErrReplayCacheFull: the verifier holds its maximum of unexpired jti values and
+	// cannot record one more, so it refuses the proof (fail closed) rather than accept
+	// one it could not refuse the second time.
+	ErrReplayCacheFull = fmt.Errorf("%w: replay cache full", ErrInvalidProof)
 )
 
 // DefaultWindow is how far a proof's iat may lie from the verifier's clock, either way.
 const DefaultWindow = time.Minute
+
+// DefaultMaxEntries bounds the replay cache: the jti values seen within twice the window
+// (100k entries, a few tens of MB at most; about 800 proofs a second with the default
+// window).
+const DefaultMaxEntries = 100_000
 
 // maxProofLen bounds a proof before it is parsed: an RS256 proof is about 1.5 KB.
 const maxProofLen = 8 << 10
@@ -32,14 +41,24 @@ var verifyAlgs = []jose.SignatureAlgorithm{
 }
 
 // Verifier checks DPoP proofs (RFC 9449 §4.3) and refuses replays: a jti is accepted once
-// within twice the window. Safe for concurrent use; make it with NewVerifier.
+// within twice the window. Its replay cache is bounded (SetMaxEntries, DefaultMaxEntries):
+// when it is full of unexpired entries, every new proof is refused with
+// ErrReplayCacheFull until some expire (fail closed: an unrecorded proof could be
+// replayed). Safe for concurrent use; make it with NewVerifier.
 type Verifier struct {
 	now    func() time.Time
 	window time.Duration
 
-	mu        sync.Mutex
-	seen      map[string]time.Time // jkt+jti -> when it may be forgotten
-	nextSweep time.Time            // forget expired entries no more often than once a window
+	mu    sync.Mutex
+	max   int
+	seen  map[string]time.Time // jkt+jti -> when it may be forgotten
+	order []seenEntry          // the same entries in the order recorded, oldest first
+}
+
+// seenEntry is one recorded jkt+jti and when it may be forgotten.
+type seenEntry struct {
+	key   string
+	until time.Time
 }
 
 // NewVerifier returns a Verifier on clock now (nil: time.Now) accepting an iat within
@@ -51,7 +70,18 @@ func NewVerifier(now func() time.Time, window time.Duration) *Verifier {
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	return &Verifier{now: now, window: window, seen: map[string]time.Time{}}
+	return &Verifier{now: now, window: window, max: DefaultMaxEntries, seen: map[string]time.Time{}}
+}
+
+// SetMaxEntries bounds the replay cache to n unexpired proofs (n <= 0: DefaultMaxEntries).
+// Size it for the peak proofs per twice the window the verifier must accept.
+func (v *Verifier) SetMaxEntries(n int) {
+	if n <= 0 {
+		n = DefaultMaxEntries
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.max = n
 }
 
 // Check is what a proof must match.
@@ -157,24 +187,34 @@ func athOf(token string) string {
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // once records jkt+jti, refusing one seen within twice the window (a proof older than
-// that fails the iat check anyway), and forgets expired entries once a window, so the
-// cache holds about two windows of proofs and a check costs no scan.
+// that fails the iat check anyway). Entries are forgotten oldest first as they expire, so
+// a check costs no scan; when v.max unexpired entries remain the proof is refused.
 func (v *Verifier) once(jkt, jti string) error {
 	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if now.After(v.nextSweep) {
-		for k, until := range v.seen {
-			if now.After(until) {
-				delete(v.seen, k)
-			}
-		}
-		v.nextSweep = now.Add(v.window)
-	}
+	v.forgetExpired(now)
 	key := jkt + "." + jti
 	if _, dup := v.seen[key]; dup {
 		return ErrReplay
 	}
-	v.seen[key] = now.Add(2 * v.window)
+	if len(v.seen) >= v.max {
+		return ErrReplayCacheFull
+	}
+	until := now.Add(2 * v.window)
+	v.seen[key] = until
+	v.order = append(v.order, seenEntry{key: key, until: until})
 	return nil
+}
+
+// forgetExpired drops the expired entries at the head of v.order. Entries are recorded
+// with a non-decreasing until on a sane clock; should the clock step back, a later entry
+// only waits behind an earlier one, which keeps it longer, never shorter.
+func (v *Verifier) forgetExpired(now time.Time) {
+	i := 0
+	for i < len(v.order) && now.After(v.order[i].until) {
+		delete(v.seen, v.order[i].key)
+		i++
+	}
+	v.order = v.order[i:]
 }

@@ -208,3 +208,39 @@ func TestVerifyRefusesOtherTyp(t *testing.T) {
 		t.Fatalf("typ JWT: %v", err)
 	}
 }
+
+// TestVerifierReplayCacheIsBounded: with the cache full of unexpired proofs a new proof
+// is refused (ErrReplayCacheFull, an ErrInvalidProof: fail closed) and a replay is still
+// a replay; once the entries expire (twice the window) a new proof is accepted again.
+func TestVerifierReplayCacheIsBounded(t *testing.T) {
+	key := mustKey(t, ES256)
+	u := mustURL(t, "https://api.example/x")
+	now := t0
+	v := NewVerifier(func() time.Time { return now }, 0)
+	v.SetMaxEntries(2)
+	c := Check{Method: "GET", URL: u, AccessToken: "at"}
+	proofAt := func(at time.Time) string {
+		t.Helper()
+		p, err := key.Proof(Params{Method: "GET", URL: u, AccessToken: "at", Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := proofAt(now)
+	for _, p := range []string{first, proofAt(now)} {
+		if _, err := v.Verify(p, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v.Verify(proofAt(now), c); !errors.Is(err, ErrReplayCacheFull) || !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("third proof with the cache full: %v, want ErrReplayCacheFull", err)
+	}
+	if _, err := v.Verify(first, c); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay with the cache full: %v, want ErrReplay", err)
+	}
+	now = now.Add(2*DefaultWindow + time.Second)
+	if _, err := v.Verify(proofAt(now), c); err != nil {
+		t.Fatalf("after the entries expired: %v", err)
+	}
+}

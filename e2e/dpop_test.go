@@ -367,4 +367,11 @@ func TestDPoPForwardAuthBindsTheProofToTheForwardedRequest(t *testing.T) {
 	if r := e.AuthRequest(t, e.Client, "/bff/auth", nil); r.StatusCode != http.StatusBadRequest || r.Header.Get("DPoP") != "" {
 		t.Fatalf("forward-auth without the forwarded request: %d, proof %q; want 400 and none", r.StatusCode, r.Header.Get("DPoP"))
 	}
+	smuggled := map[string]string{
+		"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https",
+		"X-Forwarded-Host": "evil.example/app.example", "X-Forwarded-Uri": "/orders/7",
+	}
+	if r := e.AuthRequest(t, e.Client, "/bff/auth", smuggled); r.StatusCode != http.StatusBadRequest || r.Header.Get("DPoP") != "" {
+		t.Fatalf("forward-auth with a host that is no host[:port]: %d, proof given %v; want 400 and none", r.StatusCode, r.Header.Get("DPoP") != "")
+	}
 }

@@ -76,20 +76,19 @@ func (h *Handlers) forwardAuth(c echo.Context) error {
 // from its X-Forwarded-Method (or X-Original-Method; else this subrequest's method, as
 // Envoy calls with the original's), X-Forwarded-Proto, X-Forwarded-Host and
 // X-Forwarded-Uri (or X-Original-URL): a DPoP proof is bound to them. Without them there
-// is nothing to bind to: 400, naming the headers the ingress must send.
+// is nothing to bind to: 400, naming the headers the ingress must send; a value that is
+// no method, scheme or host[:port] is a 400 naming that header (forwardedURL).
 func (h *Handlers) forwardedTarget(r *http.Request) (string, *url.URL, error) {
 	method, uri, ok := h.originalRequest(r)
 	if method == "" {
 		method = r.Method
 	}
 	proto, host := r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host")
-	u, err := url.Parse(uri)
-	if !ok || err != nil || (proto != "https" && proto != "http") || host == "" || !strings.HasPrefix(uri, "/") {
+	if !ok || proto == "" || host == "" || !strings.HasPrefix(uri, "/") {
 		return "", nil, problem.New(http.StatusBadRequest, problem.BadRequest,
 			"forward-auth with DPoP needs the ingress to send X-Forwarded-Method, -Proto, -Host and -Uri", nil)
 	}
-	u.Scheme, u.Host = proto, host
-	return method, u, nil
+	return forwardedURL(method, proto, host, uri)
 }
 
 // setIdentityHeaders sets the configured identity headers (server.forwardAuthHeaders)

@@ -90,8 +90,8 @@ type Config struct {
 	PushedAuthorization bool
 	// DPoP binds the session's tokens to a key pair the BFF holds per session (RFC 9449):
 	// every token request carries a proof of that key, and the access token must come
-	// back with token_type DPoP. DPoPAlgorithm is the keys' algorithm (dpop.Supported;
-	// "" is ES256). See docs/tokens.md, "DPoP".
+	// back with token_type DPoP. DPoPAlgorithm is the keys' algorithm, ES256 ("")
+	// or EdDSA; RS256 is refused (a key is made at each login). See docs/tokens.md, "DPoP".
 	DPoP          bool
 	DPoPAlgorithm string
 	// Now is the clock used for every token time check. Default time.Now.
@@ -165,8 +165,11 @@ func (c Config) validate() error {
 			bad("AuthParams: %q is set by the BFF itself and cannot be passed through", name)
 		}
 	}
-	if c.DPoP && !slices.Contains(dpop.Supported(), c.DPoPAlgorithm) {
-		bad("DPoPAlgorithm must be one of %v, got %q", dpop.Supported(), c.DPoPAlgorithm)
+	if c.DPoP && (!slices.Contains(dpop.Supported(), c.DPoPAlgorithm) || c.DPoPAlgorithm == dpop.RS256) {
+		// RS256 keys stay readable (dpop.ParseKey) but are never made per login: an RSA
+		// key costs ~100 ms of CPU on an endpoint an anonymous visitor can call.
+		bad("DPoPAlgorithm must be %s or %s (RS256 is refused: a key is made at every login), got %q",
+			dpop.ES256, dpop.EdDSA, c.DPoPAlgorithm)
 	}
 	if c.Timeout < 0 || c.ClockSkew < 0 || c.MaxTokenAge < 0 {
 		bad("Timeout, ClockSkew and MaxTokenAge must not be negative")

@@ -29,7 +29,7 @@ func (p *Provider) checkDPoP(meta metadata) error {
 	}
 	if !slices.Contains(meta.DPoPAlgs, p.cfg.DPoPAlgorithm) {
 		return fmt.Errorf("discovery: %w: the provider accepts DPoP proofs of %v, not %s: "+
-			"set oidc.dpopAlgorithm to one of them (the BFF signs ES256, EdDSA or RS256)",
+			"set oidc.dpopAlgorithm to one of them (the BFF signs ES256 or EdDSA)",
 			ErrMisconfigured, meta.DPoPAlgs, p.cfg.DPoPAlgorithm)
 	}
 	return nil

@@ -186,8 +186,10 @@ func TestDPoPDiscoveryChecksTheAlgorithm(t *testing.T) {
 	if !strings.Contains(logs.String(), "dpop_signing_alg_values_supported") {
 		t.Fatalf("no warning logged: %s", logs.String())
 	}
-	cfg.DPoPAlgorithm = "HS256"
-	if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("HS256: %v", err)
+	for _, alg := range []string{"HS256", "RS256"} { // RS256: a key per login costs ~100 ms CPU
+		cfg.DPoPAlgorithm = alg
+		if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("%s: %v", alg, err)
+		}
 	}
 }

@@ -81,3 +81,50 @@ func TestUpstreamNonceChallengeIsAnsweredOnceWithoutRefresh(t *testing.T) {
 		t.Fatalf("unreplayable request: %d %q, want the upstream's 401", resp.StatusCode, body)
 	}
 }
+
+// TestUpstreamNonceIsLearntWithoutReplay: a request that cannot be re-sent (retryOn401
+// off) gets the upstream's use_dpop_nonce 401, but its nonce is remembered, so the next
+// request carries it at once; a nonce the upstream hands out on a 200 (RFC 9449 §8.2)
+// replaces the remembered one.
+func TestUpstreamNonceIsLearntWithoutReplay(t *testing.T) {
+	key, err := dpop.NewKey(dpop.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonces := &dpop.Nonces{}
+	up := nonceUpstream(t)
+	f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) { r.RetryOn401 = false })}, func(o *Options) {
+		o.Credentials = sourceOf(func(*http.Request, bool) (credential.Session, error) {
+			return credential.Session{Credential: credential.NewDPoP("t1", key, nonces)}, nil
+		})
+	})
+	origin := dpop.Origin(mustParse(t, up.URL))
+
+	if resp, _ := f.do(t, http.MethodGet, "/api/x", withSession(), nil); resp.StatusCode != http.StatusUnauthorized || up.hits.Load() != 1 {
+		t.Fatalf("first request: %d after %d hits; want the upstream's 401 and no re-send", resp.StatusCode, up.hits.Load())
+	}
+	if got := nonces.Get(origin); got != "n1" {
+		t.Fatalf("remembered nonce %q after the challenge, want n1", got)
+	}
+	if resp, _ := f.do(t, http.MethodGet, "/api/x", withSession(), nil); resp.StatusCode != http.StatusOK || up.hits.Load() != 2 {
+		t.Fatalf("second request: %d after %d hits; want 200 at once with the nonce", resp.StatusCode, up.hits.Load())
+	}
+
+	rotating := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("DPoP-Nonce", "n2")
+		io.WriteString(w, "ok")
+	})
+	g := newFixture(t, []Route{cfgRoute("/api/", rotating.URL)}, func(o *Options) {
+		o.Credentials = sourceOf(func(*http.Request, bool) (credential.Session, error) {
+			return credential.Session{Credential: credential.NewDPoP("t1", key, nonces)}, nil
+		})
+	})
+	rotatingOrigin := dpop.Origin(mustParse(t, rotating.URL))
+	nonces.Remember(rotatingOrigin, http.Header{"Dpop-Nonce": {"n1"}})
+	if resp, _ := g.do(t, http.MethodGet, "/api/x", withSession(), nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got := nonces.Get(rotatingOrigin); got != "n2" {
+		t.Fatalf("remembered nonce %q after a 200 with DPoP-Nonce n2, want n2", got)
+	}
+}

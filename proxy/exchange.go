@@ -42,6 +42,7 @@ type exchange struct {
 
 	body       []byte // the buffered body of a replayable request
 	replayable bool   // a 401 may be retried: a bearer was sent and the body can be re-sent
+	challenged bool   // the last answer was a DPoP use_dpop_nonce 401, its nonce now remembered
 	header     headerTimer
 	// upload watches a body streamed from the client (nil when there is none or it was
 	// buffered); the route's timeout starts when it has been read whole.

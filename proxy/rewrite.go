@@ -157,7 +157,8 @@ func ensureSlash(p string) string {
 	return "/" + p
 }
 
-// dropClientCredentials deletes the browser's Cookie and Authorization and every header a
+// dropClientCredentials deletes the browser's Cookie, Authorization and DPoP (a client's
+// proof is never for the upstream behind the BFF, on any route) and every header a
 // client could use to pose as a proxy in front of the upstream: all X-Forwarded-* (not
 // only the three ReverseProxy removes), X-Real-IP and kin, and the URL-override headers
 // some frameworks honour. Names are compared ignoring case and treating "_" as "-",
@@ -173,7 +174,7 @@ func dropClientCredentials(h http.Header) {
 var forwardingHeaders = [...]string{
 	"x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip",
 	"x-original-url", "x-original-uri", "x-rewrite-url", "x-original-host", "x-host",
-	"forwarded", "authorization", "cookie",
+	"forwarded", "authorization", "cookie", "dpop",
 }
 
 func isClientForwardingHeader(k string) bool {

@@ -185,3 +185,26 @@ func TestTransportSharedPerUpstream(t *testing.T) {
 		t.Errorf("New built %d transports, want 2", len(f.p.owned))
 	}
 }
+
+// TestClientDPoPProofNeverReachesUpstream: a DPoP header the browser sends is dropped on
+// every route, auth none included (a client's proof is never for the upstream behind the
+// BFF); on a route with a credential the upstream sees only the BFF's own.
+func TestClientDPoPProofNeverReachesUpstream(t *testing.T) {
+	for _, auth := range []Auth{AuthRequired, AuthOptional, AuthNone} {
+		t.Run(string(auth), func(t *testing.T) {
+			up := newUpstream(t, nil)
+			f := newFixture(t, []Route{cfgRoute("/api/", up.URL, func(r *Route) { r.Auth = auth })})
+			h := http.Header{"DPoP": {"client.proof.jws"}, "Dpop": {"another"}}
+			if auth != AuthNone {
+				h = withSession()
+				h.Set("DPoP", "client.proof.jws")
+			}
+			if resp, _ := f.do(t, http.MethodGet, "/api/me", h, nil); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := up.last(t).Header.Values("DPoP"); len(got) != 0 {
+				t.Fatalf("upstream saw DPoP %q, want none (the fixture's credential is a bearer)", got)
+			}
+		})
+	}
+}

@@ -65,9 +65,11 @@ func (t *exchangeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !x.replayable {
 		return resp, err
 	}
-	if c, ok := x.cred.(credential.Challenger); ok && c.Challenge(resp) {
+	if x.challenged {
 		// A DPoP upstream asking for its nonce (RFC 9449 §9): the token is fine, so the
-		// one retry re-sends with a proof carrying the nonce, and no refresh.
+		// one retry re-sends with a proof carrying the nonce, and no refresh. The nonce is
+		// already remembered (send), so a request that cannot be replayed still teaches
+		// the next one.
 		x.replayable = false
 		discard(resp)
 		return x.send(t.base, x.again(req))
@@ -110,7 +112,20 @@ func (x *exchange) send(base http.RoundTripper, req *http.Request) (*http.Respon
 	if resp.Request == nil {
 		resp.Request = req
 	}
+	x.learnNonce(resp)
 	return resp, nil
+}
+
+// learnNonce lets a proof-of-possession credential read every answer of the upstream:
+// a DPoP server may hand out its next nonce on any response, a 2xx included (RFC 9449
+// §8.2), and a use_dpop_nonce 401 must be learnt even when the request cannot be re-sent,
+// or every later request would be refused too. x.challenged says whether resp was such a
+// 401, for RoundTrip's one re-send.
+func (x *exchange) learnNonce(resp *http.Response) {
+	x.challenged = false
+	if c, ok := x.cred.(credential.Challenger); ok {
+		x.challenged = c.Challenge(resp)
+	}
 }
 
 func (x *exchange) retryWithFreshToken(base http.RoundTripper, req *http.Request, first *http.Response) (*http.Response, error) {
