@@ -56,3 +56,52 @@ func TestRecordCredentialFollowsTheTokenType(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteCredentialFollowsTheTokenType: a route's token is sent as the session's own
+// would be (Bearer, or DPoP proven with the session's key), and a type this BFF cannot
+// send is a 502 token_refused: never the session's main token in its place.
+func TestRouteCredentialFollowsTheTokenType(t *testing.T) {
+	key, err := dpop.NewKey(dpop.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, _ := key.MarshalPrivate()
+	h := &Handlers{upstreamNonces: &dpop.Nonces{}}
+	cases := []struct {
+		name, typ, key string
+		want           string // the Authorization scheme; "" refused
+	}{
+		{"bearer", "Bearer", "", "Bearer"},
+		{"no type", "", string(jwk), "Bearer"},
+		{"dpop with the session's key", "DPoP", string(jwk), "DPoP"},
+		{"dpop without a session key", "DPoP", "", ""},
+		{"mac", "MAC", string(jwk), ""},
+	}
+	for _, tc := range cases {
+		rec := &session.Record{AccessToken: "main-token", TokenType: "Bearer", DPoPKey: tc.key}
+		cred, err := h.routeCredential(rec, session.RouteToken{AccessToken: "route-token", TokenType: tc.typ})
+		if tc.want == "" {
+			var p *problem.Error
+			if !errors.As(err, &p) || p.Status != http.StatusBadGateway || p.Type != problem.TokenRefused || cred != nil {
+				t.Errorf("%s: %v, %v; want a 502 token_refused and no credential", tc.name, cred, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		out, _ := http.NewRequest(http.MethodGet, "https://api.example/x", nil)
+		if err := cred.Apply(out); err != nil {
+			t.Fatal(err)
+		}
+		if got := out.Header.Get("Authorization"); got != tc.want+" route-token" {
+			t.Errorf("%s: Authorization %q", tc.name, got)
+		}
+		if (out.Header.Get("DPoP") != "") != (tc.want == "DPoP") {
+			t.Errorf("%s: proof %q", tc.name, out.Header.Get("DPoP"))
+		}
+	}
+	if _, err := h.routeCredential(&session.Record{AccessToken: "main-token"}, session.RouteToken{}); err == nil {
+		t.Error("an empty route token was accepted")
+	}
+}
