@@ -41,19 +41,26 @@ func TestRecordCredentialFollowsTheTokenType(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		out, _ := http.NewRequest(http.MethodGet, "https://api.example/x", nil)
-		if err := cred.Apply(out); err != nil {
-			t.Fatal(err)
-		}
-		if got := out.Header.Get("Authorization"); got != tc.want+" at" {
-			t.Errorf("%s: Authorization %q", tc.name, got)
-		}
-		if _, isDPoP := cred.(credential.DPoP); isDPoP != (tc.want == "DPoP") || (out.Header.Get("DPoP") != "") != isDPoP {
-			t.Errorf("%s: credential %T, proof %q", tc.name, cred, out.Header.Get("DPoP"))
-		}
+		checkSent(t, tc.name, cred, err, tc.want+" at", tc.want == "DPoP")
+	}
+}
+
+// checkSent applies cred (made with err) to a request and checks what it sends: the
+// Authorization header, and a DPoP proof exactly when dpopWanted.
+func checkSent(t *testing.T, name string, cred credential.Credential, err error, authorization string, dpopWanted bool) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	out, _ := http.NewRequest(http.MethodGet, "https://api.example/x", nil)
+	if err := cred.Apply(out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Header.Get("Authorization"); got != authorization {
+		t.Errorf("%s: Authorization %q, want %q", name, got, authorization)
+	}
+	if _, isDPoP := cred.(credential.DPoP); isDPoP != dpopWanted || (out.Header.Get("DPoP") != "") != dpopWanted {
+		t.Errorf("%s: credential %T, proof %q", name, cred, out.Header.Get("DPoP"))
 	}
 }
 
@@ -87,19 +94,7 @@ func TestRouteCredentialFollowsTheTokenType(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		out, _ := http.NewRequest(http.MethodGet, "https://api.example/x", nil)
-		if err := cred.Apply(out); err != nil {
-			t.Fatal(err)
-		}
-		if got := out.Header.Get("Authorization"); got != tc.want+" route-token" {
-			t.Errorf("%s: Authorization %q", tc.name, got)
-		}
-		if (out.Header.Get("DPoP") != "") != (tc.want == "DPoP") {
-			t.Errorf("%s: proof %q", tc.name, out.Header.Get("DPoP"))
-		}
+		checkSent(t, tc.name, cred, err, tc.want+" route-token", tc.want == "DPoP")
 	}
 	if _, err := h.routeCredential(&session.Record{AccessToken: "main-token"}, session.RouteToken{}); err == nil {
 		t.Error("an empty route token was accepted")
