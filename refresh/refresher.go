@@ -349,6 +349,29 @@ func (r *Refresher) reread(ctx context.Context, id string) (*session.Record, err
 }
 
 func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, force bool, lock session.Lock) (*session.Record, error) {
+	var next *session.Record
+	err := r.locked(ctx, id, lock, func(rec *session.Record) (*pendingSave, error) {
+		if r.doneMeanwhile(rec, stale) {
+			next = rec
+			return nil, nil
+		}
+		// The caller's copy may predate another replica's failed attempt or forced refresh:
+		// the back-off and the cooldown are checked again on the record read under the lock.
+		if err := r.heldBack(rec, force); err != nil {
+			return nil, err
+		}
+		var save *pendingSave
+		var err error
+		next, save, err = r.redeem(ctx, id, rec, force)
+		return save, err
+	})
+	return next, err
+}
+
+// locked runs work on the record read under lock, keeping the lease renewed meanwhile.
+// The lock is released when work returns, unless work returns a save to retry: then the
+// lock goes with the retry (saveLater), so that no one else redeems meanwhile.
+func (r *Refresher) locked(ctx context.Context, id string, lock session.Lock, work func(rec *session.Record) (*pendingSave, error)) error {
 	held := r.keep(ctx, lock)
 	handedOver := false
 	defer func() {
@@ -358,23 +381,14 @@ func (r *Refresher) refreshLocked(ctx context.Context, id, stale string, force b
 	}()
 	rec, err := r.reread(ctx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if r.doneMeanwhile(rec, stale) {
-		return rec, nil
-	}
-	// The caller's copy may predate another replica's failed attempt or forced refresh:
-	// the back-off and the cooldown are checked again on the record read under the lock.
-	if err := r.heldBack(rec, force); err != nil {
-		return nil, err
-	}
-	next, save, err := r.redeem(ctx, id, rec, force)
+	save, err := work(rec)
 	if save != nil {
-		// The lock goes with the save retry: no one else may redeem meanwhile.
 		handedOver = true
 		r.saveLater(id, save, held)
 	}
-	return next, err
+	return err
 }
 
 // heldBack is hold for the record read under the lock, plus the redemption mark of

@@ -174,28 +174,21 @@ func (r *Refresher) routeDoneMeanwhile(rec *session.Record, key, stale string) (
 }
 
 func (r *Refresher) routeLocked(ctx context.Context, id string, spec *credential.TokenSpec, stale string, force bool, lock session.Lock) (session.RouteToken, error) {
-	held := r.keep(ctx, lock)
-	handedOver := false
-	defer func() {
-		if !handedOver {
-			held.release(ctx, r.cfg.Logger.Warn)
+	var tok session.RouteToken
+	err := r.locked(ctx, id, lock, func(rec *session.Record) (*pendingSave, error) {
+		if t, ok := r.routeDoneMeanwhile(rec, spec.Key(), stale); ok {
+			tok = t
+			return nil, nil
 		}
-	}()
-	rec, err := r.reread(ctx, id)
-	if err != nil {
-		return session.RouteToken{}, err
-	}
-	if t, ok := r.routeDoneMeanwhile(rec, spec.Key(), stale); ok {
-		return t, nil
-	}
-	if spec.Exchange != nil {
-		return r.exchangeLocked(ctx, id, rec, spec, force)
-	}
-	tok, save, err := r.redeemFor(ctx, id, rec, spec, force)
-	if save != nil {
-		handedOver = true // the lock goes with the save retry, as for a refresh
-		r.saveLater(id, save, held)
-	}
+		var err error
+		if spec.Exchange != nil {
+			tok, err = r.exchangeLocked(ctx, id, rec, spec, force)
+			return nil, err
+		}
+		var save *pendingSave
+		tok, save, err = r.redeemFor(ctx, id, rec, spec, force)
+		return save, err
+	})
 	return tok, err
 }
 
