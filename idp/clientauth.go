@@ -99,17 +99,22 @@ func (p *Provider) authenticate(req *http.Request, form url.Values) error {
 }
 
 // clientAssertion is a fresh client assertion (RFC 7523 §3): iss and sub the client id,
-// aud the issuer identifier alone (as RFC 7523bis asks, so an assertion cannot be
-// replayed at another endpoint that accepts its own URL as the audience), a random jti,
-// and a one-minute life.
+// aud by default the issuer identifier alone (as RFC 7523bis asks, so an assertion
+// cannot be replayed at another endpoint that accepts its own URL as the audience) or
+// the token endpoint when so configured (see assertionAudience), a random jti, and a
+// one-minute life.
 func (p *Provider) clientAssertion() (string, error) {
+	aud, err := p.assertionAudience()
+	if err != nil {
+		return "", err
+	}
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("client assertion: %w", err)
 	}
 	now := p.cfg.Now()
 	claims, err := json.Marshal(map[string]any{
-		"iss": p.cfg.ClientID, "sub": p.cfg.ClientID, "aud": p.cfg.Issuer,
+		"iss": p.cfg.ClientID, "sub": p.cfg.ClientID, "aud": aud,
 		"jti": base64.RawURLEncoding.EncodeToString(jti),
 		"iat": now.Unix(), "exp": now.Add(clientAssertionLifetime).Unix(),
 	})
@@ -133,7 +138,13 @@ func (p *Provider) assertionSigner() (jose.Signer, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	key := jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: p.cfg.ClientKey, KeyID: p.cfg.ClientKeyID}}
-	s, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if p.cfg.ClientCert != nil {
+		for k, v := range certThumbprintHeaders(p.cfg.ClientCert) {
+			opts = opts.WithHeader(k, v)
+		}
+	}
+	s, err := jose.NewSigner(key, opts)
 	if err != nil {
 		return nil, fmt.Errorf("client assertion: signer: %w", err)
 	}

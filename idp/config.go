@@ -2,6 +2,7 @@ package idp
 
 import (
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,15 @@ type Config struct {
 	// refused with the others. ClientKeyID is its kid; "" means its RFC 7638 thumbprint.
 	ClientKey   crypto.Signer
 	ClientKeyID string
+	// ClientCert, optional with private_key_jwt, is an X.509 certificate of ClientKey's
+	// public key, registered at the provider (Microsoft Entra ID's "certificate
+	// credentials"): the assertion header then also names it by its thumbprints, x5t#S256
+	// and x5t. It must match ClientKey and be valid now.
+	ClientCert *x509.Certificate
+	// ClientAssertionAudience is the aud of the client assertions: AssertionAudienceIssuer
+	// ("issuer", the default) or AssertionAudienceTokenEndpoint ("tokenEndpoint", the
+	// discovered token endpoint URL, which Entra ID requires).
+	ClientAssertionAudience string
 	// Scopes requested at login; must contain "openid". Default: openid profile email offline_access.
 	Scopes []string
 	// AuthStyle is how the client authenticates at the token, revocation and PAR
@@ -119,6 +129,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ClientAssertionAudience == "" {
+		c.ClientAssertionAudience = AssertionAudienceIssuer
 	}
 	if c.ClientKey != nil && c.ClientKeyID == "" {
 		c.ClientKeyID, _ = ClientKeyID(c.ClientKey) // a key it cannot read is refused by validate
@@ -220,14 +233,22 @@ func (c Config) clientAuthProblems() []error {
 		if c.ClientSecret == "" {
 			errs = append(errs, errors.New("ClientSecret is required with "+c.AuthStyle+" (the BFF is a confidential client)"))
 		}
-		if c.ClientKey != nil {
-			errs = append(errs, errors.New("ClientKey is set but AuthStyle is "+c.AuthStyle+": use private_key_jwt, or drop the key"))
+		if c.ClientKey != nil || c.ClientCert != nil {
+			errs = append(errs, errors.New("ClientKey or ClientCert is set but AuthStyle is "+c.AuthStyle+": use private_key_jwt, or drop the key"))
 		}
 	case AuthStylePrivateKeyJWT:
 		if c.ClientKey == nil {
 			errs = append(errs, errors.New("ClientKey is required with private_key_jwt"))
 		} else if _, err := ClientKeyAlgorithm(c.ClientKey); err != nil {
 			errs = append(errs, fmt.Errorf("ClientKey: %w", err))
+		} else if c.ClientCert != nil {
+			if err := CheckClientCert(c.ClientCert, c.ClientKey, c.Now()); err != nil {
+				errs = append(errs, fmt.Errorf("ClientCert: %w", err))
+			}
+		}
+		if c.ClientAssertionAudience != AssertionAudienceIssuer && c.ClientAssertionAudience != AssertionAudienceTokenEndpoint {
+			errs = append(errs, fmt.Errorf("ClientAssertionAudience must be %s or %s, got %q",
+				AssertionAudienceIssuer, AssertionAudienceTokenEndpoint, c.ClientAssertionAudience))
 		}
 		if c.ClientSecret != "" {
 			errs = append(errs, errors.New("ClientSecret is set but AuthStyle is private_key_jwt: drop the secret"))
