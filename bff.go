@@ -327,7 +327,8 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 		AuthParams: cfg.OIDC.AuthParams, Timeout: cfg.OIDC.HTTPTimeout,
 		AllowInsecureIssuer: cfg.AllowHTTPIssuer(), PushedAuthorization: cfg.OIDC.PushedAuthorization,
 		MaxTokenAge: cfg.OIDC.MaxTokenAge, ClientKeyID: cfg.OIDC.ClientKeyID,
-		DPoP: cfg.OIDC.DPoP, DPoPAlgorithm: cfg.OIDC.DPoPAlgorithm,
+		ClientAssertionAudience: cfg.OIDC.ClientAssertionAudience,
+		DPoP:                    cfg.OIDC.DPoP, DPoPAlgorithm: cfg.OIDC.DPoPAlgorithm,
 	}
 	if cfg.OIDC.ClientKey != "" {
 		key, err := config.ParsePrivateKey(cfg.OIDC.ClientKey)
@@ -335,6 +336,13 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 			return ic, fmt.Errorf("oidc.clientKey: %w", err)
 		}
 		ic.ClientKey = key
+	}
+	if cfg.OIDC.ClientCert != "" {
+		cert, err := config.ParseCertificate(cfg.OIDC.ClientCert)
+		if err != nil {
+			return ic, fmt.Errorf("oidc.clientCert: %w", err)
+		}
+		ic.ClientCert = cert
 	}
 	return ic, nil
 }

@@ -71,6 +71,16 @@ type OIDC struct {
 	ClientKey     string `yaml:"clientKey"`
 	ClientKeyFile string `yaml:"clientKeyFile"`
 	ClientKeyID   string `yaml:"clientKeyID"`
+	// ClientCert is an optional PEM X.509 certificate of ClientKey (ClientCertFile reads
+	// it from a file), as uploaded to the IdP: the client assertions then name it by its
+	// thumbprints (x5t#S256, x5t), which Microsoft Entra ID's certificate credentials
+	// require. It must hold ClientKey's public key and be valid now.
+	ClientCert     string `yaml:"clientCert"`
+	ClientCertFile string `yaml:"clientCertFile"`
+	// ClientAssertionAudience is the aud of the client assertions: issuer (default, the
+	// issuer identifier) or tokenEndpoint (the discovered token endpoint URL, as OIDC
+	// Core §9 and Entra ID want).
+	ClientAssertionAudience string `yaml:"clientAssertionAudience"`
 	// Scopes requested at login. Default [openid, profile, email, offline_access].
 	Scopes []string `yaml:"scopes"`
 	// TokenEndpointAuth is client_secret_basic (default), client_secret_post or

@@ -19,13 +19,14 @@ const durationPattern = `^(0|[0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h)([0-9]+(\.[0-9
 // schemaEnums are the keys whose value is one of a list: the validators' own lists, so
 // the schema cannot drift from Validate ("" included where Validate accepts it).
 var schemaEnums = map[string][]string{
-	"oidc.tokenEndpointAuth": tokenEndpointAuths,
-	"oidc.dpopAlgorithm":     dpopAlgorithms,
-	"session.store":          sessionStores,
-	"session.sameSite":       sameSites,
-	"routes[].auth":          routeAuths,
-	"log.format":             logFormats,
-	"log.level":              logLevels,
+	"oidc.tokenEndpointAuth":       tokenEndpointAuths,
+	"oidc.dpopAlgorithm":           dpopAlgorithms,
+	"oidc.clientAssertionAudience": assertionAudiences,
+	"session.store":                sessionStores,
+	"session.sameSite":             sameSites,
+	"routes[].auth":                routeAuths,
+	"log.format":                   logFormats,
+	"log.level":                    logLevels,
 }
 
 // schemaRequiredRouteKeys are the keys every route must have (validate_routes.go).

@@ -20,6 +20,7 @@ const maxSecretFileSize = 64 << 10
 func resolveSecretFiles(c *Config, ps *problems) {
 	resolveValueFile(&c.OIDC.ClientSecret, c.OIDC.ClientSecretFile, "oidc.clientSecret", ps)
 	resolveValueFile(&c.OIDC.ClientKey, c.OIDC.ClientKeyFile, "oidc.clientKey", ps)
+	resolveValueFile(&c.OIDC.ClientCert, c.OIDC.ClientCertFile, "oidc.clientCert", ps)
 	resolveValueFile(&c.Session.RedisURL, c.Session.RedisURLFile, "session.redisURL", ps)
 	resolveKeysFile(c, ps)
 }

@@ -9,6 +9,7 @@ import (
 var (
 	tokenEndpointAuths = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
 	dpopAlgorithms     = []string{"ES256", "EdDSA"} // RS256: see validateOIDC
+	assertionAudiences = []string{"issuer", "tokenEndpoint"}
 	sessionStores      = []string{"", "embedded", "redis"}
 	sameSites          = []string{"strict", "lax"}
 	routeAuths         = []string{"required", "optional", "none"}

@@ -122,6 +122,11 @@ func validateClientAuth(o OIDC, ps *problems) {
 				requiredSecret("oidc.clientKeyFile", o.ClientKeyFile))
 		} else if msg := privateKeyProblem(o.ClientKey); msg != "" {
 			ps.add("oidc.clientKey", "%s", msg)
+		} else if msg := clientCertProblem(o.ClientCert, o.ClientKey, time.Now()); msg != "" {
+			ps.add("oidc.clientCert", "%s", msg)
+		}
+		if !slices.Contains(assertionAudiences, o.ClientAssertionAudience) {
+			ps.add("oidc.clientAssertionAudience", "%q %s", o.ClientAssertionAudience, oneOf(assertionAudiences...))
 		}
 		if o.ClientSecret != "" {
 			ps.add("oidc.clientSecret", "is set but tokenEndpointAuth is private_key_jwt: remove it (or its file)")
@@ -133,5 +138,8 @@ func validateClientAuth(o OIDC, ps *problems) {
 	}
 	if o.ClientKey != "" || o.ClientKeyID != "" {
 		ps.add("oidc.clientKey", "is set but tokenEndpointAuth is %s: set tokenEndpointAuth: private_key_jwt, or remove the key", o.TokenEndpointAuth)
+	}
+	if o.ClientCert != "" {
+		ps.add("oidc.clientCert", "is set but tokenEndpointAuth is %s: set tokenEndpointAuth: private_key_jwt, or remove the certificate", o.TokenEndpointAuth)
 	}
 }
