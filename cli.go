@@ -9,9 +9,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"time"
 
 	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/csrf"
@@ -112,4 +115,41 @@ func NewClientKey(kind string) (pemKey []byte, kid string, jwks []byte, err erro
 		return nil, "", nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), kid, jwks, nil
+}
+
+// clientCertLifetime is how long a certificate of NewClientCert is valid: a year, then
+// a new key pair and certificate are made and registered.
+const clientCertLifetime = 365 * 24 * time.Hour
+
+// NewClientCert makes a self-signed X.509 certificate (PEM) of the client key pemKey
+// (what NewClientKey printed), to upload to providers that register client keys as
+// certificates (Microsoft Entra ID: "Certificates & secrets") and to set as
+// oidc.clientCertFile: CN "tokenward bff client", valid one year from now, signed with
+// SHA-256. Self-signed is enough: the provider trusts the uploaded certificate itself,
+// not a chain.
+func NewClientCert(pemKey []byte, now time.Time) ([]byte, error) {
+	key, err := config.ParsePrivateKey(string(pemKey))
+	if err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, fmt.Errorf("client certificate: serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "tokenward bff client"},
+		NotBefore:    now.Add(-5 * time.Minute), // a provider's clock a little behind still accepts it
+		NotAfter:     now.Add(clientCertLifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if _, ok := key.(*rsa.PrivateKey); ok {
+		tmpl.SignatureAlgorithm = x509.SHA256WithRSA
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }

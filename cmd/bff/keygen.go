@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/tokenward/bff"
 )
@@ -22,11 +23,15 @@ func (a *app) runKeygen(_ context.Context, args []string) error {
 	fs := a.bareFlagSet("keygen", "print fresh session keys: standard base64 of 32 random bytes, one per line")
 	count := fs.Int("count", 1, "how many keys to print (1-100)")
 	clientKey := fs.String("client-key", "", "instead: print a private key for oidc.tokenEndpointAuth private_key_jwt (rsa, ec or ed25519) and, on stderr, the public JWKS to register at the IdP")
+	clientCert := fs.Bool("client-cert", false, "with --client-key: also print, on stderr, a self-signed certificate of the key (1 year) to upload to the IdP (Microsoft Entra ID) and set as oidc.clientCertFile")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
+	if *clientCert && *clientKey == "" {
+		return usageErrorf("keygen: --client-cert needs --client-key (rsa for Microsoft Entra ID)")
+	}
 	if *clientKey != "" {
-		return a.clientKey(*clientKey)
+		return a.clientKey(*clientKey, *clientCert)
 	}
 	if *count < 1 || *count > maxKeygenCount {
 		return usageErrorf("keygen: --count must be from 1 to %d", maxKeygenCount)
@@ -52,8 +57,10 @@ func newKey(r io.Reader) (string, error) {
 }
 
 // clientKey prints a new client private key (PEM) on stdout, so `bff keygen --client-key
-// ec > client.key` writes a valid oidc.clientKeyFile, and what to register on stderr.
-func (a *app) clientKey(kind string) error {
+// ec > client.key` writes a valid oidc.clientKeyFile, and what to register on stderr;
+// withCert adds, last on stderr, a self-signed certificate of the key (stdout stays the
+// key alone).
+func (a *app) clientKey(kind string, withCert bool) error {
 	pemKey, kid, jwks, err := bff.NewClientKey(kind)
 	if err != nil {
 		return usageErrorf("keygen: --client-key: %v", err)
@@ -61,5 +68,14 @@ func (a *app) clientKey(kind string) error {
 	a.stdout.Write(pemKey)
 	fmt.Fprintf(a.stderr, "Keep the key secret (chmod 600) and set oidc.tokenEndpointAuth: private_key_jwt and oidc.clientKeyFile to its file.\n"+
 		"Register this public key (JWKS) for the client at the IdP; its kid %s is also the default of oidc.clientKeyID:\n%s\n", kid, jwks)
+	if !withCert {
+		return nil
+	}
+	cert, err := bff.NewClientCert(pemKey, time.Now())
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	fmt.Fprintf(a.stderr, "Or, where the IdP registers certificates (Microsoft Entra ID: Certificates & secrets), upload this self-signed certificate (valid one year), "+
+		"save it as oidc.clientCertFile and set oidc.clientAssertionAudience: tokenEndpoint for Entra:\n%s", cert)
 	return nil
 }

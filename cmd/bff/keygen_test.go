@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/tokenward/bff/config"
 )
@@ -93,11 +96,7 @@ func TestKeygenClientKeyIsWhatConfigAccepts(t *testing.T) {
 			if code := a.run(context.Background(), []string{"keygen", "--client-key", kind}); code != exitOK {
 				t.Fatalf("exit code = %d, stderr: %s", code, a.stderr)
 			}
-			c := config.Defaults()
-			c.Server.PublicURL, c.OIDC.Issuer, c.OIDC.ClientID = "https://a.example", "https://i.example", "id"
-			c.OIDC.TokenEndpointAuth, c.OIDC.ClientKey = "private_key_jwt", a.stdout.String()
-			c.Session.Keys = []string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
-			if err := config.Validate(c); err != nil {
+			if err := config.Validate(clientKeyConfig(a.stdout.String())); err != nil {
 				t.Fatalf("keygen's client key does not validate: %v", err)
 			}
 			stderr := a.stderr.String()
@@ -113,4 +112,55 @@ func TestKeygenClientKeyIsWhatConfigAccepts(t *testing.T) {
 	if code := a.run(context.Background(), []string{"keygen", "--client-key", "dsa"}); code != exitUsage {
 		t.Fatalf("unknown kind: exit %d, want %d", code, exitUsage)
 	}
+}
+
+// TestKeygenClientCertMatchesTheKey: `bff keygen --client-key rsa --client-cert` keeps
+// stdout the key alone and adds on stderr a self-signed SHA-256 certificate of that key
+// (CN "tokenward bff client", one year) that config accepts as oidc.clientCert with it;
+// --client-cert alone is a usage error.
+func TestKeygenClientCertMatchesTheKey(t *testing.T) {
+	a := newTestApp(nil)
+	if code := a.run(context.Background(), []string{"keygen", "--client-key", "rsa", "--client-cert"}); code != exitOK {
+		t.Fatalf("exit code = %d, stderr: %s", code, a.stderr)
+	}
+	if strings.Contains(a.stdout.String(), "CERTIFICATE") {
+		t.Fatal("stdout must hold only the PEM key")
+	}
+	stderr := a.stderr.String()
+	cert, err := config.ParseCertificate(stderr[strings.Index(stderr, "-----BEGIN CERTIFICATE"):])
+	if err != nil {
+		t.Fatalf("no certificate on stderr: %v\n%s", err, stderr)
+	}
+	key, err := config.ParsePrivateKey(a.stdout.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(key.Public()) {
+		t.Fatal("the certificate is not of the printed key")
+	}
+	if cert.Subject.CommonName != "tokenward bff client" || cert.SignatureAlgorithm != x509.SHA256WithRSA ||
+		cert.NotAfter.Sub(cert.NotBefore) < 365*24*time.Hour || cert.NotAfter.Sub(cert.NotBefore) > 366*24*time.Hour {
+		t.Fatalf("certificate CN %q, algorithm %v, valid %v to %v", cert.Subject.CommonName, cert.SignatureAlgorithm, cert.NotBefore, cert.NotAfter)
+	}
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
+		t.Fatalf("not self-signed: %v", err)
+	}
+	c := clientKeyConfig(a.stdout.String())
+	c.OIDC.ClientCert, c.OIDC.ClientAssertionAudience = stderr[strings.Index(stderr, "-----BEGIN CERTIFICATE"):], "tokenEndpoint"
+	if err := config.Validate(c); err != nil {
+		t.Fatalf("keygen's key and certificate do not validate: %v", err)
+	}
+	a = newTestApp(nil)
+	if code := a.run(context.Background(), []string{"keygen", "--client-cert"}); code != exitUsage {
+		t.Fatalf("--client-cert without --client-key: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// clientKeyConfig is a valid configuration but for the private_key_jwt client key pemKey.
+func clientKeyConfig(pemKey string) config.Config {
+	c := config.Defaults()
+	c.Server.PublicURL, c.OIDC.Issuer, c.OIDC.ClientID = "https://a.example", "https://i.example", "id"
+	c.OIDC.TokenEndpointAuth, c.OIDC.ClientKey = "private_key_jwt", pemKey
+	c.Session.Keys = []string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	return c
 }
