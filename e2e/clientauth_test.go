@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/bff"
+	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/internal/testenv"
 )
 
@@ -68,5 +70,24 @@ func TestPrivateKeyJWTClientLogsInRefreshesAndRevokes(t *testing.T) {
 	}
 	if got := e.OP.Stats().Revocations; got != 1 {
 		t.Fatalf("%d revocations, want 1: the refresh token outlived the logout", got)
+	}
+}
+
+// TestPrivateKeyJWTWithCertificateAtTheCertifiedProvider: a client certificate (what
+// Entra ID needs) only adds x5t#S256 and x5t to the assertion header: a provider that
+// knows the key alone, with the default issuer audience, still accepts the login.
+func TestPrivateKeyJWTWithCertificateAtTheCertifiedProvider(t *testing.T) {
+	cert, err := bff.NewClientCert([]byte(testClientKeyPEM), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := testenv.Options{ClientKeyPEM: testClientKeyPEM, Configure: func(c *config.Config) {
+		c.OIDC.ClientCert = string(cert)
+	}}
+	e := testenv.Start(t, o)
+	r := e.Login(t, nil, "alice", "/")
+	r.Body.Close()
+	if got := e.OP.Stats().AuthCodeGrants; got != 1 {
+		t.Fatalf("%d code grants, want 1: the login's code exchange was refused", got)
 	}
 }

@@ -34,19 +34,7 @@ func TestPrivateKeyJWTAssertionAtEveryEndpoint(t *testing.T) {
 			p, _ := op.newProvider(func(c *Config) {
 				c.AuthStyle, c.ClientSecret, c.ClientKey = AuthStylePrivateKeyJWT, "", tc.key
 			})
-			if _, _, err := p.Exchange(t.Context(), testCode, op.loginAs(t)); err != nil {
-				t.Fatalf("Exchange: %v", err)
-			}
-			if _, _, err := p.Refresh(t.Context(), "refresh-token-1"); err != nil {
-				t.Fatalf("Refresh: %v", err)
-			}
-			if err := p.Revoke(t.Context(), "refresh-token-1"); err != nil {
-				t.Fatalf("Revoke: %v", err)
-			}
-			reqs := append(op.tokenRequests(), op.revReqs...)
-			if len(reqs) != 3 {
-				t.Fatalf("%d requests, want 3", len(reqs))
-			}
+			reqs := authenticatedRequests(t, op, p)
 			kid, _ := ClientKeyID(tc.key)
 			jtis := map[string]bool{}
 			for i, r := range reqs {
@@ -65,6 +53,26 @@ func TestPrivateKeyJWTAssertionAtEveryEndpoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// authenticatedRequests runs a code exchange, a refresh and a revocation through p and
+// returns the three requests op received, in that order.
+func authenticatedRequests(t *testing.T, op *testOP, p *Provider) []recordedReq {
+	t.Helper()
+	if _, _, err := p.Exchange(t.Context(), testCode, op.loginAs(t)); err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if _, _, err := p.Refresh(t.Context(), "refresh-token-1"); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if err := p.Revoke(t.Context(), "refresh-token-1"); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	reqs := append(op.tokenRequests(), op.revReqs...)
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	return reqs
 }
 
 type assertionClaims struct {
@@ -123,14 +131,21 @@ func TestClientAuthConfigIsExact(t *testing.T) {
 			op := newTestOP(t)
 			cfg := op.testConfig(nil)
 			tc.edit(&cfg)
-			_, err := New(cfg)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("New: %v", err)
-			case tc.want != "" && (!errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("New: %v, want ErrInvalidConfig mentioning %q", err, tc.want)
-			}
+			checkNew(t, cfg, tc.want)
 		})
+	}
+}
+
+// checkNew fails t unless New(cfg) succeeds (want "") or fails with ErrInvalidConfig
+// mentioning want.
+func checkNew(t *testing.T, cfg Config, want string) {
+	t.Helper()
+	_, err := New(cfg)
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("New: %v", err)
+	case want != "" && (!errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), want)):
+		t.Fatalf("New: %v, want ErrInvalidConfig mentioning %q", err, want)
 	}
 }
 

@@ -9,9 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"errors"
 	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -46,19 +44,7 @@ func TestClientCertAndAudienceInTheAssertion(t *testing.T) {
 				c.AuthStyle, c.ClientSecret, c.ClientKey = AuthStylePrivateKeyJWT, "", key
 				c.ClientCert, c.ClientAssertionAudience = cert, tc.audience
 			})
-			if _, _, err := p.Exchange(t.Context(), testCode, op.loginAs(t)); err != nil {
-				t.Fatalf("Exchange: %v", err)
-			}
-			if _, _, err := p.Refresh(t.Context(), "refresh-token-1"); err != nil {
-				t.Fatalf("Refresh: %v", err)
-			}
-			if err := p.Revoke(t.Context(), "refresh-token-1"); err != nil {
-				t.Fatalf("Revoke: %v", err)
-			}
-			reqs := append(op.tokenRequests(), op.revReqs...)
-			if len(reqs) != 3 {
-				t.Fatalf("%d requests, want 3", len(reqs))
-			}
+			reqs := authenticatedRequests(t, op, p)
 			kid, _ := ClientKeyID(key)
 			for i, r := range reqs {
 				claims := checkAssertion(t, r, key.Public(), jose.RS256, kid)
@@ -130,13 +116,7 @@ func TestClientCertMustMatchTheKeyAndBeValid(t *testing.T) {
 			cfg := op.testConfig(nil)
 			cfg.AuthStyle, cfg.ClientSecret, cfg.ClientKey = AuthStylePrivateKeyJWT, "", key
 			tc.edit(&cfg, op.clock.Now())
-			_, err := New(cfg)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("New: %v", err)
-			case tc.want != "" && (!errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("New: %v, want ErrInvalidConfig mentioning %q", err, tc.want)
-			}
+			checkNew(t, cfg, tc.want)
 		})
 	}
 }
