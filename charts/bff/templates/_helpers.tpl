@@ -132,6 +132,9 @@ listeners and the secret files. Secrets themselves are never in it.
 {{- $oidc := get $cfg "oidc" | default dict }}
 {{- if eq (include "bff.clientAuthByKey" .) "true" }}
 {{- $_ := set $oidc "clientKeyFile" (printf "%s/%s" (include "bff.secretDir" .) .Values.secret.keys.clientKey) }}
+{{- if .Values.secret.keys.clientCert }}
+{{- $_ := set $oidc "clientCertFile" (printf "%s/%s" (include "bff.secretDir" .) .Values.secret.keys.clientCert) }}
+{{- end }}
 {{- else }}
 {{- $_ := set $oidc "clientSecretFile" (printf "%s/%s" (include "bff.secretDir" .) .Values.secret.keys.clientSecret) }}
 {{- end }}

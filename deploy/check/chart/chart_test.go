@@ -196,6 +196,7 @@ func TestConfigMapIsAValidConfigurationReadingTheMountedSecret(t *testing.T) {
 			}{
 				{key: "oidc.clientSecretFile", file: cfg.OIDC.ClientSecretFile, required: cfg.OIDC.TokenEndpointAuth != "private_key_jwt"},
 				{key: "oidc.clientKeyFile", file: cfg.OIDC.ClientKeyFile, required: cfg.OIDC.TokenEndpointAuth == "private_key_jwt"},
+				{key: "oidc.clientCertFile", file: cfg.OIDC.ClientCertFile, required: r.Name == "entra-certificate.yaml"},
 				{key: "session.keysFile", file: cfg.Session.KeysFile, required: true},
 				{key: "session.redisURLFile", file: cfg.Session.RedisURLFile, required: !cfg.Embedded()},
 			}

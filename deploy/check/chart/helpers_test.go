@@ -186,7 +186,11 @@ func loadConfig(t *testing.T, objs []manifest.Object) config.Config {
 		t.Fatal(err)
 	}
 	if raw.OIDC.ClientKeyFile != "" {
-		set["oidc.clientKeyFile"] = write(t, filepath.Join(dir, "client-key"), testsecret.PrivateKeyPEM(t))
+		key := testsecret.PrivateKeyPEM(t)
+		set["oidc.clientKeyFile"] = write(t, filepath.Join(dir, "client-key"), key)
+		if raw.OIDC.ClientCertFile != "" {
+			set["oidc.clientCertFile"] = write(t, filepath.Join(dir, "client-cert"), testsecret.CertificatePEM(t, key))
+		}
 	} else {
 		set["oidc.clientSecretFile"] = write(t, filepath.Join(dir, "client-secret"), testsecret.Hex(t))
 	}
