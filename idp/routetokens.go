@@ -53,6 +53,14 @@ func (p *Provider) RefreshFor(ctx context.Context, refreshToken, resource string
 		return nil, fmt.Errorf("refresh for resource: %w", refused(err, false))
 	}
 	out, err := p.newTokens(tok)
+	if errors.Is(err, ErrNotDPoPBound) && checkTokenType(tok.TokenType) == nil {
+		// A Bearer answer while DPoP is on: the token is not bound, yet the grant was
+		// redeemed, and under strict rotation the refresh token it returns is the only
+		// live one. Refusing the answer here would end the session over a route; keep it
+		// typed Bearer instead: the session keeps the new refresh token, and the handler
+		// refuses to send an unbound token for a DPoP session (502 token_refused).
+		out, err = p.tokensOfType(tok, "Bearer"), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh for resource: %w", err)
 	}
