@@ -32,6 +32,10 @@ var refusedCodes = map[string]bool{
 // strict rotation it rotates the refresh token, and Tokens.RefreshToken is the one to
 // keep. An ID token in the answer is ignored: it adds nothing a route's token needs.
 //
+// With DPoP on, a Bearer (or untyped) answer is NOT an error: the grant spent the refresh
+// token, so the answer is returned typed "Bearer" with the rotated one, and the caller
+// must not send that access token for a DPoP session.
+//
 // Errors: as Refresh (ErrInvalidGrant ends the session), plus ErrTargetRefused.
 func (p *Provider) RefreshFor(ctx context.Context, refreshToken, resource string, scopes []string) (*Tokens, error) {
 	d, err := p.ready()
