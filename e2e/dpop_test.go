@@ -215,9 +215,21 @@ func (a *dpopAPI) calls() []seenCall {
 // route on a dpopAPI.
 func startDPoP(t *testing.T, o testenv.Options) (*testenv.Env, *dpopProvider, *dpopAPI) {
 	t.Helper()
+	return startDPoPRoutes(t, o, nil)
+}
+
+// startDPoPRoutes is startDPoP with more routes on the dpopAPI (routes(its URL); nil:
+// none). An o.WrapOP of the caller's sits behind the dpopProvider, which sees each token
+// request first (its proof) and binds whatever token the inner wrapper answers.
+func startDPoPRoutes(t *testing.T, o testenv.Options, routes func(upstream string) []config.Route) (*testenv.Env, *dpopProvider, *dpopAPI) {
+	t.Helper()
 	op := newDPoPProvider()
 	api := newDPoPAPI(t, op)
-	o.WrapOP = op.wrap
+	if inner := o.WrapOP; inner != nil {
+		o.WrapOP = func(next http.Handler) http.Handler { return op.wrap(inner(next)) }
+	} else {
+		o.WrapOP = op.wrap
+	}
 	configure := o.Configure
 	o.Configure = func(c *config.Config) {
 		if configure != nil {
@@ -225,6 +237,9 @@ func startDPoP(t *testing.T, o testenv.Options) (*testenv.Env, *dpopProvider, *d
 		}
 		c.OIDC.DPoP = true
 		c.Routes = []config.Route{{Path: "/api/", Upstream: api.srv.URL, StripPrefix: "/api"}}
+		if routes != nil {
+			c.Routes = append(c.Routes, routes(api.srv.URL)...)
+		}
 	}
 	return testenv.Start(t, o), op, api
 }

@@ -33,9 +33,16 @@ const (
 // OP with aud = the resource) and RFC 8693 token exchange (a token with aud = the
 // audience, for a subject token the OP signed). It counts both per target.
 type routeOP struct {
-	env *testenv.Env // set after Start; requests come only after it
-	mu  sync.Mutex
-	per map[string]int
+	env      *testenv.Env // set after Start; requests come only after it
+	mu       sync.Mutex
+	per      map[string]int
+	subjects []string // the subject token of each accepted exchange
+}
+
+func (o *routeOP) subjectTokens() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.subjects...)
 }
 
 func (o *routeOP) count(target string) int {
@@ -105,6 +112,9 @@ func (o *routeOP) exchange(w http.ResponseWriter, r *http.Request, form url.Valu
 		return
 	}
 	o.counted(form.Get("audience"))
+	o.mu.Lock()
+	o.subjects = append(o.subjects, form.Get("subject_token"))
+	o.mu.Unlock()
 	writeTokenJSON(w, map[string]any{
 		"access_token": o.sign(map[string]any{"sub": subject["sub"], "aud": form.Get("audience"),
 			"exp": time.Now().Add(time.Minute).Unix()}),
@@ -215,17 +225,23 @@ func startRouteTokenEnv(t *testing.T, o testenv.Options, u *audUpstream) (*teste
 		if prev != nil {
 			prev(c)
 		}
-		c.Routes = append(c.Routes,
-			config.Route{Path: "/a/", Upstream: u.URL, Resource: resA},
-			config.Route{Path: "/b/", Upstream: u.URL, Resource: resB, Scopes: []string{"b:read"}},
-			config.Route{Path: "/x/", Upstream: u.URL, TokenExchange: config.TokenExchange{Audience: audOrders, Scope: "orders:read"}},
-			config.Route{Path: "/refused/", Upstream: u.URL, Resource: resRefused},
-			config.Route{Path: "/xrefused/", Upstream: u.URL, TokenExchange: config.TokenExchange{Audience: audRefused}},
-		)
+		c.Routes = append(c.Routes, routeTokenRoutes(u.URL)...)
 	}
 	e := testenv.Start(t, o)
 	rop.env = e
 	return e, rop
+}
+
+// routeTokenRoutes are the per-route token routes, all on upstream: two resources, an
+// exchange, and one of each that routeOP refuses.
+func routeTokenRoutes(upstream string) []config.Route {
+	return []config.Route{
+		{Path: "/a/", Upstream: upstream, Resource: resA},
+		{Path: "/b/", Upstream: upstream, Resource: resB, Scopes: []string{"b:read"}},
+		{Path: "/x/", Upstream: upstream, TokenExchange: config.TokenExchange{Audience: audOrders, Scope: "orders:read"}},
+		{Path: "/refused/", Upstream: upstream, Resource: resRefused},
+		{Path: "/xrefused/", Upstream: upstream, TokenExchange: config.TokenExchange{Audience: audRefused}},
+	}
 }
 
 // TestEachRouteGetsItsOwnToken: routes naming a resource get a token for it, obtained

@@ -99,4 +99,13 @@ func TestRouteCredentialFollowsTheTokenType(t *testing.T) {
 	if _, err := h.routeCredential(&session.Record{AccessToken: "main-token"}, session.RouteToken{}); err == nil {
 		t.Error("an empty route token was accepted")
 	}
+	// A DPoP session's route token answered Bearer (not bound): refused, never sent.
+	dpopRec := &session.Record{AccessToken: "main-token", TokenType: "DPoP", DPoPKey: string(jwk)}
+	for _, typ := range []string{"Bearer", ""} {
+		var p *problem.Error
+		cred, err := h.routeCredential(dpopRec, session.RouteToken{AccessToken: "route-token", TokenType: typ})
+		if !errors.As(err, &p) || p.Status != http.StatusBadGateway || p.Type != problem.TokenRefused || cred != nil {
+			t.Errorf("%q route token of a DPoP session: %v, %v; want a 502 token_refused and no credential", typ, cred, err)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/problem"
@@ -59,6 +60,14 @@ func withSentRouteToken(rec *session.Record, key string, tok session.RouteToken)
 func (h *Handlers) routeCredential(rec *session.Record, tok session.RouteToken) (credential.Credential, error) {
 	if tok.AccessToken == "" {
 		return nil, problem.New(http.StatusBadGateway, problem.TokenRefused, "the identity provider issued no token for this route", nil)
+	}
+	if strings.EqualFold(rec.TokenType, "DPoP") && !strings.EqualFold(tok.TokenType, "DPoP") {
+		// A route token of a session whose main token is DPoP-bound must be bound too: an
+		// unbound one (the provider ignored the proof of a resource grant, which idp keeps
+		// for its rotated refresh token) is never sent, not even as Bearer.
+		return nil, problem.New(http.StatusBadGateway, problem.TokenRefused,
+			"the identity provider issued this route a token not bound to the session's DPoP key; enable DPoP-bound access tokens for this client at the provider",
+			fmt.Errorf("handler: route token type %q in a DPoP session", tok.TokenType))
 	}
 	cred, err := h.recordCredential(&session.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, DPoPKey: rec.DPoPKey})
 	if err != nil {

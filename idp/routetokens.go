@@ -32,6 +32,10 @@ var refusedCodes = map[string]bool{
 // strict rotation it rotates the refresh token, and Tokens.RefreshToken is the one to
 // keep. An ID token in the answer is ignored: it adds nothing a route's token needs.
 //
+// With DPoP on, a Bearer (or untyped) answer is NOT an error: the grant spent the refresh
+// token, so the answer is returned typed "Bearer" with the rotated one, and the caller
+// must not send that access token for a DPoP session.
+//
 // Errors: as Refresh (ErrInvalidGrant ends the session), plus ErrTargetRefused.
 func (p *Provider) RefreshFor(ctx context.Context, refreshToken, resource string, scopes []string) (*Tokens, error) {
 	d, err := p.ready()
@@ -53,6 +57,14 @@ func (p *Provider) RefreshFor(ctx context.Context, refreshToken, resource string
 		return nil, fmt.Errorf("refresh for resource: %w", refused(err, false))
 	}
 	out, err := p.newTokens(tok)
+	if errors.Is(err, ErrNotDPoPBound) && checkTokenType(tok.TokenType) == nil {
+		// A Bearer answer while DPoP is on: the token is not bound, yet the grant was
+		// redeemed, and under strict rotation the refresh token it returns is the only
+		// live one. Refusing the answer here would end the session over a route; keep it
+		// typed Bearer instead: the session keeps the new refresh token, and the handler
+		// refuses to send an unbound token for a DPoP session (502 token_refused).
+		out, err = p.tokensOfType(tok, "Bearer"), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh for resource: %w", err)
 	}

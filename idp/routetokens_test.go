@@ -120,3 +120,38 @@ func TestRouteTokenRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshForKeepsAnUnboundAnswerUnderDPoP: with DPoP on, a resource grant answered
+// Bearer has spent the refresh token: the answer is kept, typed Bearer (the caller must
+// not send it for a DPoP session), with the rotated refresh token; a type that is neither
+// DPoP nor Bearer stays an error (ErrTokenType).
+func TestRefreshForKeepsAnUnboundAnswerUnderDPoP(t *testing.T) {
+	for _, tt := range []struct{ typ, want string }{{"Bearer", "Bearer"}, {"bearer", "Bearer"}, {"MAC", ""}} {
+		op := newTestOP(t)
+		var proof string
+		op.set(func(op *testOP) {
+			op.token = func(w http.ResponseWriter, r *http.Request) {
+				proof = r.Header.Get("DPoP")
+				writeJSON(w, http.StatusOK, map[string]any{"access_token": "unbound", "token_type": tt.typ, "refresh_token": "refresh-token-2", "expires_in": 60})
+			}
+		})
+		p, _ := op.newProvider(dpopOn)
+		raw, err := p.NewDPoPKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := p.RefreshFor(WithDPoPKey(context.Background(), raw), "refresh-token-1", "urn:orders", nil)
+		if tt.want == "" {
+			if !errors.Is(err, ErrTokenType) || tok != nil {
+				t.Errorf("%s: %v, %v; want ErrTokenType", tt.typ, tok, err)
+			}
+			continue
+		}
+		if err != nil || tok.TokenType != tt.want || tok.RefreshToken != "refresh-token-2" || tok.AccessToken != "unbound" {
+			t.Errorf("%s: err %v, tokens %+v; want type %s with the rotated refresh token", tt.typ, err, tok, tt.want)
+		}
+		if proof == "" {
+			t.Errorf("%s: the resource grant carried no proof", tt.typ)
+		}
+	}
+}

@@ -164,6 +164,12 @@ func (p *Provider) newTokens(tok *tokenResponse) (*Tokens, error) {
 	if err := check(tok.TokenType); err != nil {
 		return nil, err
 	}
+	return p.tokensOfType(tok, typ), nil
+}
+
+// tokensOfType is the Tokens of a checked response, of token type typ, with Lifetime and
+// Expiry computed with the injected clock.
+func (p *Provider) tokensOfType(tok *tokenResponse, typ string) *Tokens {
 	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, TokenType: typ}
 	secs, given := tok.ExpiresIn, tok.ExpiresGiven
 	if given && secs <= 0 {
@@ -172,7 +178,7 @@ func (p *Provider) newTokens(tok *tokenResponse) (*Tokens, error) {
 	}
 	out.Lifetime = tokenLifetime(secs)
 	out.Expiry = p.cfg.Now().Add(out.Lifetime)
-	return out, nil
+	return out
 }
 
 // checkTokenType accepts token_type Bearer in any case (RFC 6749 §5.1: the value is
