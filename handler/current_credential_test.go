@@ -15,12 +15,7 @@ import (
 // record with its key as DPoP; a DPoP record whose key is missing or broken, or a record
 // of another type, is refused (503), never sent as a bearer.
 func TestRecordCredentialFollowsTheTokenType(t *testing.T) {
-	key, err := dpop.NewKey(dpop.ES256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwk, _ := key.MarshalPrivate()
-	h := &Handlers{upstreamNonces: &dpop.Nonces{}}
+	h, jwk := credentialHandlers(t)
 	cases := []struct {
 		name, typ, key string
 		want           string // the Authorization scheme; "" refused
@@ -68,12 +63,7 @@ func checkSent(t *testing.T, name string, cred credential.Credential, err error,
 // would be (Bearer, or DPoP proven with the session's key), and a type this BFF cannot
 // send is a 502 token_refused: never the session's main token in its place.
 func TestRouteCredentialFollowsTheTokenType(t *testing.T) {
-	key, err := dpop.NewKey(dpop.ES256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwk, _ := key.MarshalPrivate()
-	h := &Handlers{upstreamNonces: &dpop.Nonces{}}
+	h, jwk := credentialHandlers(t)
 	cases := []struct {
 		name, typ, key string
 		want           string // the Authorization scheme; "" refused
@@ -108,4 +98,19 @@ func TestRouteCredentialFollowsTheTokenType(t *testing.T) {
 			t.Errorf("%q route token of a DPoP session: %v, %v; want a 502 token_refused and no credential", typ, cred, err)
 		}
 	}
+}
+
+// credentialHandlers is a Handlers that can make credentials, and a session DPoP key (a
+// private JWK) for records.
+func credentialHandlers(t *testing.T) (*Handlers, []byte) {
+	t.Helper()
+	key, err := dpop.NewKey(dpop.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := key.MarshalPrivate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Handlers{upstreamNonces: &dpop.Nonces{}}, jwk
 }
