@@ -105,6 +105,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"DeleteBySubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteByIndexAfterRotation},
 		{"DeleteBySIDAndSubjectEndsOnlySessionsMatchingBoth", testDeleteBySIDAndSubject},
 		{"DeleteBySIDAndSubjectFindsRecordsIndexedBeforeKeyRotation", testDeleteBySIDAndSubjectAfterRotation},
+		{"IndexesKeepProvidersApart", testIndexesKeepProvidersApart},
 		{"DeleteByIndexReturnsOnlySessionsItEnded", testDeleteByIndexReturnsOnlyWhatItDeleted},
 		{"LogoutLeavesNoIndex", testLogoutLeavesNoIndex},
 		{"IdleExpiryLeavesNoIndex", testIdleExpiryLeavesNoIndex},
@@ -1009,4 +1010,34 @@ func saveIndexedUntil(t *testing.T, st Store, clock *fakeClock, sid, sub string,
 		t.Fatal(err)
 	}
 	return id
+}
+
+// Two providers may issue the same sub and sid to different people: each index key is
+// qualified by the record's provider, so deleting one provider's subject or sid never
+// ends a session of the other, and the unnamed provider keeps the bare values.
+func testIndexesKeepProvidersApart(t *testing.T, newStore newStoreFunc) {
+	st, clock, _ := newStore(t)
+	ctx := t.Context()
+	save := func(provider string) string {
+		id := mustID(t)
+		rec := sampleRecord(clock.Now(), "alice")
+		rec.Provider, rec.SID, rec.Subject = provider, "sid-1", "alice"
+		if err := st.Save(ctx, id, rec); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	plain, a, b := save(""), save("a"), save("b")
+	if got, err := st.DeleteBySubject(ctx, SubjectKey("a", "alice")); err != nil || !slices.Equal(got, []string{IDHash(a)}) {
+		t.Fatalf("DeleteBySubject(a:alice) = %v, %v; want provider a's session only", got, err)
+	}
+	if got, err := st.DeleteBySIDAndSubject(ctx, SIDKey("b", "sid-1"), SubjectKey("a", "alice")); err != nil || len(got) != 0 {
+		t.Fatalf("a sid of provider b with a subject of provider a ended %v, %v; want none", got, err)
+	}
+	if got, err := st.DeleteBySID(ctx, SIDKey("b", "sid-1")); err != nil || !slices.Equal(got, []string{IDHash(b)}) {
+		t.Fatalf("DeleteBySID(b:sid-1) = %v, %v; want provider b's session only", got, err)
+	}
+	if got, err := st.DeleteBySIDAndSubject(ctx, SIDKey("", "sid-1"), SubjectKey("", "alice")); err != nil || !slices.Equal(got, []string{IDHash(plain)}) {
+		t.Fatalf("the unnamed provider's session is not found by the bare values: %v, %v", got, err)
+	}
 }

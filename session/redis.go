@@ -334,7 +334,7 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 	coverage := s.coverage(now, rec.AbsoluteExpiry)
 	newest, _ := s.keys.newest() // validated by withDefaults
 	var names []string
-	for _, ix := range []struct{ kind, value string }{{"sid", rec.SID}, {"sub", rec.Subject}} {
+	for _, ix := range []struct{ kind, value string }{{"sid", SIDKey(rec.Provider, rec.SID)}, {"sub", SubjectKey(rec.Provider, rec.Subject)}} {
 		if ix.value != "" {
 			names = append(names, indexName(newest, ix.kind, ix.value))
 		}

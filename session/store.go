@@ -107,6 +107,10 @@ type Lock interface {
 // server: the browser holds only the sealed session id.
 type Record struct {
 	Subject string `json:"sub"`
+	// Provider names the configured identity provider that issued the session's tokens:
+	// "" for the one provider of a configuration without a provider list (and for
+	// records made before providers had names). Refresh, revocation and logout use it.
+	Provider string `json:"idp,omitempty"`
 	// SID is the IdP's session id (ID token "sid"), used by back-channel logout.
 	SID          string    `json:"sid,omitempty"`
 	AccessToken  string    `json:"at"`
@@ -155,6 +159,25 @@ type Record struct {
 	// or a token exchange (RFC 8693), by RouteTokenKey. They are sealed with the record,
 	// end with it (logout, expiry) and survive refreshes of the main token.
 	RouteTokens map[string]RouteToken `json:"rtk,omitempty"`
+}
+
+// SubjectKey is the value the subject index keys a session by, and what DeleteBySubject
+// takes: sub qualified by the provider that vouched for it, since two providers may issue
+// the same sub to different people. Provider names cannot hold ':' (config), so the
+// pair is unambiguous; the unnamed provider ("") keeps sub as is, which is also how
+// records made before providers had names are indexed.
+func SubjectKey(provider, sub string) string { return qualify(provider, sub) }
+
+// SIDKey is SubjectKey for the IdP session id (the sid index; DeleteBySID and
+// DeleteBySIDAndSubject take it): one provider's back-channel logout never reaches a
+// session of another provider that happens to share the sid.
+func SIDKey(provider, sid string) string { return qualify(provider, sid) }
+
+func qualify(provider, value string) string {
+	if provider == "" || value == "" {
+		return value
+	}
+	return provider + ":" + value
 }
 
 // RouteToken is one route's access token: secret like AccessToken.
