@@ -163,7 +163,11 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err := s.buildProxy(o, public); err != nil {
 		return err
 	}
-	s.store.WatchEnded(bg, func(h string) { s.proxy.CloseSession(h) })
+	s.store.Watch(bg, func(ev session.Event) {
+		if ev.Kind == session.EventEnded {
+			s.proxy.CloseSession(ev.IDHash)
+		}
+	})
 	go s.sweepStreams(bg, streamSweepInterval(cfg.Session.IdleTimeout))
 	h := s.tracing.Middleware(s.publicHandler(spa))
 	if o.wrap != nil {

@@ -16,9 +16,9 @@ import (
 //	Delete/DeleteBySID/DeleteBySubject/DeleteBySIDAndSubject → delete,
 //	Once → once, PutLogin → login_put, TakeLogin → login_take, Lock → lock,
 //	WaitUnlock → wait_unlock, Lock.Renew → renew, Lock.Release → release,
-//	PublishEnded → publish, Ping → ping.
+//	PublishEnded/PublishRefreshed → publish, Ping → ping.
 //
-// WatchEnded and Close pass through untimed. A failure is any error except the ones
+// Watch and Close pass through untimed. A failure is any error except the ones
 // that are answers rather than faults: session.ErrNotFound, session.ErrLockHeld,
 // session.ErrLoginNotBound, and the
 // caller's own context.Canceled (a client that went away). session.ErrLockLost and
@@ -162,8 +162,15 @@ func (s *instrumentedStore) PublishEnded(ctx context.Context, idHashes []string)
 	return err
 }
 
-func (s *instrumentedStore) WatchEnded(ctx context.Context, fn func(idHash string)) {
-	s.next.WatchEnded(ctx, fn)
+func (s *instrumentedStore) PublishRefreshed(ctx context.Context, idHashes []string) error {
+	start := time.Now()
+	err := s.next.PublishRefreshed(ctx, idHashes)
+	s.m.observeStore(OpPublish, start, err)
+	return err
+}
+
+func (s *instrumentedStore) Watch(ctx context.Context, fn func(session.Event)) {
+	s.next.Watch(ctx, fn)
 }
 
 func (s *instrumentedStore) Ping(ctx context.Context) error {

@@ -482,7 +482,17 @@ func (r *Refresher) store(ctx context.Context, id string, next *session.Record) 
 		return true, nil
 	}
 	r.cfg.Observe(OutcomeOK)
+	r.announce(ctx, id)
 	return false, nil
+}
+
+// announce tells every replica that id's record holds new tokens (their caches drop
+// it, its pages hear of it). Best effort: the record is saved, and a replica that
+// missed the announcement still serves the old access token until it expires.
+func (r *Refresher) announce(ctx context.Context, id string) {
+	if err := r.cfg.Store.PublishRefreshed(ctx, []string{session.IDHash(id)}); err != nil {
+		r.cfg.Logger.Warn("announcing a refreshed session to the other replicas failed", "err", err)
+	}
 }
 
 // failed records the n-th consecutive IdP failure and the back-off it earns in the

@@ -89,6 +89,7 @@ func (r *Refresher) retrySave(id string, p *pendingSave) {
 		switch {
 		case err == nil:
 			r.cfg.Observe(OutcomeSaveLate)
+			r.announce(context.Background(), id)
 			return
 		case errors.Is(err, session.ErrNotFound):
 			r.cfg.Observe(OutcomeEnded)

@@ -197,11 +197,14 @@ func (c *Cached) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]
 	return hs, err
 }
 
-// WatchEnded implements Store: sessions ended on any replica leave this cache first.
-func (c *Cached) WatchEnded(ctx context.Context, fn func(idHash string)) {
-	c.Store.WatchEnded(ctx, func(h string) {
-		c.evict(h)
-		fn(h)
+// Watch implements Store: sessions ended or refreshed on any replica leave this cache
+// before fn hears of them.
+func (c *Cached) Watch(ctx context.Context, fn func(Event)) {
+	c.Store.Watch(ctx, func(ev Event) {
+		if ev.IDHash != "" {
+			c.evict(ev.IDHash)
+		}
+		fn(ev)
 	})
 }
 

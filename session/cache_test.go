@@ -63,7 +63,7 @@ func TestCachedServesWithinTTLOnly(t *testing.T) {
 }
 
 // TestCachedNeverServesAnEndedSession: every way a session ends reaches this replica's
-// cache at once, on this replica and (WatchEnded) from the others.
+// cache at once, on this replica and (Watch) from the others.
 func TestCachedNeverServesAnEndedSession(t *testing.T) {
 	tests := []struct {
 		name string
@@ -92,7 +92,11 @@ func TestCachedNeverServesAnEndedSession(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			heard := make(chan string, 4)
-			c.WatchEnded(ctx, func(h string) { heard <- h })
+			c.Watch(ctx, func(ev Event) {
+				if ev.Kind == EventEnded {
+					heard <- ev.IDHash
+				}
+			})
 			id := mustID(t)
 			rec := sampleRecord(clock.Now(), "e")
 			if err := c.Save(ctx, id, rec); err != nil {
@@ -117,6 +121,42 @@ func TestCachedNeverServesAnEndedSession(t *testing.T) {
 				t.Fatalf("Get after the end = %v, want ErrNotFound", err)
 			}
 		})
+	}
+}
+
+// TestCachedDropsASessionRefreshedElsewhere: another replica's refresh (its record
+// rewritten, then announced) makes this replica read the new tokens, not its copy.
+func TestCachedDropsASessionRefreshedElsewhere(t *testing.T) {
+	c, _, clock := newCachedForTest(t, time.Hour, 0)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	heard := make(chan struct{}, 16)
+	c.Watch(ctx, func(ev Event) {
+		if ev.Kind == EventRefreshed {
+			heard <- struct{}{}
+		}
+	})
+	id := mustID(t)
+	if err := c.Save(ctx, id, sampleRecord(clock.Now(), "old")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := sampleRecord(clock.Now(), "new")
+	if err := c.Store.Update(ctx, id, refreshed); err != nil { // the other replica's write
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(heard) == 0 && time.Now().Before(deadline) { // the watch subscribes asynchronously
+		if err := c.PublishRefreshed(ctx, []string{IDHash(id)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got, err := c.Get(ctx, id)
+	if err != nil || got.AccessToken != refreshed.AccessToken {
+		t.Fatalf("Get after a refresh elsewhere served the cached tokens (%v)", err)
 	}
 }
 

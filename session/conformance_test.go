@@ -132,6 +132,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"ConcurrentSaveGet", testConcurrentSaveGet},
 		{"Ping", testPing},
 		{"PublishEndedReachesEveryWatcher", testPublishEnded},
+		{"PublishRefreshedIsHeardAsRefreshed", testPublishRefreshed},
 		{"TouchSlidesAndSeesTheEnd", testTouch},
 		{"PendingLoginIsTakenOnce", testLoginTakenOnce},
 		{"PendingLoginExpires", testLoginExpires},

@@ -48,9 +48,12 @@ func TestWatchEndedLeavesADeafSubscription(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	var got []string
-	st.WatchEnded(ctx, func(h string) {
+	st.Watch(ctx, func(ev Event) {
+		if ev.Kind != EventEnded {
+			return
+		}
 		mu.Lock()
-		got = append(got, h)
+		got = append(got, ev.IDHash)
 		mu.Unlock()
 	})
 	want := IDHash("ended")

@@ -16,9 +16,12 @@ func testPublishEnded(t *testing.T, newStore newStoreFunc) {
 	defer cancel()
 	var mu sync.Mutex
 	var got []string
-	st.WatchEnded(ctx, func(h string) {
+	st.Watch(ctx, func(ev Event) {
+		if ev.Kind != EventEnded {
+			return
+		}
 		mu.Lock()
-		got = append(got, h)
+		got = append(got, ev.IDHash)
 		mu.Unlock()
 	})
 	want := []string{IDHash("one"), IDHash("two")}
@@ -41,6 +44,37 @@ func testPublishEnded(t *testing.T, newStore newStoreFunc) {
 		if time.Now().After(deadline) {
 			t.Fatalf("watcher heard %v within 3s, want %v", n, want)
 		}
+	}
+}
+
+// testPublishRefreshed: every subscription begins with EventResubscribed (what came
+// before it may be lost), and a refreshed announcement reaches a watcher as
+// EventRefreshed, never as an end (a replica must not cut a refreshed session's streams).
+func testPublishRefreshed(t *testing.T, newStore newStoreFunc) {
+	st, _, _ := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	events := make(chan Event, 64)
+	st.Watch(ctx, func(ev Event) { events <- ev })
+	select {
+	case ev := <-events:
+		if ev.Kind != EventResubscribed || ev.IDHash != "" {
+			t.Fatalf("first event %+v, want EventResubscribed without an id hash", ev)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no EventResubscribed within 3s")
+	}
+	h := IDHash("refreshed")
+	if err := st.PublishRefreshed(ctx, []string{h}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if ev != (Event{Kind: EventRefreshed, IDHash: h}) {
+			t.Fatalf("heard %+v, want EventRefreshed of %s", ev, h)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the refreshed announcement was not heard within 3s")
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// endedChannel carries the id hashes of sessions that ended, space-separated, to every
-// replica (they cut the live websocket and SSE streams of those sessions).
+// endedChannel carries session events to every replica, space-separated tokens: a bare
+// id hash is a session that ended (they cut its live websocket and SSE streams; the
+// release before events knew only these, and ignores every other token), "r:" + an id
+// hash a session refreshed.
 func (s *redisStore) endedChannel() string { return s.prefix + "ended" }
 
 // defaultEndedProbe is how often WatchEnded checks, on Sentinel, that its subscription
@@ -29,9 +31,29 @@ func (s *redisStore) PublishEnded(ctx context.Context, idHashes []string) error 
 	return nil
 }
 
-// WatchEnded implements Store. The subscription is re-established with a backoff when
+// refreshedPrefix marks a refreshed session's id hash on the channel.
+const refreshedPrefix = "r:"
+
+// PublishRefreshed implements Store.
+func (s *redisStore) PublishRefreshed(ctx context.Context, idHashes []string) error {
+	if len(idHashes) == 0 {
+		return nil
+	}
+	tokens := make([]string, len(idHashes))
+	for i, h := range idHashes {
+		tokens[i] = refreshedPrefix + h
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.client.Publish(octx, s.endedChannel(), strings.Join(tokens, " ")).Err(); err != nil {
+		return s.fail(ctx, "publish refreshed", err)
+	}
+	return nil
+}
+
+// Watch implements Store. The subscription is re-established with a backoff when
 // it cannot be made or breaks; go-redis also reconnects a live one by itself.
-func (s *redisStore) WatchEnded(ctx context.Context, fn func(idHash string)) {
+func (s *redisStore) Watch(ctx context.Context, fn func(Event)) {
 	go func() {
 		backoff := 100 * time.Millisecond
 		for ctx.Err() == nil {
@@ -57,12 +79,13 @@ func (s *redisStore) WatchEnded(ctx context.Context, fn func(idHash string)) {
 // while it is partitioned away). A probe is not an id hash: watchers ignore it. One
 // node has no failover, and on Cluster a PUBLISH reaches the subscribers of every node,
 // so neither sends probes (one PUBLISH a second per replica).
-func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(string)) error {
+func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(Event)) error {
 	ps, err := s.subscribe(ctx, s.endedChannel())
 	if err != nil {
 		return err
 	}
 	defer ps.Close()
+	fn(Event{Kind: EventResubscribed})
 	msgs := ps.Channel()
 	var probes <-chan time.Time // nil: never
 	if s.endedProbe > 0 {
@@ -83,8 +106,10 @@ func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(string)) error 
 				switch {
 				case h == probe:
 					probe = ""
-				case len(h) == 64: // an IDHash; anything else is not ours
-					fn(h)
+				case isIDHash(h):
+					fn(Event{Kind: EventEnded, IDHash: h})
+				case strings.HasPrefix(h, refreshedPrefix) && isIDHash(h[len(refreshedPrefix):]):
+					fn(Event{Kind: EventRefreshed, IDHash: h[len(refreshedPrefix):]})
 				}
 			}
 		case <-probes:

@@ -85,14 +85,39 @@ type Store interface {
 	// PublishEnded tells every replica that the sessions with these id hashes ended
 	// (logout, back-channel logout), so each can cut its live streams of them.
 	PublishEnded(ctx context.Context, idHashes []string) error
-	// WatchEnded calls fn, on its own goroutine, with every id hash any replica
-	// publishes, until ctx ends. It returns at once and resubscribes by itself after a
-	// failure; announcements made while it is disconnected are lost.
-	WatchEnded(ctx context.Context, fn func(idHash string))
+	// PublishRefreshed tells every replica that the records with these id hashes now
+	// hold new tokens (a refresh saved them), so that each can drop what it cached of
+	// them and tell the sessions' pages.
+	PublishRefreshed(ctx context.Context, idHashes []string) error
+	// Watch calls fn, on its own goroutine, with every event any replica publishes, until
+	// ctx ends. It returns at once and resubscribes by itself after a failure;
+	// announcements made while it is disconnected are lost, which is why every
+	// subscription, the first included, begins with an EventResubscribed.
+	Watch(ctx context.Context, fn func(Event))
 	// Ping checks the backend is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases connections (and stops the embedded server).
 	Close() error
+}
+
+// EventKind says what happened to a session (see Store.Watch).
+type EventKind uint8
+
+const (
+	// EventEnded: the session ended (logout, back-channel logout, an admin's end).
+	EventEnded EventKind = iota + 1
+	// EventRefreshed: the session's record was saved with new tokens.
+	EventRefreshed
+	// EventResubscribed carries no id hash: the watch has (re)subscribed, and any
+	// announcement made before this point may have been missed. Whoever keeps state that
+	// events invalidate must drop it here.
+	EventResubscribed
+)
+
+// Event is one announcement heard by Store.Watch.
+type Event struct {
+	Kind   EventKind
+	IDHash string // "" for EventResubscribed
 }
 
 // Lock is one held lease on a session's refresh lock.
