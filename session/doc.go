@@ -158,7 +158,7 @@
 // On Sentinel, go-redis moves its command connections to a new master at once but leaves
 // a subscription where it is; on the demoted master it hears nothing until the sentinels
 // make that node a replica (10 to 20 s, or never while it is partitioned away). So
-// WatchEnded publishes a probe on its channel every second and subscribes again when the
+// Watch publishes a probe on its channel every second and subscribes again when the
 // probe does not come back before the next one: after a failover the replicas hear
 // ended-session announcements again within about 2 s.
 //
