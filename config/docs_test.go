@@ -80,6 +80,11 @@ func TestDocsListEveryKey(t *testing.T) {
 			checkDocDefault(t, path, cells[2], route.Field(i))
 		}
 	}
+	for _, key := range providerKeys() {
+		if _, ok := rows["oidc.providers[]."+key]; !ok {
+			t.Errorf("docs/configuration.md has no row for oidc.providers[].%s", key)
+		}
+	}
 }
 
 func checkDocDefault(t *testing.T, path, cell string, want reflect.Value) {
