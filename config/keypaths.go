@@ -66,8 +66,13 @@ func walkLeaves(t reflect.Type, prefix string, index []int, out *[]leaf) {
 }
 
 // routeKeys lists the keys of one route (the yaml tags of Route), for docs and errors.
-func routeKeys() []string {
-	t := reflect.TypeFor[Route]()
+func routeKeys() []string { return structKeys(reflect.TypeFor[Route]()) }
+
+// providerKeys lists the keys of one oidc.providers entry (the yaml tags of Provider).
+func providerKeys() []string { return structKeys(reflect.TypeFor[Provider]()) }
+
+// structKeys lists the yaml keys of struct type t.
+func structKeys(t reflect.Type) []string {
 	keys := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
 		if name := yamlName(t.Field(i)); name != "" {
@@ -144,16 +149,4 @@ func isSecretPath(path string) bool {
 		_, path, _ = strings.Cut(rest, "]")
 	}
 	return secretPaths[b.String()]
-}
-
-// providerKeys lists the keys of one oidc.providers entry (the yaml tags of Provider).
-func providerKeys() []string {
-	t := reflect.TypeFor[Provider]()
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		if name := yamlName(t.Field(i)); name != "" {
-			keys = append(keys, name)
-		}
-	}
-	return keys
 }

@@ -10,15 +10,21 @@ import (
 // providers" section.
 func providersExample(t *testing.T) string {
 	t.Helper()
+	return docYAMLBlock(t, "### Several providers")
+}
+
+// docYAMLBlock returns the first yaml block after heading in the configuration reference.
+func docYAMLBlock(t *testing.T, heading string) string {
+	t.Helper()
 	_, doc := docRows(t)
-	_, after, ok := strings.Cut(doc, "### Several providers")
+	_, after, ok := strings.Cut(doc, heading)
 	if !ok {
-		t.Fatal("no Several providers section in the docs")
+		t.Fatalf("no %s in the docs", heading)
 	}
 	_, block, ok := strings.Cut(after, "```yaml\n")
 	block, _, ok2 := strings.Cut(block, "```")
 	if !ok || !ok2 {
-		t.Fatal("no yaml block in the Several providers section")
+		t.Fatalf("no yaml block after %s", heading)
 	}
 	return block
 }
