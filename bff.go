@@ -71,13 +71,16 @@ func WithPublicWrap(wrap func(http.Handler) http.Handler) Option {
 
 // Server is one BFF replica.
 type Server struct {
-	observe  handler.Observer
-	metrics  *metrics.Metrics
-	tracing  *tracing.Tracing
-	cfg      config.Config
-	log      *slog.Logger
-	store    session.Store
-	idp      *idp.Provider
+	observe handler.Observer
+	metrics *metrics.Metrics
+	tracing *tracing.Tracing
+	cfg     config.Config
+	log     *slog.Logger
+	store   session.Store
+	idp     *idp.Provider // the default provider (the one, without oidc.providers)
+	// idps are every provider by name, in configured order (one, named "", without
+	// oidc.providers).
+	idps     []namedIdP
 	proxy    *proxy.Proxy
 	handlers *handler.Handlers
 	public   http.Handler
@@ -150,12 +153,14 @@ func (s *Server) build(ctx context.Context, o options) error {
 		o.httpClient = idp.NewHTTPClient(cfg.OIDC.HTTPTimeout)
 		o.httpClient.Transport = s.tracing.Transport(o.httpClient.Transport)
 	}
-	if s.idp, err = newProvider(cfg, o, s.log); err != nil {
+	if err := s.buildProviders(o); err != nil {
 		return err
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.idp.Start(bg)
+	for _, n := range s.idps {
+		n.p.Start(bg) // each discovers on its own: one down holds up no other
+	}
 	public, _ := url.Parse(cfg.Server.PublicURL)
 	if err := s.buildHandlers(o, keys, public); err != nil {
 		return err
@@ -204,7 +209,7 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL) error {
 	cfg := s.cfg
 	ref, err := refresh.New(refresh.Config{
-		Store: s.store, IdP: s.idp, Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
+		Store: s.store, IdP: s.idp, IdPs: s.refreshIdPs(), Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
 		ForcedCooldown: cfg.OIDC.ForcedRefreshCooldown, Observe: s.refreshed,
 	})
 	if err != nil {
@@ -220,7 +225,8 @@ func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL
 		return err
 	}
 	s.handlers, err = handler.New(hc, handler.Deps{
-		IdP: s.idp, Store: s.store, Keys: keys, Refresher: ref, Logger: s.log, Now: o.now,
+		IdP: s.idp, IdPs: s.handlerIdPs(), DefaultIdP: cfg.OIDC.DefaultIdP(),
+		Store: s.store, Keys: keys, Refresher: ref, Logger: s.log, Now: o.now,
 		CSRF:    csrf.New(cfg.CSRF.HeaderName, public),
 		OnEnd:   s.sessionsEnded,
 		Metrics: s.metrics, Limiter: lim,
@@ -362,6 +368,60 @@ func newProvider(cfg config.Config, o options, log *slog.Logger) (*idp.Provider,
 		return nil, fmt.Errorf("bff: oidc: %w", err)
 	}
 	return p, nil
+}
+
+// namedIdP is one configured provider and its relying party.
+type namedIdP struct {
+	name, issuer string
+	p            *idp.Provider
+}
+
+// buildProviders makes the relying party of every configured provider (each from the
+// oidc block with its entry's keys, config.OIDC.IdPs) and picks the default.
+func (s *Server) buildProviders(o options) error {
+	def := s.cfg.OIDC.DefaultIdP()
+	for _, n := range s.cfg.OIDC.IdPs() {
+		pc := s.cfg
+		pc.OIDC = n.OIDC
+		p, err := newProvider(pc, o, s.log.With("provider", n.Name))
+		if err != nil {
+			if n.Name != "" {
+				return fmt.Errorf("bff: provider %q: %w", n.Name, err)
+			}
+			return err
+		}
+		s.idps = append(s.idps, namedIdP{name: n.Name, issuer: n.OIDC.Issuer, p: p})
+		if n.Name == def {
+			s.idp = p
+		}
+	}
+	return nil
+}
+
+// refreshIdPs is the refresher's provider lookup with oidc.providers (nil without: its
+// IdP is the one): every provider by name, and the default as "" for the records made
+// before the list existed.
+func (s *Server) refreshIdPs() map[string]refresh.TokenRefresher {
+	if s.cfg.OIDC.DefaultIdP() == "" {
+		return nil
+	}
+	m := map[string]refresh.TokenRefresher{"": s.idp}
+	for _, n := range s.idps {
+		m[n.name] = n.p
+	}
+	return m
+}
+
+// handlerIdPs are the handlers' named providers (nil without oidc.providers).
+func (s *Server) handlerIdPs() []handler.NamedProvider {
+	if s.cfg.OIDC.DefaultIdP() == "" {
+		return nil
+	}
+	out := make([]handler.NamedProvider, 0, len(s.idps))
+	for _, n := range s.idps {
+		out = append(out, handler.NamedProvider{Name: n.name, Issuer: n.issuer, IdP: n.p})
+	}
+	return out
 }
 
 func handlerConfig(cfg config.Config, public *url.URL) handler.Config {

@@ -52,9 +52,23 @@ func StoreLocation(cfg config.Config) string {
 	return session.RedactRedisURL(cfg.Session.RedisURL)
 }
 
-// DiscoverIdP makes one discovery attempt (metadata and keys) with the relying party New
-// would build from cfg.
+// DiscoverIdP makes one discovery attempt (metadata and keys) with each relying party New
+// would build from cfg (every provider of oidc.providers; an error names the provider).
 func DiscoverIdP(ctx context.Context, cfg config.Config) error {
+	for _, n := range cfg.OIDC.IdPs() {
+		pc := cfg
+		pc.OIDC = n.OIDC
+		if err := discoverOne(ctx, pc); err != nil {
+			if n.Name != "" {
+				return fmt.Errorf("provider %q: %w", n.Name, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func discoverOne(ctx context.Context, cfg config.Config) error {
 	ic, err := idpConfig(cfg)
 	if err != nil {
 		return err

@@ -121,6 +121,43 @@ type OIDC struct {
 	// it (its dpop_signing_alg_values_supported). RS256 is refused: a key is made at each
 	// login, and an RSA key's CPU cost is one an anonymous visitor would control.
 	DPoPAlgorithm string `yaml:"dpopAlgorithm"`
+	// Providers, when set, configures several OpenID providers at once (see
+	// docs/configuration.md, "Several providers"): each entry names one registration;
+	// the keys it leaves unset are inherited from this block. Without it this block is
+	// the one provider (its sessions carry no provider name).
+	Providers []Provider `yaml:"providers"`
+	// DefaultProvider names the provider /bff/login uses without ?idp=, and the one
+	// sessions made before the list existed belong to. Default: the first of Providers.
+	DefaultProvider string `yaml:"defaultProvider"`
+}
+
+// Provider is one entry of oidc.providers: a name and the registration-specific keys of
+// the oidc block. A key left unset (empty, or absent for the booleans) is inherited from
+// the oidc block; the client credential (clientSecret, clientKey, clientKeyID,
+// clientCert and their files) is inherited as a whole, only when the entry sets none of
+// it. The shared keys (refreshSkew, forcedRefreshCooldown, httpTimeout, maxTokenAge,
+// postLogoutRedirect) are set once, in the oidc block.
+type Provider struct {
+	// Name is how /bff/login?idp=, the back-channel logout's ?idp=, /bff/user, /readyz
+	// and the metrics name it: 1-32 lowercase letters, digits and '-'; unique. Required.
+	Name                    string   `yaml:"name"`
+	Issuer                  string   `yaml:"issuer"`
+	ClientID                string   `yaml:"clientID"`
+	ClientSecret            string   `yaml:"clientSecret"`
+	ClientSecretFile        string   `yaml:"clientSecretFile"`
+	ClientKey               string   `yaml:"clientKey"`
+	ClientKeyFile           string   `yaml:"clientKeyFile"`
+	ClientKeyID             string   `yaml:"clientKeyID"`
+	ClientCert              string   `yaml:"clientCert"`
+	ClientCertFile          string   `yaml:"clientCertFile"`
+	ClientAssertionAudience string   `yaml:"clientAssertionAudience"`
+	Scopes                  []string `yaml:"scopes"`
+	TokenEndpointAuth       string   `yaml:"tokenEndpointAuth"`
+	AuthParams              []string `yaml:"authParams"`
+	AllowInsecureIssuer     *bool    `yaml:"allowInsecureIssuer"`
+	PushedAuthorization     *bool    `yaml:"pushedAuthorization"`
+	DPoP                    *bool    `yaml:"dpop"`
+	DPoPAlgorithm           string   `yaml:"dpopAlgorithm"`
 }
 
 // Session configures the session store and the cookies.

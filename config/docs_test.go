@@ -80,6 +80,11 @@ func TestDocsListEveryKey(t *testing.T) {
 			checkDocDefault(t, path, cells[2], route.Field(i))
 		}
 	}
+	for _, key := range providerKeys() {
+		if _, ok := rows["oidc.providers[]."+key]; !ok {
+			t.Errorf("docs/configuration.md has no row for oidc.providers[].%s", key)
+		}
+	}
 }
 
 func checkDocDefault(t *testing.T, path, cell string, want reflect.Value) {
@@ -119,16 +124,7 @@ func checkDocDefault(t *testing.T, path, cell string, want reflect.Value) {
 // TestDocsExampleIsValid loads the reference's complete example, its secret files
 // replaced by real ones, and validates it.
 func TestDocsExampleIsValid(t *testing.T) {
-	_, doc := docRows(t)
-	_, after, ok := strings.Cut(doc, "## A complete example")
-	if !ok {
-		t.Fatal("no complete example in the docs")
-	}
-	_, block, ok := strings.Cut(after, "```yaml\n")
-	block, _, ok2 := strings.Cut(block, "```")
-	if !ok || !ok2 {
-		t.Fatal("no yaml block in the complete example")
-	}
+	block := docYAMLBlock(t, "## A complete example")
 	for file, content := range map[string]string{
 		"/run/secrets/oidc-client-secret": "client-secret\n",
 		"/run/secrets/redis-url":          "rediss://:pw@redis:6380/0\n",

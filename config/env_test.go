@@ -15,6 +15,9 @@ func sampleEnvValue(t *testing.T, l leaf) (raw string, want any) {
 	case l.Path == routesPath:
 		raw = `[{path: /api/, upstream: "http://127.0.0.1:9000", auth: none}]`
 		return raw, []Route{Route{Path: "/api/", Upstream: "http://127.0.0.1:9000", Auth: "none"}.WithDefaults()}
+	case l.Path == providersPath:
+		raw = `[{name: a, issuer: "https://a.example"}]`
+		return raw, []Provider{{Name: "a", Issuer: "https://a.example"}}
 	case strings.HasSuffix(l.Path, "File"):
 		// A secret file key: Load reads the file, so give it a real one.
 		return writeFile(t, "secret", "from-file\n"), nil

@@ -11,6 +11,10 @@ import (
 // from YAML, from env BFF_ROUTES (a YAML/JSON flow sequence) or from --set routes=….
 const routesPath = "routes"
 
+// providersPath is the other list of structs (oidc.providers), set as a whole like
+// routes: from YAML, env BFF_OIDC_PROVIDERS or --set oidc.providers=….
+const providersPath = "oidc.providers"
+
 // envPrefix starts every environment variable the configuration reads.
 const envPrefix = "BFF_"
 
@@ -21,6 +25,9 @@ var secretPaths = map[string]bool{
 	"oidc.clientKey":    true,
 	"session.keys":      true,
 	"session.redisURL":  true,
+	// an oidc.providers entry's (isSecretPath drops the index)
+	"oidc.providers.clientSecret": true,
+	"oidc.providers.clientKey":    true,
 }
 
 var durationType = reflect.TypeFor[time.Duration]()
@@ -59,8 +66,13 @@ func walkLeaves(t reflect.Type, prefix string, index []int, out *[]leaf) {
 }
 
 // routeKeys lists the keys of one route (the yaml tags of Route), for docs and errors.
-func routeKeys() []string {
-	t := reflect.TypeFor[Route]()
+func routeKeys() []string { return structKeys(reflect.TypeFor[Route]()) }
+
+// providerKeys lists the keys of one oidc.providers entry (the yaml tags of Provider).
+func providerKeys() []string { return structKeys(reflect.TypeFor[Provider]()) }
+
+// structKeys lists the yaml keys of struct type t.
+func structKeys(t reflect.Type) []string {
 	keys := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
 		if name := yamlName(t.Field(i)); name != "" {
@@ -124,8 +136,17 @@ func startsWord(r []rune, i int) bool {
 	return unicode.IsUpper(prev) && i+1 < len(r) && unicode.IsLower(r[i+1])
 }
 
-// isSecretPath reports whether path ("session.keys[2]" included) holds a secret.
+// isSecretPath reports whether path ("session.keys[2]" and
+// "oidc.providers[1].clientSecret" included) holds a secret.
 func isSecretPath(path string) bool {
-	base, _, _ := strings.Cut(path, "[")
-	return secretPaths[base]
+	var b strings.Builder
+	for path != "" {
+		before, rest, found := strings.Cut(path, "[")
+		b.WriteString(before)
+		if !found {
+			break
+		}
+		_, path, _ = strings.Cut(rest, "]")
+	}
+	return secretPaths[b.String()]
 }

@@ -54,8 +54,8 @@ func overlaySet(c *Config, set map[string]string, ps *problems) {
 // key is not a secret.
 func setLeaf(c *Config, l leaf, raw, source string, ps *problems) {
 	field := reflect.ValueOf(c).Elem().FieldByIndex(l.Index)
-	if l.Path == routesPath {
-		setRoutes(field, raw, source, ps)
+	if l.Path == routesPath || l.Path == providersPath {
+		setStructList(field, l.Path, raw, source, ps)
 		return
 	}
 	if err := parseScalar(field, raw); err != nil {
@@ -109,20 +109,22 @@ func splitList(raw string) []string {
 	return out
 }
 
-// setRoutes decodes a YAML (or JSON) flow sequence of routes, as strictly as the file.
-func setRoutes(field reflect.Value, raw, source string, ps *problems) {
+// setStructList decodes a YAML (or JSON) flow sequence of routes or providers (the list
+// at path), as strictly as the file. A syntax error is not quoted: a provider may hold
+// a secret.
+func setStructList(field reflect.Value, path, raw, source string, ps *problems) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(raw), &doc); err != nil {
-		ps.add(routesPath, "%s: not a YAML/JSON sequence of routes: %v", source, err)
+		ps.add(path, "%s: not a YAML/JSON sequence of %s", source, path)
 		return
 	}
-	if len(doc.Content) == 0 { // an empty value (--set routes=) clears the routes
+	if len(doc.Content) == 0 { // an empty value (--set routes=) clears the list
 		field.Set(reflect.Zero(field.Type()))
 		return
 	}
 	routes := reflect.New(field.Type()).Elem()
 	var sub problems
-	decodeNode(doc.Content[0], routes, routesPath, &sub)
+	decodeNode(doc.Content[0], routes, path, &sub)
 	for _, p := range sub {
 		ps.add(p.Path, "%s: %s", source, p.Message)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,12 @@ func schemaValue(t reflect.Type, def reflect.Value, path string) map[string]any 
 		delete(item["properties"].(map[string]any)["name"].(map[string]any), "default") // the path
 		return map[string]any{"type": nullable("array"), "items": item}
 	}
+	if path == providersPath {
+		item := schemaObject(reflect.TypeFor[Provider](), reflect.ValueOf(Provider{}), "oidc.providers[]")
+		item["type"] = "object"
+		item["required"] = []string{"name"}
+		return map[string]any{"type": nullable("array"), "items": item}
+	}
 	if t.Kind() == reflect.Pointer { // *bool, *int: set or not, the default applies when not
 		t, def = t.Elem(), def.Elem()
 	}
@@ -101,7 +108,8 @@ func schemaValue(t reflect.Type, def reflect.Value, path string) map[string]any 
 	default:
 		panic(fmt.Sprintf("config: no schema for %s (%s): add a case to schemaValue", path, t))
 	}
-	if enum, ok := schemaEnums[path]; ok {
+	// a provider entry's key takes the values of the oidc block's
+	if enum, ok := schemaEnums[strings.Replace(path, "oidc.providers[].", "oidc.", 1)]; ok {
 		s["enum"] = append(stringsToAny(enum), nil) // nil: `key:` keeps the default
 	}
 	if def.IsValid() && !def.IsZero() {

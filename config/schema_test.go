@@ -53,9 +53,9 @@ func schemaKeys(t *testing.T, node map[string]any, prefix string, out *[]string)
 		switch {
 		case child["properties"] != nil:
 			schemaKeys(t, child, path, out)
-		case path == routesPath:
+		case path == routesPath || path == providersPath:
 			*out = append(*out, path)
-			schemaKeys(t, child["items"].(map[string]any), "routes[]", out)
+			schemaKeys(t, child["items"].(map[string]any), path+"[]", out)
 		default:
 			*out = append(*out, path)
 		}
@@ -81,6 +81,11 @@ func TestSchemaHasEveryKey(t *testing.T) {
 	var route []leaf
 	walkLeaves(reflect.TypeFor[Route](), "routes[]", nil, &route)
 	for _, l := range route {
+		want = append(want, l.Path)
+	}
+	var provider []leaf
+	walkLeaves(reflect.TypeFor[Provider](), "oidc.providers[]", nil, &provider)
+	for _, l := range provider {
 		want = append(want, l.Path)
 	}
 	var got []string

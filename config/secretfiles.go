@@ -23,6 +23,12 @@ func resolveSecretFiles(c *Config, ps *problems) {
 	resolveValueFile(&c.OIDC.ClientCert, c.OIDC.ClientCertFile, "oidc.clientCert", ps)
 	resolveValueFile(&c.Session.RedisURL, c.Session.RedisURLFile, "session.redisURL", ps)
 	resolveKeysFile(c, ps)
+	for i := range c.OIDC.Providers {
+		p := &c.OIDC.Providers[i]
+		resolveValueFile(&p.ClientSecret, p.ClientSecretFile, providerPath(i, "clientSecret"), ps)
+		resolveValueFile(&p.ClientKey, p.ClientKeyFile, providerPath(i, "clientKey"), ps)
+		resolveValueFile(&p.ClientCert, p.ClientCertFile, providerPath(i, "clientCert"), ps)
+	}
 }
 
 func resolveValueFile(dst *string, file, path string, ps *problems) {

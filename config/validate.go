@@ -25,7 +25,7 @@ var (
 func Validate(c Config) error {
 	var ps problems
 	validateServer(c.Server, &ps)
-	validateOIDC(c.OIDC, &ps)
+	validateOIDCBlock(c.OIDC, &ps)
 	validateSession(c.Session, c.Server.PublicURL, &ps)
 	validateCSRF(c.CSRF, &ps)
 	validateRoutes(c.Routes, &ps)

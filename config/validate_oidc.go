@@ -21,6 +21,13 @@ var reservedAuthParams = []string{
 const maxTokenAgeLimit = 24 * time.Hour
 
 func validateOIDC(o OIDC, ps *problems) {
+	validateRegistration(o, ps)
+	validateSharedOIDC(o, ps)
+}
+
+// validateRegistration checks the keys of one provider's registration (those an
+// oidc.providers entry may set), under oidc.* paths.
+func validateRegistration(o OIDC, ps *problems) {
 	if msg := issuerProblem(o.Issuer, o.AllowInsecureIssuer); msg != "" {
 		ps.add("oidc.issuer", "%s", msg)
 	}
@@ -39,6 +46,11 @@ func validateOIDC(o OIDC, ps *problems) {
 		ps.add("oidc.dpopAlgorithm", "%q %s", o.DPoPAlgorithm, oneOf(dpopAlgorithms...))
 	}
 	validateScopes(o.Scopes, ps)
+	validateAuthParams(o.AuthParams, ps)
+}
+
+// validateSharedOIDC checks the keys every provider shares (set once, in the oidc block).
+func validateSharedOIDC(o OIDC, ps *problems) {
 	positive("oidc.refreshSkew", o.RefreshSkew, ps)
 	positive("oidc.forcedRefreshCooldown", o.ForcedRefreshCooldown, ps)
 	positive("oidc.httpTimeout", o.HTTPTimeout, ps)
@@ -48,7 +60,6 @@ func validateOIDC(o OIDC, ps *problems) {
 	if msg := localPathProblem(o.PostLogoutRedirect); msg != "" {
 		ps.add("oidc.postLogoutRedirect", "%s", msg)
 	}
-	validateAuthParams(o.AuthParams, ps)
 }
 
 // issuerProblem: an absolute URL without query or fragment (OpenID Connect Discovery

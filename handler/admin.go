@@ -14,7 +14,11 @@ import (
 type readiness struct {
 	Ready bool   `json:"ready"`
 	Store string `json:"store"`
-	IdP   string `json:"idp"`
+	// IdP is the (default) provider's state; IdPs every named provider's, with
+	// oidc.providers. Only the default one's counts for Ready: a secondary provider that
+	// is down must not take every replica out of service.
+	IdP  string            `json:"idp"`
+	IdPs map[string]string `json:"idps,omitempty"`
 }
 
 // Health answers /healthz: the process is alive.
@@ -35,6 +39,15 @@ func (h *Handlers) Ready(draining func() bool) http.HandlerFunc {
 		}
 		if err := h.d.IdP.Ready(); err != nil {
 			st.Ready, st.IdP = false, idpReadiness(err)
+		}
+		if h.names != nil {
+			st.IdPs = make(map[string]string, len(h.names))
+			for _, name := range h.names {
+				st.IdPs[name] = "ok"
+				if err := h.idps[name].Ready(); err != nil {
+					st.IdPs[name] = idpReadiness(err)
+				}
+			}
 		}
 		if draining != nil && draining() {
 			st.Ready = false

@@ -42,7 +42,11 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	if raw == "" {
 		return BackchannelInvalid, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token is required", nil)
 	}
-	lt, err := h.d.IdP.VerifyLogoutToken(r.Context(), raw)
+	name, p, err := h.logoutProvider(r, raw)
+	if err != nil {
+		return BackchannelInvalid, err
+	}
+	lt, err := p.VerifyLogoutToken(r.Context(), raw)
 	if errors.Is(err, idp.ErrUnavailable) {
 		// The IdP's keys could not be fetched: let it retry rather than drop the logout.
 		return BackchannelError, problem.New(http.StatusServiceUnavailable, problem.IdPUnavailable, "cannot verify the logout_token now", err)
@@ -58,33 +62,74 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 	} else if d >= maxReplayTTL {
 		ttl = maxReplayTTL
 	}
-	fresh, err := h.d.Store.Once(r.Context(), "jti:"+session.IDHash(lt.JTI), ttl+time.Minute)
+	// jti is unique per issuer only: qualified by the provider (bare without a list)
+	fresh, err := h.d.Store.Once(r.Context(), "jti:"+session.IDHash(session.SIDKey(name, lt.JTI)), ttl+time.Minute)
 	if err != nil {
 		return BackchannelError, storeProblem(err)
 	}
 	if !fresh {
 		return BackchannelReplay, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
 	}
-	ended, err := h.endSessions(r.Context(), lt)
+	ended, err := h.endSessions(r.Context(), name, lt)
+	if err == nil && name != "" && name == h.d.DefaultIdP {
+		// Records made before oidc.providers existed carry no provider name and belong
+		// to the default provider: its logout reaches them by the bare keys too.
+		var legacy []string
+		legacy, err = h.endSessions(r.Context(), "", lt)
+		ended = append(ended, legacy...)
+	}
 	if err != nil {
 		return BackchannelError, storeProblem(err)
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedBackchannel, len(ended))
 	h.d.OnEnd(ended)
-	h.d.Logger.Info("back-channel logout", "sessions", len(ended))
+	h.d.Logger.Info("back-channel logout", "provider", name, "sessions", len(ended))
 	return BackchannelOK, c.NoContent(http.StatusOK)
 }
 
-// endSessions deletes the sessions a verified logout token names. With both sid and sub
-// a session must carry both: a sid alone would also end another subject's session that
-// happens to share it (a provider bug, or sids that are not unique across users).
-func (h *Handlers) endSessions(ctx context.Context, lt *idp.LogoutToken) ([]string, error) {
+// endSessions deletes the sessions of provider (its name, "" for the bare keys) a
+// verified logout token names. With both sid and sub a session must carry both: a sid
+// alone would also end another subject's session that happens to share it (a provider
+// bug, or sids that are not unique across users). The keys are qualified by the
+// provider: another provider's equal sid or sub is another session, another person.
+func (h *Handlers) endSessions(ctx context.Context, provider string, lt *idp.LogoutToken) ([]string, error) {
+	sid, sub := session.SIDKey(provider, lt.SID), session.SubjectKey(provider, lt.Subject)
 	switch {
 	case lt.SID != "" && lt.Subject != "":
-		return h.d.Store.DeleteBySIDAndSubject(ctx, lt.SID, lt.Subject)
+		return h.d.Store.DeleteBySIDAndSubject(ctx, sid, sub)
 	case lt.SID != "":
-		return h.d.Store.DeleteBySID(ctx, lt.SID)
+		return h.d.Store.DeleteBySID(ctx, sid)
 	default:
-		return h.d.Store.DeleteBySubject(ctx, lt.Subject)
+		return h.d.Store.DeleteBySubject(ctx, sub)
 	}
+}
+
+// maxIdPParam bounds ?idp= (names are at most 32 bytes).
+const maxIdPParam = 64
+
+// logoutProvider chooses the provider whose keys verify a logout token: without
+// oidc.providers the one provider; with them the one ?idp= names (for IdPs that register
+// one URL per client), else the one whose issuer the token's iss names, read unverified
+// only to choose (VerifyLogoutToken then checks the signature, iss and aud with that
+// provider's keys and registration). An unknown name or issuer is a 400.
+func (h *Handlers) logoutProvider(r *http.Request, raw string) (string, Provider, error) {
+	if h.names == nil {
+		return "", h.d.IdP, nil
+	}
+	if name := r.URL.Query().Get("idp"); name != "" {
+		if p, ok := h.provider(name); ok && name != "" && len(name) <= maxIdPParam {
+			return name, p, nil
+		}
+		return "", nil, problem.New(http.StatusBadRequest, problem.BadRequest, "unknown identity provider", errUnknownProvider)
+	}
+	iss, err := idp.UnverifiedIssuer(raw)
+	if err != nil {
+		return "", nil, problem.New(http.StatusBadRequest, problem.BadRequest, "invalid logout_token", err)
+	}
+	name, ok := h.issuers[iss]
+	if !ok {
+		return "", nil, problem.New(http.StatusBadRequest, problem.BadRequest, "the logout_token's issuer is no configured identity provider", errUnknownProvider)
+	}
+	p, _ := h.provider(name)
+	return name, p, nil
 }

@@ -41,16 +41,22 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 	case err != nil:
 		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt is unknown, expired, already used or was started in another browser.", err)
 	}
+	p, ok := h.provider(ls.IdP)
+	if !ok {
+		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in expired", "This sign-in attempt was started at an identity provider that is no longer configured.", errUnknownProvider)
+	}
 	if e := q.Get("error"); e != "" {
 		if code, ok := silentNoSession(ls, e); ok {
-			return h.silentLoginFailed(c, ls, code)
+			return h.silentLoginFailed(c, p, ls, code)
 		}
 		if e == "access_denied" {
 			return LoginDenied, providerErrorPage(e)
 		}
 		return LoginIdPError, providerErrorPage(e)
 	}
-	if err := h.d.IdP.CheckIssuer(q.Get("iss")); errors.Is(err, idp.ErrNotReady) {
+	// RFC 9207 against the provider the login was started at: an answer (or a code) of
+	// another provider is a mix-up and is never redeemed.
+	if err := p.CheckIssuer(q.Get("iss")); errors.Is(err, idp.ErrNotReady) {
 		return LoginIdPError, idpPage(err)
 	} else if err != nil {
 		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
@@ -59,7 +65,7 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 	if code == "" || len(code) > 4096 {
 		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response has no valid code.", errNoLogin)
 	}
-	toks, ident, err := h.d.IdP.Exchange(r.Context(), code, ls.AR)
+	toks, ident, err := p.Exchange(r.Context(), code, ls.AR)
 	if err != nil {
 		if errors.Is(err, idp.ErrInvalidToken) {
 			return LoginInvalidToken, exchangePage(err)
@@ -69,7 +75,7 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 	if err := h.endPreviousSession(c, ls.Previous); err != nil {
 		return LoginStoreError, err
 	}
-	if err := h.startSession(c, toks, ident); err != nil {
+	if err := h.startSession(c, ls.IdP, toks, ident); err != nil {
 		return LoginStoreError, err
 	}
 	h.d.Metrics.SessionCreated()
@@ -100,8 +106,8 @@ func silentNoSession(ls *pendingLogin, e string) (string, bool) {
 // state instead of an error page (check-SSO without iframes or third-party cookies). The
 // answer was already matched to this browser's pending login (state and handle), and the
 // issuer is checked as for a code (RFC 9207 also covers error answers); no session changes.
-func (h *Handlers) silentLoginFailed(c echo.Context, ls *pendingLogin, code string) (string, error) {
-	if err := h.d.IdP.CheckIssuer(c.Request().URL.Query().Get("iss")); errors.Is(err, idp.ErrNotReady) {
+func (h *Handlers) silentLoginFailed(c echo.Context, p Provider, ls *pendingLogin, code string) (string, error) {
+	if err := p.CheckIssuer(c.Request().URL.Query().Get("iss")); errors.Is(err, idp.ErrNotReady) {
 		return LoginIdPError, idpPage(err)
 	} else if err != nil {
 		return LoginBadState, retryPage(http.StatusBadRequest, "Sign-in failed", "The sign-in response came from an unexpected issuer.", err)
@@ -157,9 +163,9 @@ func storePage(err error) *pageError {
 	return page(http.StatusServiceUnavailable, "Sign-in is unavailable", "The session store cannot be reached right now.", err)
 }
 
-// startSession deletes the browser's previous session, if any, and stores a new one under
-// a fresh id.
-func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Identity) error {
+// startSession deletes the browser's previous session, if any, and stores a new one of
+// provider (its name, "" without oidc.providers) under a fresh id.
+func (h *Handlers) startSession(c echo.Context, provider string, toks *idp.Tokens, ident *idp.Identity) error {
 	r := c.Request()
 	if old := h.readSessionID(r); old != "" {
 		if err := h.d.Store.Delete(r.Context(), old); err != nil {
@@ -173,7 +179,7 @@ func (h *Handlers) startSession(c echo.Context, toks *idp.Tokens, ident *idp.Ide
 	}
 	now := h.d.Now()
 	rec := &session.Record{
-		Subject: ident.Subject, SID: ident.SID,
+		Subject: ident.Subject, SID: ident.SID, Provider: provider,
 		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, IDToken: toks.IDToken,
 		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, AccessLifetime: toks.Lifetime, Claims: ident.Claims,
 		DPoPKey: toks.DPoPKey,

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenward/bff/credential"
 	"github.com/tokenward/bff/dpop"
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/metrics"
 	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/refresh"
 	"github.com/tokenward/bff/session"
@@ -62,8 +63,26 @@ func (h *Handlers) lookup(r *http.Request) (*current, cookieState, error) {
 		return nil, c.state, storeProblem(err)
 	}
 	cur := &current{id: c.id, rec: rec, hash: session.IDHash(c.id), staleCookie: c.stale}
+	if _, ok := h.provider(rec.Provider); !ok {
+		return nil, cookieBad, h.endOrphan(r, cur)
+	}
 	noteSession(r, cur.hash)
 	return cur, cookieLive, nil
+}
+
+// endOrphan ends a session whose provider (Record.Provider) is no longer configured: its
+// tokens cannot be refreshed, revoked or logged out anywhere, and must not be sent on.
+// The request then has no session (its cookie is cleared); the end is logged once, with
+// the provider's name (a configuration value, not a secret).
+func (h *Handlers) endOrphan(r *http.Request, cur *current) error {
+	if err := h.d.Store.Delete(r.Context(), cur.id); err != nil {
+		return storeProblem(err)
+	}
+	h.d.Metrics.SessionEnded(metrics.EndedProviderRemoved, 1)
+	h.d.OnEnd([]string{cur.hash})
+	h.d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "session of a provider that is no longer configured ended",
+		slog.String("provider", cur.rec.Provider), slog.String("request_id", r.Header.Get(HeaderRequestID)))
+	return nil
 }
 
 // securityEventRecordRejected is the stable `event` attribute of the warning logged when

@@ -32,6 +32,16 @@ type Provider interface {
 	VerifyLogoutToken(ctx context.Context, raw string) (*idp.LogoutToken, error)
 }
 
+// NamedProvider is one of several configured providers (config's oidc.providers).
+type NamedProvider struct {
+	// Name is the provider's configured name (?idp=, Record.Provider).
+	Name string
+	// Issuer is its configured issuer: a logout token posted without ?idp= is given to
+	// the provider whose issuer its (unverified) iss names.
+	Issuer string
+	IdP    Provider
+}
+
 // Refresher hands out a session's fresh record (refreshed when due, or when force);
 // *refresh.Refresher implements it. Its errors are refresh's domain errors.
 type Refresher interface {

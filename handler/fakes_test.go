@@ -94,7 +94,7 @@ func (r *recorder) SessionCreated()            { r.note("created", "", nil, 1) }
 func (r *recorder) BackchannelLogout(o string) { r.note("backchannel", o, BackchannelOutcomes(), 1) }
 func (r *recorder) SessionRejected(o string)   { r.note("rejected", o, RejectedReasons(), 1) }
 func (r *recorder) SessionEnded(reason string, n int) {
-	r.note("ended", reason, []string{metrics.EndedLogout, metrics.EndedBackchannel}, n)
+	r.note("ended", reason, []string{metrics.EndedLogout, metrics.EndedBackchannel, metrics.EndedProviderRemoved}, n)
 }
 
 func (r *recorder) count(key string) int {

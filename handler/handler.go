@@ -42,13 +42,20 @@ type Config struct {
 // Deps are the collaborators of the handlers. All are required but Logger, Now, OnEnd,
 // Metrics and Limiter.
 type Deps struct {
-	IdP       Provider
-	Store     session.Store
-	Keys      *session.KeyRing
-	Refresher Refresher
-	CSRF      *csrf.Checker
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// IdP is the one provider of a configuration without oidc.providers; its sessions
+	// carry no provider name. With IdPs set, it is ignored.
+	IdP Provider
+	// IdPs, when set, are several providers by name; DefaultIdP names the one /bff/login
+	// uses without ?idp=, /readyz waits for, and that owns the records made before the
+	// list existed (Record.Provider "").
+	IdPs       []NamedProvider
+	DefaultIdP string
+	Store      session.Store
+	Keys       *session.KeyRing
+	Refresher  Refresher
+	CSRF       *csrf.Checker
+	Logger     *slog.Logger
+	Now        func() time.Time
 	// OnEnd is told the id hashes of sessions that ended here (logout, back-channel
 	// logout), so that their live streams can be cut.
 	OnEnd func(idHashes []string)
@@ -66,10 +73,21 @@ type Handlers struct {
 	// upstreamNonces are the upstreams' latest DPoP-Nonce values (RFC 9449 §9), by
 	// origin, shared by every session's DPoP credential in this replica.
 	upstreamNonces *dpop.Nonces
+	// idps are the providers by name; "" is the default provider (the one provider of a
+	// configuration without a list, or the owner of records made before it existed).
+	idps map[string]Provider
+	// issuers maps each named provider's issuer to its name (back-channel logout).
+	issuers map[string]string
+	// names lists the named providers in configured order (nil without a list).
+	names []string
 }
 
 // New checks the dependencies and builds the handlers.
 func New(cfg Config, d Deps) (*Handlers, error) {
+	idps, issuers, names, err := providerSet(&d)
+	if err != nil {
+		return nil, err
+	}
 	if d.IdP == nil || d.Store == nil || d.Keys == nil || d.Refresher == nil || d.CSRF == nil || cfg.PublicURL == nil {
 		return nil, errors.New("handler: IdP, Store, Keys, Refresher, CSRF and PublicURL are required")
 	}
@@ -96,5 +114,49 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 		d:              d,
 		sessionCodec:   session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
 		upstreamNonces: &dpop.Nonces{},
+		idps:           idps,
+		issuers:        issuers,
+		names:          names,
 	}, nil
+}
+
+// providerSet indexes d's providers: by name (the default also as ""), by issuer, and
+// their names in order. With IdPs, d.IdP becomes the default provider.
+func providerSet(d *Deps) (map[string]Provider, map[string]string, []string, error) {
+	if len(d.IdPs) == 0 {
+		return map[string]Provider{"": d.IdP}, nil, nil, nil
+	}
+	idps := map[string]Provider{}
+	issuers := map[string]string{}
+	names := make([]string, 0, len(d.IdPs))
+	for _, np := range d.IdPs {
+		if np.Name == "" || np.IdP == nil || idps[np.Name] != nil {
+			return nil, nil, nil, errors.New("handler: every provider needs a unique name and an IdP")
+		}
+		idps[np.Name] = np.IdP
+		issuers[np.Issuer] = np.Name
+		names = append(names, np.Name)
+	}
+	def, ok := idps[d.DefaultIdP]
+	if !ok {
+		return nil, nil, nil, errors.New("handler: DefaultIdP names no provider of IdPs")
+	}
+	idps[""], d.IdP = def, def
+	return idps, issuers, names, nil
+}
+
+// provider is the provider of name: without oidc.providers only "" names one (Deps.IdP);
+// with them every configured name, and "" the default one.
+func (h *Handlers) provider(name string) (Provider, bool) {
+	if h.names == nil || name == "" {
+		return h.d.IdP, name == "" && h.d.IdP != nil
+	}
+	p, ok := h.idps[name]
+	return p, ok
+}
+
+// sessionIdP is the provider of rec, which lookup has checked is configured.
+func (h *Handlers) sessionIdP(rec *session.Record) Provider {
+	p, _ := h.provider(rec.Provider)
+	return p
 }

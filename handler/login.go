@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenward/bff/idp"
+	"github.com/tokenward/bff/problem"
 	"github.com/tokenward/bff/session"
 )
 
@@ -24,6 +26,10 @@ type pendingLogin struct {
 	// callback (a cross-site navigation from the IdP) does not: the callback ends this
 	// session, so a re-login leaves no orphaned session behind.
 	Previous string `json:"prev,omitempty"`
+	// IdP names the provider the login was started at (Record.Provider of the session it
+	// makes; "" without oidc.providers). The callback uses this provider only, never one
+	// a request parameter names.
+	IdP string `json:"idp,omitempty"`
 	// Silent: the authorization request carried prompt=none (OIDC Core §3.1.2.1), so an
 	// "interaction needed" error answer returns to ReturnTo with a marker instead of an
 	// error page (see silentLoginMarker).
@@ -40,7 +46,11 @@ func (h *Handlers) login(c echo.Context) error {
 		return page(http.StatusBadRequest, "Invalid return address",
 			"The address to return to after login must be a path of this application.", err)
 	}
-	if err := h.d.IdP.Ready(); err != nil {
+	name, p, err := h.loginProvider(q.Get("idp"))
+	if err != nil {
+		return err
+	}
+	if err := p.Ready(); err != nil {
 		return idpPage(err)
 	}
 	ar, err := idp.NewAuthRequest()
@@ -49,10 +59,10 @@ func (h *Handlers) login(c echo.Context) error {
 	}
 	// The session's DPoP key is made now: the authorization request names it (dpop_jkt)
 	// and the pending login keeps it, sealed, for the code exchange's proof.
-	if ar.DPoPKey, err = h.d.IdP.NewDPoPKey(); err != nil {
+	if ar.DPoPKey, err = p.NewDPoPKey(); err != nil {
 		return err
 	}
-	authURL, err := h.d.IdP.AuthorizeURL(r.Context(), ar, q)
+	authURL, err := p.AuthorizeURL(r.Context(), ar, q)
 	if err != nil {
 		return idpPage(err)
 	}
@@ -60,7 +70,8 @@ func (h *Handlers) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pl := pendingLogin{AR: ar, ReturnTo: returnTo, Handle: handle, Previous: h.readSessionID(r), Silent: h.d.IdP.PassedParams(q).Get("prompt") == "none"}
+	pl := pendingLogin{AR: ar, ReturnTo: returnTo, Handle: handle, Previous: h.readSessionID(r), IdP: name,
+		Silent: p.PassedParams(q).Get("prompt") == "none"}
 	if err := h.putLogin(r, &pl); err != nil {
 		return err
 	}
@@ -68,6 +79,27 @@ func (h *Handlers) login(c echo.Context) error {
 	h.d.Metrics.Login(LoginStarted)
 	return c.Redirect(http.StatusFound, authURL)
 }
+
+// loginProvider is the provider /bff/login?idp= names: without oidc.providers the one
+// provider ("", the parameter ignored as before); with them the named one, or the default
+// when none is named; an unknown name is a 400 that lists the configured names (never
+// the given one).
+func (h *Handlers) loginProvider(given string) (string, Provider, error) {
+	if h.names == nil {
+		return "", h.d.IdP, nil
+	}
+	if given == "" {
+		given = h.d.DefaultIdP
+	}
+	if p, ok := h.provider(given); ok && given != "" {
+		return given, p, nil
+	}
+	return "", nil, problem.New(http.StatusBadRequest, problem.BadRequest,
+		"unknown identity provider: idp must be one of "+strings.Join(h.names, ", "), errUnknownProvider)
+}
+
+// errUnknownProvider: /bff/login?idp= names no configured provider.
+var errUnknownProvider = errors.New("handler: unknown identity provider")
 
 // putLogin stores pl under its state for LoginTimeout.
 func (h *Handlers) putLogin(r *http.Request, pl *pendingLogin) error {

@@ -91,7 +91,7 @@ func logoutHandleMatches(rec *session.Record, given string) bool {
 func (h *Handlers) end(ctx context.Context, cur *current) error {
 	if cur.rec.RefreshToken != "" {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := h.d.IdP.Revoke(rctx, cur.rec.RefreshToken); err != nil {
+		if err := h.sessionIdP(cur.rec).Revoke(rctx, cur.rec.RefreshToken); err != nil {
 			h.d.Logger.Warn("refresh token revocation failed", "err", err)
 		}
 		cancel()
@@ -105,7 +105,8 @@ func (h *Handlers) end(ctx context.Context, cur *current) error {
 }
 
 func (h *Handlers) endSessionURL(rec *session.Record) string {
-	if u, ok := h.d.IdP.EndSessionURL(rec.IDToken, ""); ok {
+	// the session's own provider (lookup refused a record of a provider not configured)
+	if u, ok := h.sessionIdP(rec).EndSessionURL(rec.IDToken, ""); ok {
 		return u
 	}
 	return h.cfg.PostLogoutPath

@@ -13,9 +13,11 @@ import (
 
 // userInfo is the body of GET /bff/user. It never carries a token.
 type userInfo struct {
-	Subject string         `json:"sub"`
-	Claims  map[string]any `json:"claims,omitempty"`
-	Session sessionInfo    `json:"session"`
+	Subject string `json:"sub"`
+	// Provider names the provider the user logged in at (oidc.providers); absent without them.
+	Provider string         `json:"provider,omitempty"`
+	Claims   map[string]any `json:"claims,omitempty"`
+	Session  sessionInfo    `json:"session"`
 	// LogoutURL is the GET logout link with this session's logout handle as its `sid`
 	// parameter (for plain links/forms).
 	LogoutURL string `json:"logoutUrl"`
@@ -40,14 +42,24 @@ func (h *Handlers) user(c echo.Context) error {
 		logout += "?sid=" + url.QueryEscape(handle)
 	}
 	return c.JSON(http.StatusOK, userInfo{
-		Subject: cur.rec.Subject,
-		Claims:  cur.rec.Claims,
+		Subject:  cur.rec.Subject,
+		Provider: h.providerName(cur.rec),
+		Claims:   cur.rec.Claims,
 		Session: sessionInfo{
 			CreatedAt: cur.rec.Created, ExpiresAt: cur.rec.AbsoluteExpiry,
 			IdleTimeout: int64(h.cfg.IdleTimeout / time.Second),
 		},
 		LogoutURL: logout,
 	})
+}
+
+// providerName is the name of rec's provider: a record made before oidc.providers
+// existed (Provider "") belongs to the default provider.
+func (h *Handlers) providerName(rec *session.Record) string {
+	if rec.Provider == "" && h.names != nil {
+		return h.d.DefaultIdP
+	}
+	return rec.Provider
 }
 
 // session is the request's live session for a JSON endpoint, or a 401 unauthenticated

@@ -29,6 +29,8 @@ const (
 	EndedBackchannel   = "backchannel"    // OIDC back-channel logout
 	EndedInvalidGrant  = "invalid_grant"  // the refresh token was refused
 	EndedExpiredStream = "expired_stream" // a live stream's session was found gone (idle/absolute expiry)
+	// EndedProviderRemoved: the session's identity provider is no longer configured.
+	EndedProviderRemoved = "provider_removed"
 )
 
 // Session store operations (bff_store_operation_duration_seconds{op},
@@ -54,7 +56,7 @@ const (
 // by InstrumentStore here. Every other outcome set is its producer's, passed in with
 // WithLabels.
 var (
-	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
+	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream, EndedProviderRemoved}
 	storeOps   = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,

@@ -51,14 +51,19 @@ type TokenRefresher interface {
 	Refresh(ctx context.Context, refreshToken string) (*idp.Tokens, *idp.Identity, error)
 }
 
-// Config configures a Refresher. Store and IdP are required.
+// Config configures a Refresher. Store and IdP (or IdPs) are required.
 type Config struct {
 	// Store is the session store, possibly the replica's read cache (session.Cached): New
 	// reads it through session.Uncached, because the re-read under the lock must see the
 	// store itself, or a replica could redeem a refresh token another replica already
 	// rotated.
 	Store session.Store
-	IdP   TokenRefresher
+	// IdP refreshes the sessions of the one provider of a configuration without
+	// oidc.providers (Record.Provider ""). IdPs, when set, is used instead: the provider
+	// of each record by its name (Record.Provider); a record whose provider is not in it
+	// ends (its refresh token belongs to a provider no longer configured).
+	IdP  TokenRefresher
+	IdPs map[string]TokenRefresher
 	// Skew: a token expiring within Skew is refreshed before use, or within half its
 	// lifetime when that is shorter (see Refresher.skew). Default 30s.
 	Skew time.Duration
@@ -110,8 +115,11 @@ type Refresher struct {
 
 // New returns a Refresher with cfg's defaults filled in.
 func New(cfg Config) (*Refresher, error) {
-	if cfg.Store == nil || cfg.IdP == nil {
-		return nil, errors.New("refresh: Store and IdP are required")
+	if cfg.Store == nil || cfg.IdP == nil && len(cfg.IdPs) == 0 {
+		return nil, errors.New("refresh: Store and IdP (or IdPs) are required")
+	}
+	if len(cfg.IdPs) == 0 {
+		cfg.IdPs = map[string]TokenRefresher{"": cfg.IdP}
 	}
 	cfg.Store = session.Uncached(cfg.Store)
 	if cfg.Skew <= 0 {
@@ -432,7 +440,11 @@ func (r *Refresher) redeem(ctx context.Context, id string, rec *session.Record, 
 // tokens and the mark cleared; or ends the session (refused), or records the back-off
 // (IdP unavailable).
 func (r *Refresher) exchange(ctx context.Context, id string, rec *session.Record, force bool) (*session.Record, error) {
-	toks, ident, err := r.cfg.IdP.Refresh(ctx, rec.RefreshToken)
+	p, err := r.idpOf(ctx, id, rec)
+	if err != nil {
+		return nil, err
+	}
+	toks, ident, err := p.Refresh(ctx, rec.RefreshToken)
 	if err == nil && ident != nil && ident.Subject != rec.Subject {
 		// OIDC Core §12.2: a refreshed ID token must name the same subject.
 		err = fmt.Errorf("refresh: ID token for another subject: %w", idp.ErrInvalidToken)
@@ -539,3 +551,18 @@ func storeOrContext(what string, err error) error {
 	}
 	return storeUnavailable(fmt.Errorf("refresh: %s: %w", what, err))
 }
+
+// idpOf returns the provider that issued rec's tokens (a map lookup: no allocation on
+// the hot path). A record of a provider no longer configured ends: its refresh token
+// cannot be redeemed anywhere else, and must not be sent to another provider.
+func (r *Refresher) idpOf(ctx context.Context, id string, rec *session.Record) (TokenRefresher, error) {
+	if p, ok := r.cfg.IdPs[rec.Provider]; ok {
+		return p, nil
+	}
+	r.cfg.Logger.Warn("session of a provider that is no longer configured ended", "provider", rec.Provider)
+	r.end(ctx, id)
+	return nil, sessionEnded(ErrUnknownProvider)
+}
+
+// ErrUnknownProvider: the session's provider (Record.Provider) is not configured (any more).
+var ErrUnknownProvider = errors.New("refresh: the session's identity provider is not configured")

@@ -205,8 +205,12 @@ func withRouteToken(rec *session.Record, key string, toks *idp.Tokens) *session.
 	return &next
 }
 
-func (r *Refresher) issuer() (RouteIssuer, error) {
-	ri, ok := r.cfg.IdP.(RouteIssuer)
+func (r *Refresher) issuer(ctx context.Context, id string, rec *session.Record) (RouteIssuer, error) {
+	p, err := r.idpOf(ctx, id, rec)
+	if err != nil {
+		return nil, err
+	}
+	ri, ok := p.(RouteIssuer)
 	if !ok {
 		return nil, routeRefused(errors.New("refresh: the IdP client cannot issue route tokens"))
 	}

@@ -21,7 +21,7 @@ func (r *Refresher) redeemFor(ctx context.Context, id string, rec *session.Recor
 	if rec.RefreshToken == "" {
 		return session.RouteToken{}, nil, routeRefused(errors.New("refresh: the session has no refresh token to obtain a resource token with"))
 	}
-	ri, err := r.issuer()
+	ri, err := r.issuer(ctx, id, rec)
 	if err != nil {
 		return session.RouteToken{}, nil, err
 	}
@@ -86,7 +86,7 @@ func (r *Refresher) exchangeLocked(ctx context.Context, id string, rec *session.
 	if !r.valid(rec, 0) {
 		return session.RouteToken{}, idpUnavailable(time.Second, errors.New("refresh: the session's access token expired before the exchange"))
 	}
-	ri, err := r.issuer()
+	ri, err := r.issuer(ctx, id, rec)
 	if err != nil {
 		return session.RouteToken{}, err
 	}

@@ -16,7 +16,7 @@ import (
 // secret mount), and the secrets, which must never be chart values of the ConfigMap.
 var (
 	chartOwnedKeys = []string{"server.listen", "server.adminListen", "oidc.clientSecretFile", "oidc.clientKeyFile", "oidc.clientCertFile", "session.keysFile", "session.redisURLFile"}
-	secretKeys     = []string{"oidc.clientSecret", "oidc.clientKey", "session.keys", "session.redisURL"}
+	secretKeys     = []string{"oidc.clientSecret", "oidc.clientKey", "session.keys", "session.redisURL", "oidc.providers[].clientSecret", "oidc.providers[].clientKey"}
 )
 
 // schemaNode is the part of a JSON schema this test walks.
