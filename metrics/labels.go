@@ -47,6 +47,7 @@ const (
 	OpRelease    = "release"
 	OpPublish    = "publish"
 	OpPing       = "ping"
+	OpList       = "list"
 )
 
 // The sets this package owns: ended-session reasons have several producers (the
@@ -56,7 +57,7 @@ const (
 var (
 	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
 	storeOps   = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
-		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
+		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing, OpList}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
 		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient}
 )
