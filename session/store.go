@@ -208,6 +208,14 @@ type Record struct {
 	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
 	// always issued. Records made before it existed have none: the IdP sid stands in.
 	LogoutHandle string `json:"lh,omitempty"`
+	// Handle is the session's public random name in the session list (GET /bff/sessions,
+	// DELETE /bff/sessions/{handle}): NewSessionHandle, made at login, not derived from the
+	// id; compared in constant time. Records made before it existed have none and cannot
+	// be ended one by one (sign out everywhere still ends them).
+	Handle string `json:"hd,omitempty"`
+	// Device is the coarse description of the browser that logged in ("Firefox on Linux"),
+	// derived at login from its User-Agent; never the raw header.
+	Device string `json:"dev,omitempty"`
 	// DPoPKey is the session's DPoP key pair (RFC 9449; a private JWK) when the tokens are
 	// DPoP-bound: made at login, it proves every token request and upstream call of the
 	// session, and lives and dies with the record (sealed at rest like the tokens).
