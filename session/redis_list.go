@@ -63,6 +63,12 @@ func (s *redisStore) ListBySubject(ctx context.Context, subjectKey string) (List
 // liveMembers reads up to MaxListed+1 members of ix: of a sorted set, those whose
 // coverage has not passed (a passed one names a record that is gone).
 func (s *redisStore) liveMembers(ctx context.Context, ix indexSet, now time.Time) ([]string, error) {
+	return s.readMembers(ctx, ix, "("+strconv.FormatInt(now.UnixMilli(), 10), MaxListed+1)
+}
+
+// readMembers reads up to n members of ix: of a sorted set the lowest-scored from min on,
+// of a legacy set n at random.
+func (s *redisStore) readMembers(ctx context.Context, ix indexSet, min string, n int64) ([]string, error) {
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	var (
@@ -70,10 +76,9 @@ func (s *redisStore) liveMembers(ctx context.Context, ix indexSet, now time.Time
 		err     error
 	)
 	if ix.legacy {
-		members, err = s.client.SRandMemberN(octx, ix.key, MaxListed+1).Result()
+		members, err = s.client.SRandMemberN(octx, ix.key, n).Result()
 	} else {
-		members, err = s.client.ZRangeByScore(octx, ix.key, &redis.ZRangeBy{
-			Min: "(" + strconv.FormatInt(now.UnixMilli(), 10), Max: "+inf", Count: MaxListed + 1}).Result()
+		members, err = s.client.ZRangeByScore(octx, ix.key, &redis.ZRangeBy{Min: min, Max: "+inf", Count: n}).Result()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
