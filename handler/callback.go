@@ -184,7 +184,9 @@ func (h *Handlers) startSession(c echo.Context, provider string, toks *idp.Token
 		TokenType: toks.TokenType, AccessExpiry: toks.Expiry, AccessLifetime: toks.Lifetime, Claims: ident.Claims,
 		DPoPKey: toks.DPoPKey,
 		Created: now, AbsoluteExpiry: now.Add(h.cfg.AbsoluteTimeout),
-		LogoutHandle: session.NewLogoutHandle(), // the GET logout link's proof (logoutGet)
+		LogoutHandle: session.NewLogoutHandle(),  // the GET logout link's proof (logoutGet)
+		Handle:       session.NewSessionHandle(), // its name in GET /bff/sessions
+		Device:       deviceOf(r.UserAgent()),
 	}
 	if err := h.d.Store.Save(r.Context(), id, rec); err != nil {
 		return storePage(err)

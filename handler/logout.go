@@ -23,7 +23,8 @@ type logoutAnswer struct {
 // logoutPost ends the session (POST /bff/logout, CSRF-checked) and answers with the
 // RP-initiated logout URL for the SPA to navigate to. Without a session it still answers
 // 200 (logging out is idempotent), clearing a cookie that names no live session; with two
-// session cookies it answers 401 and clears nothing (see cookieDuplicate).
+// session cookies it answers 401 and clears nothing (see cookieDuplicate). With
+// ?everywhere=1 it ends every session of the user (endEverywhere), this one included.
 func (h *Handlers) logoutPost(c echo.Context) error {
 	r := c.Request()
 	cur, state, err := h.lookup(r)
@@ -37,7 +38,14 @@ func (h *Handlers) logoutPost(c echo.Context) error {
 		h.clearBadCookie(func(ck *http.Cookie) { http.SetCookie(c.Response(), ck) }, r, state)
 		return c.JSON(http.StatusOK, logoutAnswer{LogoutURL: h.cfg.PostLogoutPath})
 	}
-	if err := h.end(r.Context(), cur); err != nil {
+	if c.QueryParam("everywhere") == "1" { // sign out everywhere (docs/sessions.md)
+		ended, err := h.endEverywhere(r.Context(), cur)
+		if err != nil {
+			return storeProblem(err)
+		}
+		h.d.Metrics.SessionEnded(metrics.EndedLogout, len(ended))
+		h.d.OnEnd(ended)
+	} else if err := h.end(r.Context(), cur); err != nil {
 		return storeProblem(err)
 	}
 	h.clearSessionCookie(c.Response())

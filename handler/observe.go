@@ -168,6 +168,9 @@ func RouteName(path string) string {
 	if strings.HasPrefix(path, pathAuth+"/") { // Envoy Gateway's /bff/auth/<path>
 		return "bff_auth"
 	}
+	if path == pathSessions || strings.HasPrefix(path, pathSessions+"/") {
+		return "bff_sessions"
+	}
 	switch path {
 	case pathLogin:
 		return "bff_login"

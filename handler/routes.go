@@ -12,6 +12,7 @@ const (
 	pathLogout      = "/bff/logout"
 	pathBackchannel = "/bff/backchannel-logout"
 	pathAuth        = "/bff/auth"
+	pathSessions    = "/bff/sessions"
 
 	// PathPrefix is reserved for the BFF; no route or SPA path may live under it.
 	PathPrefix = "/bff/"
@@ -27,6 +28,8 @@ func (h *Handlers) Mount(e *echo.Echo) {
 	g.GET("/user", h.user, h.requireCSRF)
 	g.POST("/logout", h.logoutPost, h.requireCSRF)
 	g.GET("/logout", h.logoutGet)
+	g.GET("/sessions", h.sessions, h.requireCSRF)
+	g.DELETE("/sessions/:handle", h.endSessionByHandle, h.requireCSRF)
 	g.POST("/backchannel-logout", h.backchannel)
 	// Any method: Envoy's ext_authz calls with the original request's method.
 	g.Any("/auth", h.forwardAuth)

@@ -18,7 +18,8 @@ const (
 	RouteLogout      = "bff_logout"
 	RouteBackchannel = "bff_backchannel"
 	RouteAuth        = "bff_auth"
-	RouteClient      = "bff_client" // /bff/client.js and /bff/client-config
+	RouteClient      = "bff_client"   // /bff/client.js and /bff/client-config
+	RouteSessions    = "bff_sessions" // /bff/sessions and /bff/sessions/{handle}
 	RouteSPA         = "spa"
 	RouteBadPath     = "bad_path"
 )
@@ -49,6 +50,7 @@ const (
 	OpRelease    = "release"
 	OpPublish    = "publish"
 	OpPing       = "ping"
+	OpList       = "list"
 )
 
 // The sets this package owns: ended-session reasons have several producers (the
@@ -58,9 +60,9 @@ const (
 var (
 	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream, EndedProviderRemoved}
 	storeOps   = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
-		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
+		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing, OpList}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
-		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient}
+		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient, RouteSessions}
 )
 
 // labelSet is a fixed set of label values; anything else maps to "other". It is built

@@ -13,7 +13,8 @@ import (
 // bff_store_errors_total{op}. The operations:
 //
 //	Get → get, Touch → touch, Save/Update → save,
-//	Delete/DeleteBySID/DeleteBySubject/DeleteBySIDAndSubject → delete,
+//	Delete/DeleteBySID/DeleteBySubject/DeleteBySIDAndSubject/DeleteByIDHashes → delete,
+//	ListBySubject → list,
 //	Once → once, PutLogin → login_put, TakeLogin → login_take, Lock → lock,
 //	WaitUnlock → wait_unlock, Lock.Renew → renew, Lock.Release → release,
 //	PublishEnded/PublishRefreshed → publish, Ping → ping.
@@ -113,6 +114,22 @@ func (s *instrumentedStore) DeleteBySubject(ctx context.Context, sub string) ([]
 func (s *instrumentedStore) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error) {
 	start := time.Now()
 	hashes, err := s.next.DeleteBySIDAndSubject(ctx, sid, sub)
+	s.m.observeStore(OpDelete, start, err)
+	return hashes, err
+}
+
+// ListBySubject implements session.Store: the list op.
+func (s *instrumentedStore) ListBySubject(ctx context.Context, subjectKey string) (session.Listing, error) {
+	start := time.Now()
+	l, err := s.next.ListBySubject(ctx, subjectKey)
+	s.m.observeStore(OpList, start, err)
+	return l, err
+}
+
+// DeleteByIDHashes implements session.Store: a delete.
+func (s *instrumentedStore) DeleteByIDHashes(ctx context.Context, idHashes []string) ([]string, error) {
+	start := time.Now()
+	hashes, err := s.next.DeleteByIDHashes(ctx, idHashes)
 	s.m.observeStore(OpDelete, start, err)
 	return hashes, err
 }

@@ -14,7 +14,7 @@ import (
 // per TTL instead of one per request (the session read is most of a proxied request's
 // cost: docs/performance.md).
 //
-// What stays exact: every write (Save, Delete, DeleteBy*) goes to the store first and then
+// What stays exact: every write (Save, Delete, DeleteBy*, DeleteByIDHashes) goes to the store first and then
 // updates or evicts the cached entry; ended sessions announced by any replica (WatchEnded)
 // are evicted; a record past its absolute expiry is never served. What the TTL allows: a
 // session ended on another replica whose announcement was lost stays usable here for at
@@ -195,6 +195,14 @@ func (c *Cached) DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]
 	hs, err := c.Store.DeleteBySIDAndSubject(ctx, sid, sub)
 	c.evict(hs...)
 	return hs, err
+}
+
+// DeleteByIDHashes implements Store, evicting what it names (deleted or not: an entry
+// of a record already gone must not be served either).
+func (c *Cached) DeleteByIDHashes(ctx context.Context, idHashes []string) ([]string, error) {
+	c.evict(idHashes...)
+	defer c.evict(idHashes...)
+	return c.Store.DeleteByIDHashes(ctx, idHashes)
 }
 
 // Watch implements Store: sessions ended or refreshed on any replica leave this cache

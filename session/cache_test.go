@@ -78,6 +78,10 @@ func TestCachedNeverServesAnEndedSession(t *testing.T) {
 			_, err := c.DeleteBySubject(ctx, rec.Subject)
 			return err
 		}},
+		{name: "delete by id hash", end: func(ctx context.Context, c *Cached, id string, _ *Record) error {
+			_, err := c.DeleteByIDHashes(ctx, []string{IDHash(id)})
+			return err
+		}},
 		{name: "ended on another replica", end: func(ctx context.Context, c *Cached, id string, _ *Record) error {
 			// Another replica deletes it in the store and announces it.
 			if err := c.Store.Delete(ctx, id); err != nil {

@@ -33,3 +33,11 @@ func IDHash(id string) string {
 // NewLogoutHandle returns a fresh logout handle (Record.LogoutHandle): 130 random bits as
 // 26 base32 characters, safe in a query string as is. It cannot fail (crypto/rand.Text).
 func NewLogoutHandle() string { return rand.Text() }
+
+// NewSessionHandle returns a fresh session handle (Record.Handle): 256 random bits,
+// base64url without padding (43 characters).
+func NewSessionHandle() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it crashes the program instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

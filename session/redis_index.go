@@ -198,23 +198,10 @@ func (s *redisStore) drainIndex(ctx context.Context, ix indexSet, seen map[strin
 	}
 }
 
-// indexMembers reads up to one batch of ix's members.
+// indexMembers reads up to one batch of ix's members (passed coverage or not: a drain
+// removes them all).
 func (s *redisStore) indexMembers(ctx context.Context, ix indexSet) ([]string, error) {
-	octx, cancel := s.op(ctx)
-	defer cancel()
-	var (
-		members []string
-		err     error
-	)
-	if ix.legacy {
-		members, err = s.client.SRandMemberN(octx, ix.key, indexBatch).Result()
-	} else {
-		members, err = s.client.ZRange(octx, ix.key, 0, indexBatch-1).Result()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
-	}
-	return members, nil
+	return s.readMembers(ctx, ix, "-inf", indexBatch)
 }
 
 // deleteRecordsThenMembers deletes the members' records (adding to seen those it

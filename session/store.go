@@ -64,6 +64,15 @@ type Store interface {
 	// match both. Records of that sid with another subject are kept. Nothing is removed
 	// when either value is empty.
 	DeleteBySIDAndSubject(ctx context.Context, sid, sub string) ([]string, error)
+	// ListBySubject returns the live sessions indexed under subjectKey (SubjectKey: the
+	// provider-qualified subject), newest first, without sliding their expiry: at most
+	// MaxListed, with Truncated set when the subject has more (DeleteBySubject still ends
+	// them all). Every record is opened and checked to belong to subjectKey.
+	ListBySubject(ctx context.Context, subjectKey string) (Listing, error)
+	// DeleteByIDHashes removes the records stored under these id hashes (see IDHash; at
+	// most MaxListed at once) and their index entries, and returns, like the DeleteBy*,
+	// the hashes of those it actually deleted.
+	DeleteByIDHashes(ctx context.Context, idHashes []string) ([]string, error)
 	// Once records key for ttl and reports whether it was new: false means it was seen
 	// before within ttl (replay detection for logout-token jti values).
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
@@ -98,6 +107,29 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases connections (and stops the embedded server).
 	Close() error
+}
+
+// MaxListed bounds ListBySubject's answer (and DeleteByIDHashes' argument): a person has
+// a few devices, and a listing must stay one bounded read whatever an index holds.
+const MaxListed = 200
+
+// Listing is ListBySubject's answer.
+type Listing struct {
+	// Sessions, newest (Created) first.
+	Sessions []Listed
+	// Truncated: the subject has more than MaxListed live sessions; Sessions holds the
+	// MaxListed newest of those read.
+	Truncated bool
+}
+
+// Listed is one session of a listing: never its id, only the id's hash.
+type Listed struct {
+	IDHash string
+	Record *Record
+	// LastUsed is when the session was last used, to the minute, derived from the
+	// record's remaining idle time (no write per request); a record whose expiry is capped
+	// by its absolute expiry shows a lower bound.
+	LastUsed time.Time
 }
 
 // EventKind says what happened to a session (see Store.Watch).
@@ -176,6 +208,14 @@ type Record struct {
 	// (/bff/user hands it out); the IdP's sid is neither unguessable by contract nor
 	// always issued. Records made before it existed have none: the IdP sid stands in.
 	LogoutHandle string `json:"lh,omitempty"`
+	// Handle is the session's public random name in the session list (GET /bff/sessions,
+	// DELETE /bff/sessions/{handle}): NewSessionHandle, made at login, not derived from the
+	// id; compared in constant time. Records made before it existed have none and cannot
+	// be ended one by one (sign out everywhere still ends them).
+	Handle string `json:"hd,omitempty"`
+	// Device is the coarse description of the browser that logged in ("Firefox on Linux"),
+	// derived at login from its User-Agent; never the raw header.
+	Device string `json:"dev,omitempty"`
 	// DPoPKey is the session's DPoP key pair (RFC 9449; a private JWK) when the tokens are
 	// DPoP-bound: made at login, it proves every token request and upstream call of the
 	// session, and lives and dies with the record (sealed at rest like the tokens).
