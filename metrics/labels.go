@@ -36,6 +36,7 @@ const (
 const (
 	OpGet        = "get"
 	OpTouch      = "touch"
+	OpPeek       = "peek"
 	OpSave       = "save"
 	OpDelete     = "delete"
 	OpOnce       = "once"
@@ -55,7 +56,7 @@ const (
 // WithLabels.
 var (
 	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream}
-	storeOps   = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
+	storeOps   = []string{OpGet, OpPeek, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
 		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient}
