@@ -37,6 +37,12 @@ type Config struct {
 	// /bff/auth's 200 that carry the subject, email and preferred_username
 	// (server.forwardAuthHeaders); "" sends none.
 	ForwardAuthUser, ForwardAuthEmail, ForwardAuthUsername string
+	// MaxEventStreams bounds the replica's open session event streams
+	// (server.maxEventStreams; 0: DefaultMaxEventStreams). ExpiryWarning is how long
+	// before its end a session's streams get an expiring event (session.expiryWarning; 0:
+	// none).
+	MaxEventStreams int
+	ExpiryWarning   time.Duration
 }
 
 // Deps are the collaborators of the handlers. All are required but Logger, Now, OnEnd,
@@ -66,6 +72,8 @@ type Handlers struct {
 	// upstreamNonces are the upstreams' latest DPoP-Nonce values (RFC 9449 §9), by
 	// origin, shared by every session's DPoP credential in this replica.
 	upstreamNonces *dpop.Nonces
+	// events are the replica's open session event streams (GET /bff/session/events).
+	events *eventHub
 }
 
 // New checks the dependencies and builds the handlers.
@@ -96,5 +104,6 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 		d:              d,
 		sessionCodec:   session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
 		upstreamNonces: &dpop.Nonces{},
+		events:         newEventHub(cfg.MaxEventStreams),
 	}, nil
 }

@@ -12,6 +12,7 @@ const (
 	pathLogout      = "/bff/logout"
 	pathBackchannel = "/bff/backchannel-logout"
 	pathAuth        = "/bff/auth"
+	pathEvents      = "/bff/session/events"
 
 	// PathPrefix is reserved for the BFF; no route or SPA path may live under it.
 	PathPrefix = "/bff/"
@@ -25,6 +26,9 @@ func (h *Handlers) Mount(e *echo.Echo) {
 	g.GET("/login", h.login, h.rateLimited)
 	g.GET("/callback", h.callback, h.rateLimited)
 	g.GET("/user", h.user, h.requireCSRF)
+	// EventSource cannot send the CSRF header: the stream checks the browser's own
+	// Sec-Fetch-Site / Origin instead (sameOriginStream).
+	g.GET("/session/events", h.sessionEvents)
 	g.POST("/logout", h.logoutPost, h.requireCSRF)
 	g.GET("/logout", h.logoutGet)
 	g.POST("/backchannel-logout", h.backchannel)

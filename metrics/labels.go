@@ -18,6 +18,7 @@ const (
 	RouteLogout      = "bff_logout"
 	RouteBackchannel = "bff_backchannel"
 	RouteAuth        = "bff_auth"
+	RouteEvents      = "bff_session_events"
 	RouteClient      = "bff_client" // /bff/client.js and /bff/client-config
 	RouteSPA         = "spa"
 	RouteBadPath     = "bad_path"
@@ -59,7 +60,7 @@ var (
 	storeOps   = []string{OpGet, OpPeek, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
-		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient}
+		RouteBackchannel, RouteAuth, RouteEvents, RouteSPA, RouteBadPath, RouteClient}
 )
 
 // labelSet is a fixed set of label values; anything else maps to "other". It is built
