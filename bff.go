@@ -172,6 +172,7 @@ func (s *Server) build(ctx context.Context, o options) error {
 		if ev.Kind == session.EventEnded {
 			s.proxy.CloseSession(ev.IDHash)
 		}
+		s.handlers.SessionEvent(ev) // the session event streams (GET /bff/session/events)
 	})
 	go s.sweepStreams(bg, streamSweepInterval(cfg.Session.IdleTimeout))
 	h := s.tracing.Middleware(s.publicHandler(spa))
@@ -433,6 +434,7 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 		ForwardAuth:     cfg.Server.ForwardAuth,
 		ForwardAuthUser: cfg.Server.ForwardAuthHeaders.User, ForwardAuthEmail: cfg.Server.ForwardAuthHeaders.Email,
 		ForwardAuthUsername: cfg.Server.ForwardAuthHeaders.PreferredUsername,
+		MaxEventStreams:     cfg.Server.MaxEventStreams, ExpiryWarning: cfg.Session.ExpiryWarning,
 	}
 }
 
@@ -463,6 +465,7 @@ func (s *Server) Close() error {
 		s.log.Warn("flushing traces failed", "err", err)
 	}
 	s.proxy.CloseAll()
+	s.handlers.CloseEvents()
 	s.unregisterMetrics()
 	return s.store.Close()
 }

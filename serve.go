@@ -54,6 +54,7 @@ func (s *Server) Serve(ctx context.Context, pub, adm net.Listener) error {
 	// Streams never finish on their own: cut them so Shutdown can complete. Each ends
 	// cleanly (an SSE response with its final chunk, a websocket with close frames).
 	s.proxy.CloseAll()
+	s.handlers.CloseEvents()
 	err := psrv.Shutdown(sctx)
 	if err != nil {
 		_ = psrv.Close() // the deadline passed: cut what is left

@@ -50,6 +50,9 @@ type Server struct {
 	// BodyReadTimeout bounds reading the body of a /bff/* request (at most 64 KiB: a
 	// back-channel logout form); a body not in by then gets 408. Default 10s.
 	BodyReadTimeout time.Duration `yaml:"bodyReadTimeout"`
+	// MaxEventStreams bounds the session event streams (GET /bff/session/events) one
+	// replica keeps open at once; one more gets 503. Default 10000, 1 to 1000000.
+	MaxEventStreams int `yaml:"maxEventStreams"`
 }
 
 // OIDC configures the relying party.
@@ -193,6 +196,9 @@ type Session struct {
 	// MaxPendingLogins caps the logins in progress one browser may have at once (handles
 	// in its login cookie; the oldest is dropped). Default 5.
 	MaxPendingLogins int `yaml:"maxPendingLogins"`
+	// ExpiryWarning is how long before a session's idle or absolute expiry its event
+	// streams get an `expiring` event. Default 2m; 0 sends none.
+	ExpiryWarning time.Duration `yaml:"expiryWarning"`
 }
 
 // CSRF configures the anti-forgery header check.

@@ -26,6 +26,7 @@ func Defaults() Config {
 			ShutdownTimeout: 15 * time.Second,
 			MaxHeaderBytes:  64 << 10,
 			BodyReadTimeout: 10 * time.Second,
+			MaxEventStreams: 10000,
 			ForwardAuthHeaders: IdentityHeaders{
 				User: "X-Auth-Request-User", Email: "X-Auth-Request-Email",
 			},
@@ -51,6 +52,7 @@ func Defaults() Config {
 			LoginTimeout:     10 * time.Minute,
 			CacheTTL:         time.Second,
 			MaxPendingLogins: 5,
+			ExpiryWarning:    2 * time.Minute,
 		},
 		CSRF:      CSRF{HeaderName: "X-CSRF"},
 		Log:       Log{Format: "json", Level: "info"},

@@ -36,6 +36,9 @@ func validateServer(s Server, ps *problems) {
 	if s.MaxHeaderBytes < minHeaderBytes || s.MaxHeaderBytes > maxHeaderBytes {
 		ps.add("server.maxHeaderBytes", "must be from %d (8 KiB) to %d (1 MiB)", minHeaderBytes, maxHeaderBytes)
 	}
+	if s.MaxEventStreams < 1 || s.MaxEventStreams > maxEventStreamsLimit {
+		ps.add("server.maxEventStreams", "must be from 1 to %d", maxEventStreamsLimit)
+	}
 	for i, p := range s.TrustedProxies {
 		if !isPrefixOrAddr(p) {
 			ps.add(indexPath("server.trustedProxies", i), "%q is neither a CIDR (10.0.0.0/8) nor an IP address", p)
@@ -93,3 +96,7 @@ func isPrefixOrAddr(s string) bool {
 func indexPath(path string, i int) string {
 	return path + "[" + strconv.Itoa(i) + "]"
 }
+
+// maxEventStreamsLimit caps server.maxEventStreams: a million open streams is far past
+// what one replica's memory and file descriptors should hold.
+const maxEventStreamsLimit = 1_000_000

@@ -38,6 +38,9 @@ func validateSession(s Session, publicURL string, ps *problems) {
 	if s.CacheTTL < 0 || s.CacheTTL > 10*time.Second {
 		ps.add("session.cacheTTL", "must be 0 (off) to 10s")
 	}
+	if s.ExpiryWarning < 0 {
+		ps.add("session.expiryWarning", "must not be negative (0 sends no expiring events)")
+	}
 	validateKeys(s.Keys, s.KeysFile, ps)
 	validateCookieName(s.CookieName, publicURL, ps)
 	if !slices.Contains(sameSites, s.SameSite) {

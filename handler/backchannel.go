@@ -82,6 +82,7 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 		return BackchannelError, storeProblem(err)
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedBackchannel, len(ended))
+	h.events.ended(endedBackchannel, ended...) // this replica's event streams know why
 	h.d.OnEnd(ended)
 	h.d.Logger.Info("back-channel logout", "provider", name, "sessions", len(ended))
 	return BackchannelOK, c.NoContent(http.StatusOK)

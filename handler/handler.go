@@ -37,6 +37,12 @@ type Config struct {
 	// /bff/auth's 200 that carry the subject, email and preferred_username
 	// (server.forwardAuthHeaders); "" sends none.
 	ForwardAuthUser, ForwardAuthEmail, ForwardAuthUsername string
+	// MaxEventStreams bounds the replica's open session event streams
+	// (server.maxEventStreams; 0: DefaultMaxEventStreams). ExpiryWarning is how long
+	// before its end a session's streams get an expiring event (session.expiryWarning; 0:
+	// none).
+	MaxEventStreams int
+	ExpiryWarning   time.Duration
 }
 
 // Deps are the collaborators of the handlers. All are required but Logger, Now, OnEnd,
@@ -80,6 +86,8 @@ type Handlers struct {
 	issuers map[string]string
 	// names lists the named providers in configured order (nil without a list).
 	names []string
+	// events are the replica's open session event streams (GET /bff/session/events).
+	events *eventHub
 }
 
 // New checks the dependencies and builds the handlers.
@@ -117,6 +125,7 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 		idps:           idps,
 		issuers:        issuers,
 		names:          names,
+		events:         newEventHub(cfg.MaxEventStreams),
 	}, nil
 }
 

@@ -108,6 +108,7 @@ func (h *Handlers) end(ctx context.Context, cur *current) error {
 		return err
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedLogout, 1)
+	h.events.ended(endedLogout, cur.hash) // this replica's event streams know why
 	h.d.OnEnd([]string{cur.hash})
 	return nil
 }

@@ -184,6 +184,8 @@ func RouteName(path string) string {
 		return "bff_backchannel"
 	case pathAuth:
 		return "bff_auth"
+	case pathEvents:
+		return "bff_session_events"
 	}
 	return "other"
 }

@@ -13,6 +13,7 @@ const (
 	pathBackchannel = "/bff/backchannel-logout"
 	pathAuth        = "/bff/auth"
 	pathSessions    = "/bff/sessions"
+	pathEvents      = "/bff/session/events"
 
 	// PathPrefix is reserved for the BFF; no route or SPA path may live under it.
 	PathPrefix = "/bff/"
@@ -26,6 +27,9 @@ func (h *Handlers) Mount(e *echo.Echo) {
 	g.GET("/login", h.login, h.rateLimited)
 	g.GET("/callback", h.callback, h.rateLimited)
 	g.GET("/user", h.user, h.requireCSRF)
+	// EventSource cannot send the CSRF header: the stream checks the browser's own
+	// Sec-Fetch-Site / Origin instead (sameOriginStream).
+	g.GET("/session/events", h.sessionEvents)
 	g.POST("/logout", h.logoutPost, h.requireCSRF)
 	g.GET("/logout", h.logoutGet)
 	g.GET("/sessions", h.sessions, h.requireCSRF)

@@ -147,12 +147,16 @@ func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string
 	return h.d.Store.DeleteByIDHashes(ctx, hashes)
 }
 
-// revoke revokes rec's refresh token at the provider (best effort: the session ends
+// revoke revokes rec's refresh token at the session's own provider (best effort: the session ends
 // either way; the log line names no token).
 func (h *Handlers) revoke(ctx context.Context, rec *session.Record) {
+	p, ok := h.provider(rec.Provider)
+	if !ok || rec.RefreshToken == "" { // its provider is no longer configured: nothing to ask
+		return
+	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := h.d.IdP.Revoke(rctx, rec.RefreshToken); err != nil {
+	if err := p.Revoke(rctx, rec.RefreshToken); err != nil {
 		h.d.Logger.Warn("refresh token revocation failed", "err", err)
 	}
 }

@@ -20,6 +20,7 @@ const (
 	RouteAuth        = "bff_auth"
 	RouteClient      = "bff_client"   // /bff/client.js and /bff/client-config
 	RouteSessions    = "bff_sessions" // /bff/sessions and /bff/sessions/{handle}
+	RouteEvents      = "bff_session_events"
 	RouteSPA         = "spa"
 	RouteBadPath     = "bad_path"
 )
@@ -39,6 +40,7 @@ const (
 const (
 	OpGet        = "get"
 	OpTouch      = "touch"
+	OpPeek       = "peek"
 	OpSave       = "save"
 	OpDelete     = "delete"
 	OpOnce       = "once"
@@ -59,10 +61,10 @@ const (
 // WithLabels.
 var (
 	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream, EndedProviderRemoved}
-	storeOps   = []string{OpGet, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
+	storeOps   = []string{OpGet, OpPeek, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing, OpList}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,
-		RouteBackchannel, RouteAuth, RouteSPA, RouteBadPath, RouteClient, RouteSessions}
+		RouteBackchannel, RouteAuth, RouteEvents, RouteSPA, RouteBadPath, RouteClient, RouteSessions}
 )
 
 // labelSet is a fixed set of label values; anything else maps to "other". It is built

@@ -243,6 +243,40 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	return rec, nil
 }
 
+// Peek implements Store: one round trip (peekScript), nothing written.
+func (s *redisStore) Peek(ctx context.Context, idHash string) (*Record, time.Time, error) {
+	now := s.now()
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	v, err := runScript(octx, s.client, scriptCall{peekScript, s.recordKey(idHash),
+		[]any{now.UnixMilli(), MaxSealedRecord}}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, time.Time{}, fmt.Errorf("session: peek: %w", ErrNotFound)
+	case err != nil:
+		return nil, time.Time{}, s.fail(ctx, "peek", err)
+	}
+	pair, ok := v.([]any)
+	if !ok || len(pair) != 2 { // peekScript's -1: over MaxSealedRecord
+		return nil, time.Time{}, fmt.Errorf("session: peek: %w: %w: larger than %d bytes", ErrNotFound, ErrUnreadable, MaxSealedRecord)
+	}
+	sealed, _ := pair[0].(string)
+	rec, err := openRecord(s.keys, idHash, []byte(sealed))
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("session: peek: %w: %w", ErrNotFound, err)
+	}
+	if !now.Before(rec.AbsoluteExpiry) {
+		return nil, time.Time{}, fmt.Errorf("session: peek: %w", ErrNotFound)
+	}
+	ends := rec.AbsoluteExpiry
+	if ttl, _ := pair[1].(int64); ttl > 0 { // -1 (no TTL) cannot happen: every write sets one
+		if idle := now.Add(time.Duration(ttl) * time.Millisecond); idle.Before(ends) {
+			ends = idle
+		}
+	}
+	return rec, ends, nil
+}
+
 // Touch implements Store: one round trip (touchScript).
 func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
 	octx, cancel := s.op(ctx)

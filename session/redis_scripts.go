@@ -48,6 +48,22 @@ if c and r[4] and c < abs and c - now < tonumber(ARGV[4]) then return {r[1], r[4
 return r[1]
 `)
 
+	// peekScript: ARGV = now, max sealed size. getScript without the slide: {value,
+	// PTTL in ms} when live, nil when absent or past its absolute expiry or coverage
+	// (left for getScript or Redis to delete: a peek writes nothing), or -1 when the value
+	// is larger than the limit.
+	peekScript = redis.NewScript(`
+local n = redis.call('HSTRLEN', KEYS[1], 'v')
+if n == 0 then return false end
+if n > tonumber(ARGV[2]) then return -1 end
+local r = redis.call('HMGET', KEYS[1], 'v', 'a', 'c')
+local now = tonumber(ARGV[1])
+local abs = tonumber(r[2])
+local c = tonumber(r[3])
+if (not r[1]) or (not abs) or abs <= now or (c and c <= now) then return false end
+return {r[1], redis.call('PTTL', KEYS[1])}
+`)
+
 	// touchScript: ARGV = now, idle timeout, cover threshold. getScript without the
 	// value: 1 when the record is live (its TTL slid as Get slides it), 0 when gone (an
 	// expired one is deleted), or {index names, absolute expiry} when it is live and its

@@ -38,6 +38,11 @@ type Store interface {
 	// Get, without reading it, and reports whether it is still live. Live streams use it:
 	// an open stream is activity, and a stream whose session is gone is cut.
 	Touch(ctx context.Context, idHash string) (bool, error)
+	// Peek returns the record stored under idHash (see IDHash) and the time its stored
+	// lifetime ends (the idle expiry, capped by the absolute expiry), WITHOUT sliding
+	// the idle expiry: what watches a session without being activity (the session
+	// events stream) reads. ErrNotFound when absent or past its absolute expiry.
+	Peek(ctx context.Context, idHash string) (*Record, time.Time, error)
 	// Save writes rec under id (creating or replacing it), indexes it by rec.SID and
 	// rec.Subject, and sets its lifetime to min(idle timeout, rec.AbsoluteExpiry - now).
 	Save(ctx context.Context, id string, rec *Record) error
