@@ -156,6 +156,10 @@ type Session struct {
 	// MaxPendingLogins caps the logins in progress one browser may have at once (handles
 	// in its login cookie; the oldest is dropped). Default 5.
 	MaxPendingLogins int `yaml:"maxPendingLogins"`
+	// RecordFormat is how session records are written: "json" (default; every release
+	// reads it) or "compact" (binary, cheaper to read and smaller; releases before this one
+	// cannot read it). Both are always read. See docs/operations.md, "Record format".
+	RecordFormat string `yaml:"recordFormat"`
 }
 
 // CSRF configures the anti-forgery header check.

@@ -51,6 +51,7 @@ func Defaults() Config {
 			LoginTimeout:     10 * time.Minute,
 			CacheTTL:         time.Second,
 			MaxPendingLogins: 5,
+			RecordFormat:     "json",
 		},
 		CSRF:      CSRF{HeaderName: "X-CSRF"},
 		Log:       Log{Format: "json", Level: "info"},

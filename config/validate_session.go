@@ -24,6 +24,9 @@ var redisSchemes = []string{
 	"redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster",
 }
 
+// recordFormats are the values of session.recordFormat (session.ParseRecordFormat).
+var recordFormats = []string{"json", "compact"}
+
 func validateSession(s Session, publicURL string, ps *problems) {
 	if !slices.Contains(sessionStores, s.Store) {
 		ps.add("session.store", "%q %s (empty means embedded)", s.Store, oneOf("embedded", "redis"))
@@ -37,6 +40,9 @@ func validateSession(s Session, publicURL string, ps *problems) {
 	positive("session.loginTimeout", s.LoginTimeout, ps)
 	if s.CacheTTL < 0 || s.CacheTTL > 10*time.Second {
 		ps.add("session.cacheTTL", "must be 0 (off) to 10s")
+	}
+	if s.RecordFormat != "" && !slices.Contains(recordFormats, s.RecordFormat) {
+		ps.add("session.recordFormat", "%q %s", s.RecordFormat, oneOf(recordFormats...))
 	}
 	validateKeys(s.Keys, s.KeysFile, ps)
 	validateCookieName(s.CookieName, publicURL, ps)
