@@ -51,7 +51,7 @@ func ParseRecordFormat(s string) (RecordFormat, error) {
 //	time AbsoluteExpiry, varint Refreshed, time ForcedRefreshAt, varint RefreshFailures,
 //	time RefreshRetryAt, time RefreshPendingSince, str RefreshPendingOwner,
 //	str LogoutHandle, str DPoPKey,
-//	uvarint n claims, n × (str key, 's' str value | 'j' str JSON value),
+//	uvarint n claims, n × (str key, 's' str value | 't' | 'f' | 'j' str JSON value),
 //	str rest: a JSON object of every other field of Record (empty when they are all zero),
 //	and nothing after it
 //
@@ -124,9 +124,16 @@ func encodeRecord(rec *Record, f RecordFormat) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(rec.Claims)))
 	for k, v := range rec.Claims {
 		b = putStr(b, k)
-		if s, ok := v.(string); ok {
+		switch v := v.(type) {
+		case string:
 			b = append(b, 's')
-			b = putStr(b, s)
+			b = putStr(b, v)
+			continue
+		case bool:
+			b = append(b, 'f')
+			if v {
+				b[len(b)-1] = 't'
+			}
 			continue
 		}
 		j, err := json.Marshal(v)
@@ -214,9 +221,11 @@ func decodeCompact(b []byte, rec *Record) error {
 		rec.Claims = make(map[string]any, n)
 		for range n {
 			k := d.str()
-			switch d.byte() {
+			switch tag := d.byte(); tag {
 			case 's':
 				rec.Claims[k] = d.str()
+			case 't', 'f':
+				rec.Claims[k] = tag == 't'
 			case 'j':
 				var v any
 				if d.err == nil && json.Unmarshal(d.bytes(), &v) != nil {
