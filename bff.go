@@ -293,7 +293,11 @@ func (s *Server) routeName(r *http.Request) string {
 }
 
 func openStore(ctx context.Context, c config.Session, keys *session.KeyRing, now func() time.Time, log *slog.Logger) (session.Store, error) {
-	opts := session.Options{Keys: keys, IdleTimeout: c.IdleTimeout, Now: now}
+	format, err := session.ParseRecordFormat(c.RecordFormat)
+	if err != nil {
+		return nil, fmt.Errorf("bff: %w", err)
+	}
+	opts := session.Options{Keys: keys, IdleTimeout: c.IdleTimeout, Now: now, RecordFormat: format}
 	if c.Store == "redis" {
 		opts.URL = c.RedisURL
 		st, err := session.NewRedis(ctx, opts)

@@ -70,7 +70,11 @@ func injectedStore(ctx context.Context, cfg config.Session, o options, keys *ses
 	if lib.store == nil {
 		var err error
 		// The Redis store does not close a client it was given.
-		st, err = session.NewRedis(ctx, session.Options{Client: lib.redis, Keys: keys, IdleTimeout: cfg.IdleTimeout, Now: o.now})
+		format, err := session.ParseRecordFormat(cfg.RecordFormat)
+		if err != nil {
+			return nil, fmt.Errorf("bff: %w", err)
+		}
+		st, err = session.NewRedis(ctx, session.Options{Client: lib.redis, Keys: keys, IdleTimeout: cfg.IdleTimeout, Now: o.now, RecordFormat: format})
 		if err != nil {
 			return nil, fmt.Errorf("bff: session store on the injected Redis client: %w", err)
 		}

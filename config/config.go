@@ -199,6 +199,10 @@ type Session struct {
 	// ExpiryWarning is how long before a session's idle or absolute expiry its event
 	// streams get an `expiring` event. Default 2m; 0 sends none.
 	ExpiryWarning time.Duration `yaml:"expiryWarning"`
+	// RecordFormat is how session records are written: "json" (default; every release
+	// reads it) or "compact" (binary, cheaper to read and smaller; releases before this one
+	// cannot read it). Both are always read. See docs/operations.md, "Record format".
+	RecordFormat string `yaml:"recordFormat"`
 }
 
 // CSRF configures the anti-forgery header check.

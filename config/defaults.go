@@ -53,6 +53,7 @@ func Defaults() Config {
 			CacheTTL:         time.Second,
 			MaxPendingLogins: 5,
 			ExpiryWarning:    2 * time.Minute,
+			RecordFormat:     "json",
 		},
 		CSRF:      CSRF{HeaderName: "X-CSRF"},
 		Log:       Log{Format: "json", Level: "info"},

@@ -24,6 +24,9 @@ var redisSchemes = []string{
 	"redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster",
 }
 
+// recordFormats are the values of session.recordFormat (session.ParseRecordFormat).
+var recordFormats = []string{"json", "compact"}
+
 func validateSession(s Session, publicURL string, ps *problems) {
 	if !slices.Contains(sessionStores, s.Store) {
 		ps.add("session.store", "%q %s (empty means embedded)", s.Store, oneOf("embedded", "redis"))
@@ -40,6 +43,9 @@ func validateSession(s Session, publicURL string, ps *problems) {
 	}
 	if s.ExpiryWarning < 0 {
 		ps.add("session.expiryWarning", "must not be negative (0 sends no expiring events)")
+	}
+	if s.RecordFormat != "" && !slices.Contains(recordFormats, s.RecordFormat) {
+		ps.add("session.recordFormat", "%q %s", s.RecordFormat, oneOf(recordFormats...))
 	}
 	validateKeys(s.Keys, s.KeysFile, ps)
 	validateCookieName(s.CookieName, publicURL, ps)

@@ -43,6 +43,9 @@ type Options struct {
 	OpTimeout time.Duration
 	// Now is the clock for absolute expiry. Default time.Now.
 	Now func() time.Time
+	// RecordFormat is the encoding Save and Update write (both are always read). Default
+	// RecordJSON, which the previous release reads too (docs/operations.md).
+	RecordFormat RecordFormat
 }
 
 // withDefaults validates o and fills in defaults.
@@ -56,6 +59,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.OpTimeout < 0 {
 		problems = append(problems, errors.New("OpTimeout must not be negative"))
+	}
+	if o.RecordFormat > RecordCompact {
+		problems = append(problems, errors.New("RecordFormat is unknown"))
 	}
 	if err := errors.Join(problems...); err != nil {
 		return o, fmt.Errorf("session: store options: %w", err)
@@ -113,6 +119,8 @@ type redisStore struct {
 	// idleArg and coverArg are the idle timeout and coverThreshold in ms, boxed once:
 	// Get passes them on every call, and boxing an int64 allocates.
 	idleArg, coverArg any
+	// format is the encoding records are written in (Options.RecordFormat).
+	format RecordFormat
 	// endedProbe is how often WatchEnded checks that its subscription still hears; 0
 	// (single node, Cluster) does not check.
 	endedProbe time.Duration
@@ -135,6 +143,7 @@ func newRedisStore(opts Options, client redis.UniversalClient, closer func() err
 	s := &redisStore{
 		client: client, keys: opts.Keys, idle: opts.IdleTimeout, prefix: opts.KeyPrefix,
 		opTimeout: opts.OpTimeout, now: opts.Now, pollMin: defaultPollMin, pollMax: defaultPollMax,
+		format: opts.RecordFormat,
 	}
 	s.idleArg, s.coverArg = s.idle.Milliseconds(), s.coverThreshold().Milliseconds()
 	if closer != nil {
@@ -358,7 +367,7 @@ func (s *redisStore) prepareWrite(ctx context.Context, id string, rec *Record) (
 	if left < time.Millisecond {
 		return nil, s.Delete(ctx, id)
 	}
-	sealed, err := sealRecord(s.keys, idHash, rec)
+	sealed, err := sealRecordAs(s.keys, idHash, rec, s.format)
 	if err != nil {
 		return nil, fmt.Errorf("session: save: %w", err)
 	}

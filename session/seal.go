@@ -2,7 +2,6 @@ package session
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -101,7 +100,12 @@ func sealAAD(header, aad []byte) []byte {
 
 // sealRecord seals rec (JSON) for the record stored under idHash.
 func sealRecord(r *KeyRing, idHash string, rec *Record) ([]byte, error) {
-	plain, err := json.Marshal(rec)
+	return sealRecordAs(r, idHash, rec, RecordJSON)
+}
+
+// sealRecordAs seals rec, encoded in format f, for the record stored under idHash.
+func sealRecordAs(r *KeyRing, idHash string, rec *Record, f RecordFormat) ([]byte, error) {
+	plain, err := encodeRecord(rec, f)
 	if err != nil {
 		return nil, fmt.Errorf("session: encode record: %w", err)
 	}
@@ -115,12 +119,7 @@ func openRecord(r *KeyRing, idHash string, sealed []byte) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rec Record
-	if err := json.Unmarshal(plain, &rec); err != nil {
-		// json errors may quote a byte of the plaintext: do not wrap them.
-		return nil, fmt.Errorf("%w: record is not valid JSON", ErrUnreadable)
-	}
-	return &rec, nil
+	return decodeRecord(plain)
 }
 
 // sealedByNewest reports whether sealed was made with the ring's newest key.
