@@ -50,6 +50,8 @@ func Defaults() Config {
 			SameSite:         "strict",
 			LoginTimeout:     10 * time.Minute,
 			CacheTTL:         time.Second,
+			CoherentCacheTTL: 5 * time.Minute,
+			CacheMaxEntries:  50000,
 			MaxPendingLogins: 5,
 		},
 		CSRF:      CSRF{HeaderName: "X-CSRF"},
