@@ -160,8 +160,8 @@ type Session struct {
 	// expiry behind the request (a touch per quarter idle timeout). Default 5m; 0 (or
 	// anything <= CacheTTL) off; at most 1h. No effect when CacheTTL is 0.
 	CoherentCacheTTL time.Duration `yaml:"coherentCacheTTL"`
-	// CacheMaxEntries bounds the sessions one replica caches (a few KB each: the
-	// record with its tokens). Default 50000.
+	// CacheMaxEntries bounds the sessions one replica caches (about 3 KB each with
+	// 2.1 KB of tokens: the record with its tokens). Default 50000.
 	CacheMaxEntries int `yaml:"cacheMaxEntries"`
 	// MaxPendingLogins caps the logins in progress one browser may have at once (handles
 	// in its login cookie; the oldest is dropped). Default 5.
