@@ -144,8 +144,12 @@ func (s *Server) build(ctx context.Context, o options) error {
 		return err
 	}
 	// The metrics see the real store operations; the cache in front of them serves
-	// repeated reads of one session (session.cacheTTL).
-	s.store = session.NewCached(metrics.InstrumentStore(st, s.metrics), cfg.Session.CacheTTL, 0, o.now)
+	// repeated reads of one session (session.cacheTTL), longer (session.coherentCacheTTL)
+	// while its Watch below hears the store's announcements.
+	s.store = session.NewCachedWith(metrics.InstrumentStore(st, s.metrics), session.CacheOptions{
+		TTL: cfg.Session.CacheTTL, CoherentTTL: cfg.Session.CoherentCacheTTL, IdleTimeout: cfg.Session.IdleTimeout,
+		MaxEntries: cfg.Session.CacheMaxEntries, Now: o.now,
+	})
 	// The login rate limit keeps its budgets in the same Redis (or embedded miniredis),
 	// so that every replica shares one budget per client.
 	s.limits = sharedLimits(st)
@@ -168,6 +172,8 @@ func (s *Server) build(ctx context.Context, o options) error {
 	if err := s.buildProxy(o, public); err != nil {
 		return err
 	}
+	// This is the cached store's first Watch: it makes the cache coherent (the long TTL
+	// only after this subscription's EventResubscribed, and while it hears its probes).
 	s.store.Watch(bg, func(ev session.Event) {
 		if ev.Kind == session.EventEnded {
 			s.proxy.CloseSession(ev.IDHash)

@@ -193,6 +193,16 @@ type Session struct {
 	// the store's announcement, on every replica); a lost announcement leaves an ended
 	// session usable here for at most CacheTTL. Default 1s; 0 turns it off; at most 10s.
 	CacheTTL time.Duration `yaml:"cacheTTL"`
+	// CoherentCacheTTL is how long a replica keeps a session read while its subscription
+	// to the store's announcements is live and heard its last probe (session.Cached):
+	// every end and refresh then evicts the copy at once; a lost subscription falls back
+	// to CacheTTL and drops everything when it comes back. Hits slide the store's idle
+	// expiry behind the request (a touch per quarter idle timeout). Default 5m; 0 (or
+	// anything <= CacheTTL) off; at most 1h. No effect when CacheTTL is 0.
+	CoherentCacheTTL time.Duration `yaml:"coherentCacheTTL"`
+	// CacheMaxEntries bounds the sessions one replica caches (about 3 KB each with
+	// 2.1 KB of tokens: the record with its tokens). Default 50000.
+	CacheMaxEntries int `yaml:"cacheMaxEntries"`
 	// MaxPendingLogins caps the logins in progress one browser may have at once (handles
 	// in its login cookie; the oldest is dropped). Default 5.
 	MaxPendingLogins int `yaml:"maxPendingLogins"`

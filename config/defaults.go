@@ -51,6 +51,8 @@ func Defaults() Config {
 			SameSite:         "strict",
 			LoginTimeout:     10 * time.Minute,
 			CacheTTL:         time.Second,
+			CoherentCacheTTL: 5 * time.Minute,
+			CacheMaxEntries:  50000,
 			MaxPendingLogins: 5,
 			ExpiryWarning:    2 * time.Minute,
 			RecordFormat:     "json",

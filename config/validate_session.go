@@ -47,6 +47,12 @@ func validateSession(s Session, publicURL string, ps *problems) {
 	if s.RecordFormat != "" && !slices.Contains(recordFormats, s.RecordFormat) {
 		ps.add("session.recordFormat", "%q %s", s.RecordFormat, oneOf(recordFormats...))
 	}
+	if s.CoherentCacheTTL < 0 || s.CoherentCacheTTL > time.Hour {
+		ps.add("session.coherentCacheTTL", "must be 0 (off) to 1h")
+	}
+	if s.CacheMaxEntries < 1 || s.CacheMaxEntries > 10_000_000 {
+		ps.add("session.cacheMaxEntries", "must be 1 to 10000000")
+	}
 	validateKeys(s.Keys, s.KeysFile, ps)
 	validateCookieName(s.CookieName, publicURL, ps)
 	if !slices.Contains(sameSites, s.SameSite) {

@@ -425,7 +425,7 @@ func expectStatus(t *testing.T, resp *http.Response, want int) {
 }
 
 // startCountedStack starts a stack whose Redis store is a miniredis behind a counting
-// relay, with session.cacheTTL cacheTTL (0: no cache), logs alice in and makes one API
+// relay, with session.cacheTTL cacheTTL (0: no cache) and no coherent cache, logs alice in and makes one API
 // call that reads the store, which loads the get script into Redis's script cache (the
 // first read of a process sends EVALSHA, gets NOSCRIPT, then sends EVAL). The login's
 // Save fills the session cache, so with a cache that read waits for the TTL.
@@ -438,6 +438,9 @@ func startCountedStack(t *testing.T, cacheTTL time.Duration) (*testenv.Env, *res
 		Configure: func(c *config.Config) {
 			c.Session.Store, c.Session.RedisURL = "redis", "redis://"+wire.addr+"/0"
 			c.Session.CacheTTL = cacheTTL
+			// The short TTL alone: the coherent cache's probes (a PUBLISH every TTL) would
+			// be on the wire, and its long TTL would hide the read after the TTL.
+			c.Session.CoherentCacheTTL = 0
 		},
 	})
 	e.Login(t, nil, "alice", "/")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // endedChannel carries session events to every replica, space-separated tokens: a bare
@@ -86,7 +88,10 @@ func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(Event)) error {
 	}
 	defer ps.Close()
 	fn(Event{Kind: EventResubscribed})
-	msgs := ps.Channel()
+	// With the subscriptions on the channel: go-redis reconnects a broken subscription by
+	// itself, and the confirmation of its new SUBSCRIBE is the only sign of the gap, in
+	// which announcements were lost (the first confirmation was read by subscribe).
+	msgs := ps.ChannelWithSubscriptions()
 	var probes <-chan time.Time // nil: never
 	if s.endedProbe > 0 {
 		tick := time.NewTicker(s.endedProbe)
@@ -98,9 +103,16 @@ func (s *redisStore) watchEndedOnce(ctx context.Context, fn func(Event)) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case m, ok := <-msgs:
+		case msg, ok := <-msgs:
 			if !ok {
 				return fmt.Errorf("session: watch ended: %w", ErrUnavailable)
+			}
+			m, isMessage := msg.(*redis.Message)
+			if !isMessage {
+				if sub, isSub := msg.(*redis.Subscription); isSub && sub.Kind == "subscribe" {
+					fn(Event{Kind: EventResubscribed})
+				}
+				continue
 			}
 			for _, h := range strings.Fields(m.Payload) {
 				switch {
