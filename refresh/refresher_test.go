@@ -20,6 +20,8 @@ type fakeIdP struct {
 	gate  chan struct{} // nil: answer at once
 	err   error
 	sub   string // subject of a returned ID token ("" = none)
+	// claims are the profile claims of the returned ID token (with sub).
+	claims map[string]any
 }
 
 func (f *fakeIdP) Refresh(ctx context.Context, rt string) (*idp.Tokens, *idp.Identity, error) {
@@ -38,7 +40,7 @@ func (f *fakeIdP) Refresh(ctx context.Context, rt string) (*idp.Tokens, *idp.Ide
 		Expiry: time.Now().Add(time.Hour), Lifetime: time.Hour}
 	var ident *idp.Identity
 	if f.sub != "" {
-		ident = &idp.Identity{Subject: f.sub}
+		ident = &idp.Identity{Subject: f.sub, Claims: f.claims}
 	}
 	return toks, ident, nil
 }
