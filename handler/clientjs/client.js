@@ -412,11 +412,21 @@ function createBffClient(options = {}) {
     if (!u && marker === null && first) login(currentPath(), { prompt: "none" });
     return u;
   }
-  async function logout() {
-    const resp = await bffFetch(`${prefix}/logout`, { method: "POST", noLoginRedirect: true });
+  async function logout(opts = {}) {
+    const url = `${prefix}/logout${opts.everywhere ? "?everywhere=1" : ""}`;
+    const resp = await bffFetch(url, { method: "POST", noLoginRedirect: true });
     const body = resp.ok ? await resp.json().catch(() => ({})) : {};
     ended({ type: "logout" });
     loc().assign(body.logoutUrl || "/");
+  }
+  async function sessions() {
+    const body = await json(`${prefix}/sessions`, { noLoginRedirect: true });
+    return body.sessions;
+  }
+  async function endSession(handle) {
+    const resp = await bffFetch(`${prefix}/sessions/${encodeURIComponent(handle)}`, { method: "DELETE", noLoginRedirect: true });
+    if (!resp.ok) throw new BffHttpError(resp.status, `${prefix}/sessions/…`, await problemOf(resp));
+    await user();
   }
   function stream(url, onEvent, onEnd, opts) {
     return openStream((u, init) => bffFetch(u, init), url, onEvent, onEnd, opts);
@@ -456,9 +466,9 @@ function createBffClient(options = {}) {
     if (known && !stopEvents) {
       stopEvents = openStream(
         (u, init) => bffFetch(u, { ...init, noLoginRedirect: true }),
-        options.sessionEvents,
+        options.sessionEvents === true ? `${prefix}/session/events` : options.sessionEvents,
         (ev) => {
-          if (ev.event === "session_end") ended({ type: "unauthenticated", detail: "the session ended" });
+          if (ev.event === "session_end" || ev.event === "ended") ended({ type: "unauthenticated", detail: "the session ended" });
         }
       );
     } else if (!known && stopEvents) {
@@ -479,6 +489,8 @@ function createBffClient(options = {}) {
     restoreSession,
     takeSilentLoginResult,
     logout,
+    sessions,
+    endSession,
     stream,
     websocket,
     onSessionEnd: (fn) => on("sessionend", fn),

@@ -40,10 +40,12 @@ export interface BffClientOptions {
   /** The BroadcastChannel name for multi-tab sync, or false for none (default "tokenward-session"). */
   syncTabs?: string | false;
   /**
-   * The URL of a live session-event stream (server-sent events), when your deployment
-   * offers one: an event of type "session_end" ends the session in this tab at once.
+   * Live session events: true reads the BFF's own stream ({prefix}/session/events), whose
+   * "ended" event ends the session in this tab at once (a logout in another tab or on
+   * another device, a back-channel logout, expiry); a URL reads your deployment's stream,
+   * whose "session_end" (or "ended") events do the same. Default: none.
    */
-  sessionEvents?: string;
+  sessionEvents?: string | true;
   /** Replaceable globals, for tests and non-window hosts. */
   fetch?: typeof globalThis.fetch;
   location?: LocationLike;
@@ -62,6 +64,20 @@ export interface BffRequestInit extends RequestInit {
 export interface LoginOptions {
   prompt?: string;
   params?: Record<string, string>;
+}
+
+/** One of the user's sessions at this BFF (GET {prefix}/sessions); never a token or id. */
+export interface SessionInfo {
+  handle: string;
+  createdAt: string;
+  lastUsedAt: string;
+  device?: string;
+  current: boolean;
+}
+
+/** Logout options: everywhere ends every session of the user at this BFF. */
+export interface LogoutOptions {
+  everywhere?: boolean;
 }
 
 export interface BffClient {
@@ -85,7 +101,11 @@ export interface BffClient {
   /** Reads and removes the `bff_login` marker a silent login left in the address (or null). */
   takeSilentLoginResult(): string | null;
   /** Ends the session at the BFF and the IdP, tells the other tabs, and navigates to the IdP's logout. */
-  logout(): Promise<void>;
+  logout(opts?: LogoutOptions): Promise<void>;
+  /** The user's sessions at this BFF (devices, last use, which is this one). */
+  sessions(): Promise<SessionInfo[]>;
+  /** Ends one of the user's sessions by its handle; ending this one logs this tab out. */
+  endSession(handle: string): Promise<void>;
   /** Reads server-sent events (with reconnect and Last-Event-ID); returns stop. */
   stream(url: string, onEvent: (ev: SseEvent) => void, onEnd?: StreamEnd, opts?: StreamOptions): () => void;
   /** A websocket through the BFF that reconnects, after a re-login when the session ended. */
@@ -241,11 +261,23 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     return u;
   }
 
-  async function logout(): Promise<void> {
-    const resp = await bffFetch(`${prefix}/logout`, { method: 'POST', noLoginRedirect: true });
+  async function logout(opts: LogoutOptions = {}): Promise<void> {
+    const url = `${prefix}/logout${opts.everywhere ? '?everywhere=1' : ''}`;
+    const resp = await bffFetch(url, { method: 'POST', noLoginRedirect: true });
     const body = (resp.ok ? await resp.json().catch(() => ({})) : {}) as { logoutUrl?: string };
     ended({ type: 'logout' });
     loc().assign(body.logoutUrl || '/');
+  }
+
+  async function sessions(): Promise<SessionInfo[]> {
+    const body = await json<{ sessions: SessionInfo[] }>(`${prefix}/sessions`, { noLoginRedirect: true });
+    return body.sessions;
+  }
+
+  async function endSession(handle: string): Promise<void> {
+    const resp = await bffFetch(`${prefix}/sessions/${encodeURIComponent(handle)}`, { method: 'DELETE', noLoginRedirect: true });
+    if (!resp.ok) throw new BffHttpError(resp.status, `${prefix}/sessions/…`, await problemOf(resp));
+    await user(); // when it was this session, this tab learns it is logged out
   }
 
   function stream(url: string, onEvent: (ev: SseEvent) => void, onEnd?: StreamEnd, opts?: StreamOptions) {
@@ -292,9 +324,9 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     if (known && !stopEvents) {
       stopEvents = openStream(
         (u, init) => bffFetch(u, { ...init, noLoginRedirect: true }),
-        options.sessionEvents,
+        options.sessionEvents === true ? `${prefix}/session/events` : options.sessionEvents,
         (ev) => {
-          if (ev.event === 'session_end') ended({ type: 'unauthenticated', detail: 'the session ended' });
+          if (ev.event === 'session_end' || ev.event === 'ended') ended({ type: 'unauthenticated', detail: 'the session ended' });
         },
       );
     } else if (!known && stopEvents) {
@@ -316,6 +348,8 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     restoreSession,
     takeSilentLoginResult,
     logout,
+    sessions,
+    endSession,
     stream,
     websocket,
     onSessionEnd: (fn) => on<Problem>('sessionend', fn),

@@ -308,3 +308,42 @@ describe('live session events', () => {
     expect(streams).toBe(1);
   });
 });
+
+describe('the session API', () => {
+  it('lists, ends one by its handle and signs out everywhere, each with the CSRF header', async () => {
+    const listed = [{ handle: 'h/1', createdAt: 'c', lastUsedAt: 'l', device: 'Firefox on Linux', current: false }];
+    const f = fakeFetch((c) => {
+      if (c.url === '/bff/user') return json(alice);
+      if (c.url === '/bff/sessions') return json({ sessions: listed });
+      if (c.url.startsWith('/bff/sessions/')) return new Response(null, { status: 204 });
+      return json({ logoutUrl: '/bye' });
+    });
+    const location = fakeLocation();
+    const client = createBffClient({ fetch: f.fetch, location, csrfHeader: 'X-CSRF', syncTabs: false });
+    expect(await client.sessions()).toEqual(listed);
+    await client.endSession('h/1');
+    await client.logout({ everywhere: true });
+    const calls = f.calls.filter((c) => c.url !== '/bff/user').map((c) => [c.method, c.url, c.headers.get('X-CSRF')]);
+    expect(calls).toEqual([
+      ['GET', '/bff/sessions', '1'],
+      ['DELETE', '/bff/sessions/h%2F1', '1'],
+      ['POST', '/bff/logout?everywhere=1', '1'],
+    ]);
+  });
+
+  it("sessionEvents: true reads the BFF's stream, and its ended event ends the session", async () => {
+    const urls: string[] = [];
+    const f = fakeFetch((c) => {
+      if (c.url === '/bff/user') return json(alice);
+      urls.push(c.url);
+      return sseResponse(['event: ended\ndata: {"reason":"logout"}\n\n']);
+    });
+    const client = createBffClient({ fetch: f.fetch, location: fakeLocation(), csrfHeader: 'X-CSRF', syncTabs: false, sessionEvents: true, redirectOnExpiry: false });
+    const heard: string[] = [];
+    client.onSessionEnd((p) => heard.push(p.type));
+    await client.user();
+    await until(() => heard.length === 1, 'the session end');
+    expect(urls[0]).toBe('/bff/session/events');
+    expect(client.currentUser).toBeNull();
+  });
+});
