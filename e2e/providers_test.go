@@ -202,3 +202,30 @@ func TestSecondaryProviderDownKeepsTheReplicaReady(t *testing.T) {
 		t.Fatalf("login at b while it is down: %d", resp.StatusCode)
 	}
 }
+
+// TestIdentityHeadersNameTheProvider: with several providers the upstream's user header
+// is the provider-qualified subject, so the same sub at two providers (two people)
+// never reaches an upstream as one account.
+func TestIdentityHeadersNameTheProvider(t *testing.T) {
+	e, _ := testenv.StartTwoProviders(t, testenv.Options{Configure: func(c *config.Config) {
+		c.Routes[0].IdentityHeaders = config.IdentityHeaders{User: "X-User"}
+	}})
+	atA, atB := e.NewClient(t), e.NewClient(t)
+	e.Login(t, atA, "alice", "/")
+	e.LoginAt(t, atB, "b", "alice")
+	var ua userAnswer
+	testenv.JSON(t, e.Do(t, atA, http.MethodGet, "/bff/user", nil), &ua)
+	users := map[string]string{}
+	for name, c := range map[string]*http.Client{"a": atA, "b": atB} {
+		resp := e.Do(t, c, http.MethodGet, "/api/who", nil)
+		resp.Body.Close()
+		seen := e.Upstream.Seen()
+		if resp.StatusCode != http.StatusOK || len(seen) == 0 {
+			t.Fatalf("API call at %s: %d", name, resp.StatusCode)
+		}
+		users[name] = seen[len(seen)-1].Get("X-User")
+	}
+	if users["a"] != "a:"+ua.Sub || users["b"] != "b:"+ua.Sub {
+		t.Fatalf("upstream users %q, want a:%s and b:%s", users, ua.Sub, ua.Sub)
+	}
+}

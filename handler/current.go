@@ -213,7 +213,7 @@ func (h *Handlers) sessionCredential(rec *session.Record) (credential.Session, e
 	if err != nil {
 		return credential.Session{}, err
 	}
-	return credential.Session{Credential: cred, Identity: identity(rec)}, nil
+	return credential.Session{Credential: cred, Identity: h.identity(rec)}, nil
 }
 
 // recordCredential is the credential of rec's access token, by its token type (the
@@ -240,11 +240,18 @@ func (h *Handlers) recordCredential(rec *session.Record) (credential.Credential,
 		"the session's access token is of a type this BFF cannot send", fmt.Errorf("handler: token type %q", rec.TokenType))
 }
 
-// identity is who rec belongs to, for identity headers.
-func identity(rec *session.Record) credential.Identity {
+// identity is who rec belongs to, for identity headers and forward-auth. With several
+// providers the subject is qualified by the provider's name ("name:sub", as the session
+// indexes key it): two providers may give the same sub to two people, and an upstream
+// that keys accounts by this header must not merge them.
+func (h *Handlers) identity(rec *session.Record) credential.Identity {
 	email, _ := rec.Claims["email"].(string)
 	username, _ := rec.Claims["preferred_username"].(string)
-	return credential.Identity{Subject: rec.Subject, Email: email, PreferredUsername: username}
+	sub := rec.Subject
+	if h.names != nil {
+		sub = session.SubjectKey(h.providerName(rec), rec.Subject)
+	}
+	return credential.Identity{Subject: sub, Email: email, PreferredUsername: username}
 }
 
 // refreshProblem maps the refresher's domain errors to the problem the client gets:

@@ -40,7 +40,7 @@ func (h *Handlers) Local(w http.ResponseWriter, r *http.Request) (*LocalSession,
 			"no session: log in at /bff/login first", nil)
 	}
 	h.resealCookie(setCookie, cur)
-	return &LocalSession{Identity: identity(cur.rec), Credentials: h.Credentials(w, r)}, nil
+	return &LocalSession{Identity: h.identity(cur.rec), Credentials: h.Credentials(w, r)}, nil
 }
 
 // WriteError renders err for a local API as the public listener's renderer does for the

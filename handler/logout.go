@@ -40,11 +40,12 @@ func (h *Handlers) logoutPost(c echo.Context) error {
 	}
 	if c.QueryParam("everywhere") == "1" { // sign out everywhere (docs/sessions.md)
 		ended, err := h.endEverywhere(r.Context(), cur)
+		// What ended before a failure has ended: count it and cut its streams.
+		h.d.Metrics.SessionEnded(metrics.EndedLogout, len(ended))
+		h.d.OnEnd(ended)
 		if err != nil {
 			return storeProblem(err)
 		}
-		h.d.Metrics.SessionEnded(metrics.EndedLogout, len(ended))
-		h.d.OnEnd(ended)
 	} else if err := h.end(r.Context(), cur); err != nil {
 		return storeProblem(err)
 	}

@@ -40,7 +40,7 @@ func (s *requestSource) getRoute(ctx context.Context, cur *current, force bool) 
 	if err != nil {
 		return credential.Session{}, err
 	}
-	return credential.Session{Credential: cred, Identity: identity(cur.rec), Key: cur.hash}, nil
+	return credential.Session{Credential: cred, Identity: s.h.identity(cur.rec), Key: cur.hash}, nil
 }
 
 // withSentRouteToken is rec with RouteTokens[key] = tok (a copy; rec is shared).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +45,7 @@ func (h *Handlers) sessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := h.d.Store.ListBySubject(c.Request().Context(), session.SubjectKey(cur.rec.Provider, cur.rec.Subject))
+	l, err := h.listOwn(c.Request().Context(), cur)
 	if err != nil {
 		return storeProblem(err)
 	}
@@ -73,7 +74,7 @@ func (h *Handlers) endSessionByHandle(c echo.Context) error {
 		return problem.New(http.StatusNotFound, problem.NotFound, "no such session", nil)
 	}
 	ctx := c.Request().Context()
-	l, err := h.d.Store.ListBySubject(ctx, session.SubjectKey(cur.rec.Provider, cur.rec.Subject))
+	l, err := h.listOwn(ctx, cur)
 	if err != nil {
 		return storeProblem(err)
 	}
@@ -102,38 +103,81 @@ func (h *Handlers) endSessionByHandle(c echo.Context) error {
 }
 
 // endEverywhere ends every session of cur's subject at its provider (POST
-// /bff/logout?everywhere=1): the refresh tokens of the listed sessions are revoked
-// (at most revokeConcurrency at once, best effort), then the whole subject index is
-// drained (sessions beyond the listing's bound end too, without revocation). It
-// returns the id hashes it ended.
+// /bff/logout?everywhere=1), under each of ownSubjectKeys: the listed sessions are
+// deleted and their refresh tokens revoked (endListed), then the whole subject index is
+// drained (sessions beyond the listing's bound end too, without revocation). It returns
+// the id hashes it ended, also those ended before a failure.
 func (h *Handlers) endEverywhere(ctx context.Context, cur *current) ([]string, error) {
-	key := session.SubjectKey(cur.rec.Provider, cur.rec.Subject)
-	l, err := h.d.Store.ListBySubject(ctx, key)
-	if err != nil {
-		return nil, err
+	var ended []string
+	for _, key := range h.ownSubjectKeys(cur) {
+		l, err := h.d.Store.ListBySubject(ctx, key)
+		if err != nil {
+			return ended, err
+		}
+		done, err := h.endListed(ctx, l.Sessions)
+		ended = append(ended, done...)
+		if err != nil {
+			return ended, err
+		}
+		rest, err := h.d.Store.DeleteBySubject(ctx, key)
+		ended = append(ended, rest...)
+		if err != nil {
+			return ended, err
+		}
 	}
-	if _, err := h.endListed(ctx, l.Sessions); err != nil {
-		return nil, err
-	}
-	rest, err := h.d.Store.DeleteBySubject(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	ended := make([]string, 0, len(l.Sessions)+len(rest))
-	for _, s := range l.Sessions {
-		ended = append(ended, s.IDHash)
-	}
-	return append(ended, rest...), nil
+	return ended, nil
 }
 
-// endListed revokes the listed sessions' refresh tokens (RFC 7009, best effort, at most
-// revokeConcurrency at once) and deletes them, returning the id hashes it deleted.
+// ownSubjectKeys are the subject index keys of cur's user: its provider's, and, for the
+// default provider of a provider list, also the bare subject under which the sessions
+// made before the list existed are indexed (they belong to the default provider, as
+// back-channel logout also has it).
+func (h *Handlers) ownSubjectKeys(cur *current) []string {
+	sub := cur.rec.Subject
+	if h.names == nil {
+		return []string{session.SubjectKey("", sub)}
+	}
+	name := h.providerName(cur.rec)
+	keys := []string{session.SubjectKey(name, sub)}
+	if name == h.d.DefaultIdP {
+		keys = append(keys, session.SubjectKey("", sub))
+	}
+	return keys
+}
+
+// listOwn lists the sessions of cur's user under every key of ownSubjectKeys, newest first.
+func (h *Handlers) listOwn(ctx context.Context, cur *current) (session.Listing, error) {
+	var all session.Listing
+	for _, key := range h.ownSubjectKeys(cur) {
+		l, err := h.d.Store.ListBySubject(ctx, key)
+		if err != nil {
+			return all, err
+		}
+		all.Sessions = append(all.Sessions, l.Sessions...)
+		all.Truncated = all.Truncated || l.Truncated
+	}
+	slices.SortStableFunc(all.Sessions, func(a, b session.Listed) int { return b.Record.Created.Compare(a.Record.Created) })
+	return all, nil
+}
+
+// endListed deletes the listed sessions, then revokes their refresh tokens (RFC 7009,
+// best effort, at most revokeConcurrency at once), returning the id hashes it deleted.
+// The delete comes first and does not end with the request: a slow provider or a client
+// that gives up must not leave the sessions alive.
 func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string, error) {
-	sem := make(chan struct{}, revokeConcurrency)
-	var wg sync.WaitGroup
 	hashes := make([]string, 0, len(ls))
 	for _, s := range ls {
 		hashes = append(hashes, s.IDHash)
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ended, err := h.d.Store.DeleteByIDHashes(dctx, hashes)
+	if err != nil {
+		return ended, err
+	}
+	sem := make(chan struct{}, revokeConcurrency)
+	var wg sync.WaitGroup
+	for _, s := range ls {
 		if s.Record.RefreshToken == "" {
 			continue
 		}
@@ -144,7 +188,7 @@ func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string
 		})
 	}
 	wg.Wait()
-	return h.d.Store.DeleteByIDHashes(ctx, hashes)
+	return ended, nil
 }
 
 // revoke revokes rec's refresh token at the session's own provider (best effort: the session ends
