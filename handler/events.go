@@ -263,8 +263,10 @@ func (st *eventStream) check() bool {
 		return true
 	}
 	st.checkAt = time.Time{}
-	if ends.After(st.ends) {
-		st.warned = false // activity elsewhere slid the idle expiry
+	if ends.After(st.ends) && ends.Add(-st.h.cfg.ExpiryWarning).After(now) {
+		// Activity elsewhere slid the idle expiry out of the warning window: warn again
+		// when it comes near. (An end read a few ms later than foreseen is no slide.)
+		st.warned = false
 	}
 	st.ends = ends
 	if !rec.AccessExpiry.Equal(st.access) {

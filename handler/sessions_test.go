@@ -1,9 +1,12 @@
 package handler_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"testing"
 
+	"github.com/tokenward/bff/config"
 	"github.com/tokenward/bff/internal/testenv"
 )
 
@@ -39,7 +42,13 @@ func loginCookie(t *testing.T, e *testenv.Env, user string) string {
 // sessions by its handle, never another user's; CSRF applies; sign out everywhere ends
 // them all.
 func TestSessionListEndAndEverywhere(t *testing.T) {
-	e := testenv.Start(t, testenv.Options{})
+	// A session key of its own: the subject index names are keyed by it, so a shared
+	// Redis (BFF_TEST_REDIS_URL) holding other tests' alice sessions does not mix them in.
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	e := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+		c.Session.Keys = []string{base64.StdEncoding.EncodeToString(key)}
+	}})
 	a1, a2, b := loginCookie(t, e, "alice"), loginCookie(t, e, "alice"), loginCookie(t, e, "bob")
 	list := listSessions(t, e, a1)
 	if len(list) != 2 || list[0].Handle == "" || list[1].Handle == "" || list[0].Device == "" {

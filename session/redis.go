@@ -278,7 +278,10 @@ func (s *redisStore) Peek(ctx context.Context, idHash string) (*Record, time.Tim
 		return nil, time.Time{}, fmt.Errorf("session: peek: %w", ErrNotFound)
 	}
 	ends := rec.AbsoluteExpiry
-	if ttl, _ := pair[1].(int64); ttl > 0 { // -1 (no TTL) cannot happen: every write sets one
+	// PTTL is 0 in the last millisecond of a record's life (a watcher whose timer fires at
+	// the expected end reads exactly then): that is an end now, not "no TTL" (-1, which
+	// cannot happen: every write sets one).
+	if ttl, ok := pair[1].(int64); ok && ttl >= 0 {
 		if idle := now.Add(time.Duration(ttl) * time.Millisecond); idle.Before(ends) {
 			ends = idle
 		}
