@@ -293,6 +293,15 @@ function openWebSocket(deps, url, h = {}) {
 // src/client.ts
 var DEFAULT_CSRF_HEADER = "X-CSRF";
 var TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+var REASON = /^[a-z][a-z-]{0,31}$/;
+function eventData(raw) {
+  try {
+    const v = JSON.parse(raw);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
 function createBffClient(options = {}) {
   const prefix = (options.prefix ?? "/bff").replace(/\/+$/, "");
   const redirectOnExpiry = options.redirectOnExpiry !== false;
@@ -468,7 +477,12 @@ function createBffClient(options = {}) {
         (u, init) => bffFetch(u, { ...init, noLoginRedirect: true }),
         options.sessionEvents === true ? `${prefix}/session/events` : options.sessionEvents,
         (ev) => {
-          if (ev.event === "session_end" || ev.event === "ended") ended({ type: "unauthenticated", detail: "the session ended" });
+          const data = eventData(ev.data);
+          events.dispatchEvent(new CustomEvent("sessionevent", { detail: { event: ev.event, data } }));
+          if (ev.event === "session_end" || ev.event === "ended") {
+            const reason = typeof data.reason === "string" && REASON.test(data.reason) ? data.reason : void 0;
+            ended({ type: "unauthenticated", detail: "the session ended", ...reason ? { reason } : {} });
+          }
         }
       );
     } else if (!known && stopEvents) {
@@ -494,6 +508,7 @@ function createBffClient(options = {}) {
     stream,
     websocket,
     onSessionEnd: (fn) => on("sessionend", fn),
+    onSessionEvent: (fn) => on("sessionevent", fn),
     onUserChange: (fn) => on("user", fn),
     csrfHeader,
     close() {

@@ -75,6 +75,16 @@ export interface SessionInfo {
   current: boolean;
 }
 
+/**
+ * One live session event (sessionEvents): its name ("session", "refreshed", "expiring",
+ * "ended", "shutdown", or your stream's) and its data parsed as a JSON object ({} when it
+ * is not one). The BFF's events never carry a token, a session id or a claim.
+ */
+export interface SessionEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
 /** Logout options: everywhere ends every session of the user at this BFF. */
 export interface LogoutOptions {
   everywhere?: boolean;
@@ -112,6 +122,11 @@ export interface BffClient {
   websocket(url: string, handlers?: WebSocketHandlers): ManagedWebSocket;
   /** Calls fn(problem) when the session ends (here, in another tab, or by a live event); returns unsubscribe. */
   onSessionEnd(fn: (problem: Problem) => void): () => void;
+  /**
+   * Calls fn(event) for every live session event (with the sessionEvents option), before
+   * an "ended" event ends the session here; returns unsubscribe.
+   */
+  onSessionEvent(fn: (ev: SessionEvent) => void): () => void;
   /** Calls fn(user) whenever the client learns who is logged in (null: nobody); returns unsubscribe. */
   onUserChange(fn: (user: User | null) => void): () => void;
   /** The CSRF header's name (from the options or the BFF). */
@@ -123,6 +138,20 @@ export interface BffClient {
 const DEFAULT_CSRF_HEADER = 'X-CSRF';
 // An HTTP field name (RFC 9110 token); anything else from the BFF is not used.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// An ended event's reason as the BFF names them ("logout", "ended-elsewhere"): anything
+// else is not passed on in the session-end problem.
+const REASON = /^[a-z][a-z-]{0,31}$/;
+
+// eventData is an event's data as a JSON object: {} for anything else (a page never has to
+// guard against a string, an array or null).
+function eventData(raw: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
 
 export function createBffClient(options: BffClientOptions = {}): BffClient {
   const prefix = (options.prefix ?? '/bff').replace(/\/+$/, '');
@@ -317,8 +346,9 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     );
   }
 
-  // The live session events run while someone is logged in; a "session_end" event or a
-  // refused stream (401) ends the session here without waiting for the next call.
+  // The live session events run while someone is logged in; each goes to the onSessionEvent
+  // listeners, and a "session_end" or "ended" event or a refused stream (401) ends the
+  // session here without waiting for the next call.
   function watchSessionEvents(): void {
     if (!options.sessionEvents) return;
     if (known && !stopEvents) {
@@ -326,7 +356,13 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
         (u, init) => bffFetch(u, { ...init, noLoginRedirect: true }),
         options.sessionEvents === true ? `${prefix}/session/events` : options.sessionEvents,
         (ev) => {
-          if (ev.event === 'session_end' || ev.event === 'ended') ended({ type: 'unauthenticated', detail: 'the session ended' });
+          const data = eventData(ev.data);
+          events.dispatchEvent(new CustomEvent('sessionevent', { detail: { event: ev.event, data } }));
+          if (ev.event === 'session_end' || ev.event === 'ended') {
+            // The reason (logout, expired, …) lets a page say why; only a short name is passed on.
+            const reason = typeof data.reason === 'string' && REASON.test(data.reason) ? data.reason : undefined;
+            ended({ type: 'unauthenticated', detail: 'the session ended', ...(reason ? { reason } : {}) });
+          }
         },
       );
     } else if (!known && stopEvents) {
@@ -353,6 +389,7 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     stream,
     websocket,
     onSessionEnd: (fn) => on<Problem>('sessionend', fn),
+    onSessionEvent: (fn) => on<SessionEvent>('sessionevent', fn),
     onUserChange: (fn) => on<User | null>('user', fn),
     csrfHeader,
     close() {

@@ -1,7 +1,7 @@
 // @tokenward/client: the browser client for an SPA behind the Tokenward BFF. The BFF serves
 // this entry point, bundled, at /bff/client.js.
 export { createBffClient } from './client.js';
-export type { BffClient, BffClientOptions, BffRequestInit, LoginOptions, LogoutOptions, LocationLike, SessionInfo, User } from './client.js';
+export type { BffClient, BffClientOptions, BffRequestInit, LoginOptions, LogoutOptions, LocationLike, SessionEvent, SessionInfo, User } from './client.js';
 export { BffHttpError, problemOf, SESSION_END_TYPES } from './problem.js';
 export type { Problem } from './problem.js';
 export { SseParser, readEventStream } from './sse.js';

@@ -307,6 +307,50 @@ describe('live session events', () => {
     expect(client.currentUser).toBeNull();
     expect(streams).toBe(1);
   });
+  it('hands every live event to onSessionEvent, data parsed, before an ended event ends the session with its reason', async () => {
+    const f = fakeFetch((c) => {
+      if (c.url === '/bff/user') return json(alice);
+      return sseResponse([
+        'event: session\ndata: {"idleTimeoutSeconds":1800}\n\n',
+        'event: refreshed\ndata: {"accessTokenExpiresAt":"2026-01-01T00:05:00Z"}\n\n',
+        'event: expiring\ndata: {"which":"idle","at":"2026-01-01T00:30:00Z"}\n\n',
+        'event: odd\ndata: [1,2]\n\n',
+        'event: ended\ndata: {"reason":"ended-elsewhere"}\n\n',
+      ]);
+    });
+    const client = createBffClient({ fetch: f.fetch, location: fakeLocation(), csrfHeader: 'X-CSRF', syncTabs: false, sessionEvents: true, redirectOnExpiry: false });
+    const heard: string[] = [];
+    client.onSessionEvent((ev) => heard.push(`${ev.event} ${JSON.stringify(ev.data)} user=${client.currentUser ? 'yes' : 'no'}`));
+    const ends: unknown[] = [];
+    client.onSessionEnd((p) => ends.push(p));
+    await client.user();
+    await until(() => ends.length === 1, 'the session end');
+    expect(heard).toEqual([
+      'session {"idleTimeoutSeconds":1800} user=yes',
+      'refreshed {"accessTokenExpiresAt":"2026-01-01T00:05:00Z"} user=yes',
+      'expiring {"which":"idle","at":"2026-01-01T00:30:00Z"} user=yes',
+      'odd {} user=yes',
+      'ended {"reason":"ended-elsewhere"} user=yes',
+    ]);
+    expect(ends).toEqual([{ type: 'unauthenticated', detail: 'the session ended', reason: 'ended-elsewhere' }]);
+  });
+
+  it('passes on only a short lower-case reason, and an unsubscribed listener hears nothing', async () => {
+    const f = fakeFetch((c) => {
+      if (c.url === '/bff/user') return json(alice);
+      return sseResponse(['event: ended\ndata: {"reason":"<img src=x onerror=alert(1)>"}\n\n']);
+    });
+    const client = createBffClient({ fetch: f.fetch, location: fakeLocation(), csrfHeader: 'X-CSRF', syncTabs: false, sessionEvents: true, redirectOnExpiry: false });
+    const unsubscribed: unknown[] = [];
+    const off = client.onSessionEvent((ev) => unsubscribed.push(ev));
+    off();
+    const ends: unknown[] = [];
+    client.onSessionEnd((p) => ends.push(p));
+    await client.user();
+    await until(() => ends.length === 1, 'the session end');
+    expect(ends).toEqual([{ type: 'unauthenticated', detail: 'the session ended' }]);
+    expect(unsubscribed).toEqual([]);
+  });
 });
 
 describe('the session API', () => {
