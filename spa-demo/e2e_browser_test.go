@@ -33,8 +33,9 @@ func chromiumPath(t *testing.T) string { return chromium.Path(t) }
 // Concurrency: only the test goroutine drives the tab (the network recorder issues its
 // own protocol commands, which do not touch the page's DOM).
 type browser struct {
-	t   *testing.T
-	ctx context.Context // the tab; no deadline (it bounds the browser's life)
+	t    *testing.T
+	ctx  context.Context // the tab; no deadline (it bounds the browser's life)
+	name string          // "" for the first tab of a browser; else added to its screenshot's name
 }
 
 // startBrowser starts chromium with a fresh profile in a temporary directory, with the
@@ -59,25 +60,42 @@ func startBrowser(t *testing.T, execPath string, extra ...chromedp.ExecAllocator
 	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc) // waits for the browser process to exit
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	return openTab(t, "", allocCtx)
+}
+
+// openTab opens a tab (a target) under parent: the first of a new browser, or another one
+// in b.ctx's browser (newTab, newDevice). name tells its failure screenshot apart.
+func openTab(t *testing.T, name string, parent context.Context, opts ...chromedp.ContextOption) *browser {
+	t.Helper()
+	ctx, cancelTab := chromedp.NewContext(parent, opts...)
 	t.Cleanup(cancelTab)
 
-	// The first Do starts the browser and binds its life to ctx, so it cannot carry a
-	// deadline itself: bound it from outside.
+	// The first Do starts the browser (or the target) and binds its life to ctx, so it
+	// cannot carry a deadline itself: bound it from outside.
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(ctx, chromedp.EmulateViewport(viewportWidth, viewportHeight)) }()
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("start chromium: %v", err)
+			t.Fatalf("start chromium%s: %v", name, err)
 		}
 	case <-time.After(30 * time.Second):
 		cancelTab()
-		t.Fatal("start chromium: no answer within 30s")
+		t.Fatalf("start chromium%s: no answer within 30s", name)
 	}
-	b := &browser{t: t, ctx: ctx}
-	t.Cleanup(b.screenshotOnFailure) // runs before the browser stops
+	b := &browser{t: t, ctx: ctx, name: name}
+	t.Cleanup(b.screenshotOnFailure) // runs before the tab closes
 	return b
+}
+
+// newTab opens another tab in b's browser: the same cookies, so the same session, and a
+// BroadcastChannel shared with b.
+func (b *browser) newTab(name string) *browser { return openTab(b.t, name, b.ctx) }
+
+// newDevice opens a tab in a new browser context of b's browser (like a fresh profile):
+// its own cookies and storage and no channel to b's tabs, as another device would be.
+func (b *browser) newDevice(name string) *browser {
+	return openTab(b.t, name, b.ctx, chromedp.WithNewBrowserContext())
 }
 
 // do runs actions within timeout; on error it saves a screenshot and fails the test.
@@ -179,7 +197,7 @@ func (b *browser) screenshotOnFailure() {
 		b.t.Logf("failure screenshot: %v", err)
 		return
 	}
-	path, err := writeArtifact(b.t.Name()+".png", png)
+	path, err := writeArtifact(b.t.Name()+b.name+".png", png)
 	if err != nil {
 		b.t.Logf("failure screenshot: %v", err)
 		return

@@ -33,8 +33,8 @@ type demoEnv struct {
 
 // startDemo starts the demo and waits until the BFF is ready (discovery done). With
 // BFF_TEST_REDIS_URL set, the sessions live in that Redis instead of the embedded store.
-// Everything stops at the end of the test.
-func startDemo(t *testing.T) *demoEnv {
+// configure, if any, edits the configuration last. Everything stops at the end of the test.
+func startDemo(t *testing.T, configure ...func(*config.Config)) *demoEnv {
 	t.Helper()
 	idpClient, tokens := newRecordingIdPClient()
 	logs := &logbuf.Buffer{}
@@ -47,6 +47,9 @@ func startDemo(t *testing.T) *demoEnv {
 			c.OIDC.RefreshSkew = refreshSkew
 			if url := os.Getenv("BFF_TEST_REDIS_URL"); url != "" {
 				c.Session.Store, c.Session.RedisURL = "redis", url
+			}
+			for _, f := range configure {
+				f(c)
 			}
 		},
 		Options: []bff.Option{bff.WithIdPClient(idpClient)},

@@ -1,7 +1,10 @@
 // The client the BFF serves (@tokenward/client, built from clients/js): no copy to keep in step.
 import { createBffClient } from '/bff/client.js';
+import { showSessions, watchSessionEvents, wireSessionButtons } from '/sessions.js';
 
-const bff = createBffClient();
+// sessionEvents: the BFF's live session events, so that a logout in another tab or on
+// another device, an expiring session and a refresh show here at once.
+const bff = createBffClient({ sessionEvents: true });
 const $ = (id) => document.getElementById(id);
 let lastExpiry = null;
 let lastFingerprint = null;
@@ -14,6 +17,7 @@ function renderUser(user) {
   show($('logout'), !!user);
   $('call').disabled = !user;
   $('stream-start').disabled = !user;
+  showSessions(bff, user);
   if (!user) {
     $('user').textContent = 'Not logged in.';
     return;
@@ -115,15 +119,22 @@ function startStream() {
   });
 }
 
-bff.onSessionEnd(() => renderUser(null));
+function stopClock() { if (stopStream) stopStream(); }
+
+// A session that ends (here, in another tab, on another device) stops the clock stream: its
+// reconnect would answer 401 and send the page to log in, away from the banner that says why.
+bff.onSessionEnd(stopClock);
+bff.onUserChange(renderUser); // a login or a session end in any tab shows here
+watchSessionEvents(bff);
+wireSessionButtons(bff, stopClock);
 $('login').onclick = () => bff.login('/');
-$('logout').onclick = () => { if (stopStream) stopStream(); bff.logout(); };
+$('logout').onclick = () => { stopClock(); bff.logout(); };
 $('call').onclick = () => callAPI().catch((e) => { $('api-result').textContent = String(e); });
 $('stream-start').onclick = startStream;
 $('stream-stop').onclick = () => { if (stopStream) stopStream(); };
 $('cookies').textContent = `document.cookie = ${JSON.stringify(document.cookie)}\n(the session cookie is HttpOnly: scripts cannot read it)`;
 
-bff.session().then((user) => {
-  renderUser(user);
+// onUserChange renders the answer (and every later change).
+bff.session().then(() => {
   document.body.dataset.ready = 'true';
 }).catch((e) => { $('user').textContent = String(e); document.body.dataset.ready = 'true'; });
