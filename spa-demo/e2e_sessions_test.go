@@ -26,7 +26,8 @@ const signedOutElsewhere = "Signed out in another tab or device."
 //     banner keeps the event's reason, which a refused reconnect would not have); tab 1's
 //     list shows only itself; tab 1 and tab 2 (still logged in) show no banner;
 //  3. the device logs in again (single sign-on at the OP); "Sign out everywhere" in tab 2 →
-//     tab 1 and the device, neither reloaded, show the banner and the signed-out UI.
+//     tab 1 and the device, neither reloaded, show the banner and the signed-out UI; tab 2
+//     goes through the IdP's logout and back, signed out, with no banner.
 //
 // Every wait polls the page up to a deadline: how long a step took is never checked. With
 // BFF_E2E_ARTIFACTS set it saves the list and the banner there.
@@ -63,11 +64,18 @@ func TestSessionsAcrossTabsAndDevicesInChromium(t *testing.T) {
 
 	device.do("log in again on the device (single sign-on at the OP)", 20*time.Second,
 		chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("user-user")))
-	markNoReload(tab1)
-	markNoReload(device)
+	for _, b := range []*browser{tab1, tab2, device} {
+		markNoReload(b)
+	}
 	tab2.do("Sign out everywhere in tab 2", 5*time.Second, chromedp.Click(chromedp.ID("logout-everywhere")))
 	waitSignedOutBanner(tab1, signedOutElsewhere, false)
 	waitSignedOutBanner(device, signedOutElsewhere, true)
+	// Tab 2 signed out itself: back from the IdP's logout (a new page: the mark is gone)
+	// with no "elsewhere" banner.
+	tab2.waitFor("tab 2 is back on the SPA, signed out", 20*time.Second, fmt.Sprintf(
+		`location.href === %q && window.__noReload === undefined && document.body.dataset.ready === 'true' &&
+		 document.getElementById('user').textContent === 'Not logged in.' &&
+		 document.getElementById('banner').dataset.kind === ''`, demo.URL+"/"))
 }
 
 // openSPALoggedIn opens the SPA in a tab whose browser already has the session.
