@@ -167,7 +167,7 @@ const (
 //
 //  1. expiring (idle): "Your session expires in N s", counting down, with the end time
 //     for screen readers and a "Stay signed in" button, which makes a real request (the
-//     event stream never slides the idle timeout) and clears the banner;
+//     event stream never slides the idle timeout: GET /bff/user does) and clears the banner;
 //  2. refreshed: an API call after the access token expired makes the BFF refresh it, and
 //     the page shows the small "token refreshed" mark (it never sees the token);
 //  3. ended (expired): left alone, the session idles out and the page, without a reload,
@@ -193,8 +193,13 @@ func TestSessionBannerExpiringRefreshedExpiredInChromium(t *testing.T) {
 	if !strings.HasPrefix(said, "Your session expires at ") {
 		t.Errorf("the banner tells screen readers %q, want the end time", said)
 	}
+	// Stay signed in is a real request to the BFF (GET /bff/user, as the Resource Timing
+	// entries of the page's fetches show), and then the banner clears.
+	const userCalls = `performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname === '/bff/user').length`
+	before := eval[int](b, "count /bff/user calls", userCalls)
 	b.do("Stay signed in", 5*time.Second, chromedp.Click(chromedp.ID("stay")))
-	b.waitFor("the banner clears", 5*time.Second, `document.getElementById('banner').dataset.kind === ''`)
+	b.waitFor("a /bff/user call and the banner clears", 5*time.Second, fmt.Sprintf(
+		`%s > %d && document.getElementById('banner').dataset.kind === ''`, userCalls, before))
 
 	first := callAPI(b, "")
 	waitPastExpiry(b, first)
