@@ -202,6 +202,9 @@ func TestSessionBannerExpiringRefreshedExpiredInChromium(t *testing.T) {
 		`%s > %d && document.getElementById('banner').dataset.kind === ''`, userCalls, before))
 
 	first := callAPI(b, "")
+	if eval[bool](b, "read the refreshed mark", `!document.getElementById('live-refreshed').hidden`) {
+		t.Error(`the "token refreshed" mark shows before any refresh`)
+	}
 	waitPastExpiry(b, first)
 	callAPI(b, first.TokenFingerprint)
 	b.waitFor("the \"token refreshed\" mark", 10*time.Second, `(() => {
