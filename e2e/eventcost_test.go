@@ -23,7 +23,7 @@ import (
 // counted here is the server's.
 
 // eventCostStreams is how many streams are opened: 1000 connections, one fd each here
-// and one in the child (ulimit -n is far above on any CI).
+// and one in the child (Go raises the soft open-files limit to the hard one at start).
 const eventCostStreams = 1000
 
 // Bounds per stream, generous on purpose: they catch a structural regression, not noise.
