@@ -42,22 +42,7 @@ func startServed(t *testing.T, edit func(*config.Config)) served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, pub, adm) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
-	return served{addr: pub.Addr().String(), upstream: e.Upstream}
+	return served{addr: testenv.Serve(t, srv), upstream: e.Upstream}
 }
 
 // rawResult is what came back on one raw connection.

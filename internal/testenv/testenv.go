@@ -400,3 +400,26 @@ func clientPublicJWK(t testing.TB, pemKey string) *jose.JSONWebKey {
 	}
 	return &jose.JSONWebKey{Key: key.Public(), KeyID: kid, Algorithm: "RS256", Use: "sig"}
 }
+
+// Serve runs srv through bff.Server.Serve (the stack `bff serve` runs: net/http, the
+// framing guard) on plain loopback listeners until the end of the test, and returns the
+// public listener's address.
+func Serve(t testing.TB, srv *bff.Server) string {
+	t.Helper()
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, pub, adm) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return pub.Addr().String()
+}
