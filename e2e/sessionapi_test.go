@@ -112,10 +112,10 @@ func (d *device) status(t *testing.T, e *testenv.Env, method, path, base string)
 
 // Reasons a stream's ended event may carry here: a stream on another replica than the
 // one that ended its session hears the store's announcement; the caller's own stream, on
-// the replica that ended it, may hear either.
+// the replica that ended it, hears why (logout).
 var (
 	elsewhere = []string{"ended-elsewhere"}
-	endedHere = []string{"ended-elsewhere", "logout"}
+	endedHere = []string{"logout"}
 )
 
 type listed struct {

@@ -42,6 +42,7 @@ func (h *Handlers) logoutPost(c echo.Context) error {
 		ended, err := h.endEverywhere(r.Context(), cur)
 		// What ended before a failure has ended: count it and cut its streams.
 		h.d.Metrics.SessionEnded(metrics.EndedLogout, len(ended))
+		h.events.ended(endedLogout, ended...) // this replica's streams know why
 		h.d.OnEnd(ended)
 		if err != nil {
 			return storeProblem(err)

@@ -95,6 +95,7 @@ func (h *Handlers) endSessionByHandle(c echo.Context) error {
 		return storeProblem(err)
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedLogout, len(ended))
+	h.events.ended(endedLogout, ended...) // this replica's streams know why
 	h.d.OnEnd(ended)
 	if found.IDHash == cur.hash {
 		h.clearSessionCookie(c.Response())
