@@ -113,6 +113,8 @@ func TestAdminKillSwitchNeedsTheBearerSecret(t *testing.T) {
 	for _, auth := range []string{
 		"",
 		"Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+a.secret)),
+		"Basic " + a.secret,
+		"Token " + a.secret,
 		"Bearer",
 		"Bearer ",
 		"Bearer " + randomSecret(t, 32),
