@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -399,5 +400,28 @@ func TestAdminKillSwitchWithSeveralProviders(t *testing.T) {
 	}
 	if a.UserStatus(t, atB) != http.StatusUnauthorized || a.UserStatus(t, atA) != http.StatusOK {
 		t.Fatal("ending alice at b must end her b session only")
+	}
+}
+
+// TestAdminKillSwitchEndsSessionsWhenRevocationFails: a provider that refuses the
+// revocation does not keep a session alive; the answer counts the failure.
+func TestAdminKillSwitchEndsSessionsWhenRevocationFails(t *testing.T) {
+	var refuse atomic.Bool
+	a := startAdmin(t, testenv.Options{WrapOP: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refuse.Load() && strings.HasSuffix(r.URL.Path, "/revoke") {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}}, nil)
+	alice := loginCookie(t, a.Env, "alice")
+	refuse.Store(true)
+	if got := a.end(t, sessionsPath(aliceSub(t))); got != (adminEnded{Ended: 1, RevokeFailed: 1}) {
+		t.Fatalf("DELETE with the provider refusing revocation: %+v, want 1 ended, 1 failed", got)
+	}
+	if sessionAlive(t, a.Env, alice) {
+		t.Fatal("alice's session survived a failed revocation")
 	}
 }
