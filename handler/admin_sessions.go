@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -67,6 +68,9 @@ func (h *Handlers) admin(next func(w http.ResponseWriter, r *http.Request) error
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		if err := next(w, r); err != nil {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				return // the caller went away: nobody to answer
+			}
 			var p *problem.Error
 			if !errors.As(err, &p) {
 				p = problem.New(http.StatusInternalServerError, problem.Internal, "the request failed", err)
