@@ -95,7 +95,8 @@ func TestAdminKillSwitchAcrossReplicas(t *testing.T) {
 	}
 }
 
-// apiBearer calls the API through c and returns the access token the upstream received.
+// apiBearer calls the API through c and returns the access token the upstream received
+// (the last request it saw).
 func apiBearer(t *testing.T, e *testenv.Env, c *http.Client) string {
 	t.Helper()
 	resp := e.Do(t, c, http.MethodGet, "/api/whoami", nil)
