@@ -445,6 +445,7 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 		ForwardAuthUser: cfg.Server.ForwardAuthHeaders.User, ForwardAuthEmail: cfg.Server.ForwardAuthHeaders.Email,
 		ForwardAuthUsername: cfg.Server.ForwardAuthHeaders.PreferredUsername,
 		MaxEventStreams:     cfg.Server.MaxEventStreams, ExpiryWarning: cfg.Session.ExpiryWarning,
+		AdminTokenFile: cfg.Server.AdminTokenFile,
 	}
 }
 
@@ -453,7 +454,8 @@ func handlerConfig(cfg config.Config, public *url.URL) handler.Config {
 // http.Server of the caller's own that serves Handler does neither.
 func (s *Server) Handler() http.Handler { return s.public }
 
-// AdminHandler serves /healthz, /readyz and /metrics.
+// AdminHandler serves /healthz, /readyz and /metrics, and with server.adminTokenFile the
+// admin kill-switch (/admin/subjects/{sub}/sessions).
 func (s *Server) AdminHandler() http.Handler { return s.admin }
 
 // Ready reports whether the store answers and discovery is done (what /readyz says).

@@ -43,6 +43,7 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", handler.Health)
 	mux.HandleFunc("GET /readyz", s.handlers.Ready(s.draining.Load))
 	mux.Handle("GET /metrics", s.metricsHandler())
+	s.handlers.MountAdmin(mux) // the kill-switch, with server.adminTokenFile only
 	return mux
 }
 

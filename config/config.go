@@ -26,8 +26,14 @@ type Config struct {
 type Server struct {
 	// Listen is the public listener address. Default ":8080".
 	Listen string `yaml:"listen"`
-	// AdminListen serves /healthz, /readyz and /metrics. Default ":9090".
+	// AdminListen serves /healthz, /readyz and /metrics (and, with AdminTokenFile, the
+	// admin kill-switch). Default ":9090".
 	AdminListen string `yaml:"adminListen"`
+	// AdminTokenFile is a file holding the bearer secret (at least 32 bytes) of the
+	// admin kill-switch on the admin listener (/admin/subjects/{sub}/sessions: count a
+	// subject's sessions, end them all). Unset (default): those endpoints do not exist.
+	// There is no inline form: the secret lives in a file, re-read when it changes.
+	AdminTokenFile string `yaml:"adminTokenFile"`
 	// PublicURL is the origin browsers use (scheme://host[:port]); the redirect URI is
 	// PublicURL + /bff/callback. Required.
 	PublicURL string `yaml:"publicURL"`

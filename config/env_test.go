@@ -18,6 +18,9 @@ func sampleEnvValue(t *testing.T, l leaf) (raw string, want any) {
 	case l.Path == providersPath:
 		raw = `[{name: a, issuer: "https://a.example"}]`
 		return raw, []Provider{{Name: "a", Issuer: "https://a.example"}}
+	case l.Path == "server.adminTokenFile":
+		// The admin token must be long enough for Load to accept it.
+		return writeFile(t, "secret", strings.Repeat("t", MinAdminTokenBytes)+"\n"), nil
 	case strings.HasSuffix(l.Path, "File"):
 		// A secret file key: Load reads the file, so give it a real one.
 		return writeFile(t, "secret", "from-file\n"), nil

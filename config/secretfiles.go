@@ -23,6 +23,7 @@ func resolveSecretFiles(c *Config, ps *problems) {
 	resolveValueFile(&c.OIDC.ClientCert, c.OIDC.ClientCertFile, "oidc.clientCert", ps)
 	resolveValueFile(&c.Session.RedisURL, c.Session.RedisURLFile, "session.redisURL", ps)
 	resolveKeysFile(c, ps)
+	checkAdminTokenFile(c.Server.AdminTokenFile, ps)
 	for i := range c.OIDC.Providers {
 		p := &c.OIDC.Providers[i]
 		resolveValueFile(&p.ClientSecret, p.ClientSecretFile, providerPath(i, "clientSecret"), ps)

@@ -69,6 +69,23 @@ func TestLoadSecretFiles(t *testing.T) {
 			wantInMsg: "no such file",
 		},
 		{
+			name:  "admin token file: 32 bytes once trimmed",
+			files: map[string]string{"server.adminTokenFile": "  " + strings.Repeat("k", MinAdminTokenBytes) + "\n"},
+			check: func(c Config) bool { return c.Server.AdminTokenFile != "" },
+		},
+		{
+			name:      "admin token file: too short once trimmed",
+			files:     map[string]string{"server.adminTokenFile": "  " + strings.Repeat("k", MinAdminTokenBytes-1) + " \n\n"},
+			wantPath:  "server.adminTokenFile",
+			wantInMsg: "shorter than 32 bytes",
+		},
+		{
+			name:      "admin token file missing",
+			set:       map[string]string{"server.adminTokenFile": "/nonexistent/admin-token"},
+			wantPath:  "server.adminTokenFile",
+			wantInMsg: "no such file",
+		},
+		{
 			name:      "huge file",
 			files:     map[string]string{"oidc.clientSecretFile": strings.Repeat("x", maxSecretFileSize+1)},
 			wantPath:  "oidc.clientSecretFile",
@@ -90,7 +107,7 @@ func TestLoadSecretFiles(t *testing.T) {
 				if !ok {
 					t.Fatalf("want a problem at %s containing %q, got %v", tt.wantPath, tt.wantInMsg, err)
 				}
-				if strings.Contains(p.Message, "from-file") || strings.Contains(p.Message, "inline") {
+				if strings.Contains(p.Message, "from-file") || strings.Contains(p.Message, "inline") || strings.Contains(p.Message, "kkkk") {
 					t.Errorf("problem leaks a secret: %s", p)
 				}
 				return

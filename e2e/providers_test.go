@@ -19,13 +19,7 @@ import (
 // upstreamIssuer is the iss of the last bearer the upstream received.
 func upstreamIssuer(t *testing.T, e *testenv.Env, c *http.Client) string {
 	t.Helper()
-	resp := e.Do(t, c, http.MethodGet, "/api/iss-probe", nil)
-	resp.Body.Close()
-	seen := e.Upstream.Seen()
-	if resp.StatusCode != http.StatusOK || len(seen) == 0 {
-		t.Fatalf("API call: %d", resp.StatusCode)
-	}
-	parts := strings.Split(strings.TrimPrefix(seen[len(seen)-1].Get("Authorization"), "Bearer "), ".")
+	parts := strings.Split(apiBearer(t, e, c), ".")
 	if len(parts) != 3 {
 		t.Fatal("the upstream's bearer is not a JWT")
 	}

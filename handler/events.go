@@ -21,7 +21,7 @@ import (
 //	session   {"idleExpiresAt", "absoluteExpiresAt", "accessTokenExpiresAt", "idleTimeoutSeconds"}, first
 //	refreshed {"accessTokenExpiresAt"}: a refresh saved new tokens (on any replica)
 //	expiring  {"which": "idle"|"absolute", "at"}: the session ends within session.expiryWarning
-//	ended     {"reason": "logout"|"backchannel"|"expired"|"ended-elsewhere"}, then the stream ends
+//	ended     {"reason": "logout"|"backchannel"|"admin"|"expired"|"ended-elsewhere"}, then the stream ends
 //	shutdown  {"reason": "shutdown"} with a retry hint, then the stream ends
 //
 // An open stream is NOT activity: it reads its session with Store.Peek, which never slides
@@ -33,7 +33,9 @@ import (
 const (
 	endedLogout      = "logout"
 	endedBackchannel = "backchannel"
-	endedExpired     = "expired"
+	// endedAdmin: the admin kill-switch ended every session of the user (on this replica).
+	endedAdmin   = "admin"
+	endedExpired = "expired"
 	// endedElsewhere: another replica (or this one, through the store) announced the end:
 	// a logout, back-channel logout or an administrator's end, which one is not known here.
 	endedElsewhere = "ended-elsewhere"

@@ -43,6 +43,10 @@ type Config struct {
 	// none).
 	MaxEventStreams int
 	ExpiryWarning   time.Duration
+	// AdminTokenFile holds the bearer secret of the admin kill-switch
+	// (server.adminTokenFile; MountAdmin); "" leaves it off. New refuses a file that is
+	// missing or holds too short a secret.
+	AdminTokenFile string
 }
 
 // Deps are the collaborators of the handlers. All are required but Logger, Now, OnEnd,
@@ -88,6 +92,8 @@ type Handlers struct {
 	names []string
 	// events are the replica's open session event streams (GET /bff/session/events).
 	events *eventHub
+	// adminToken checks the admin kill-switch's bearer secret; nil: the switch is off.
+	adminToken *adminToken
 }
 
 // New checks the dependencies and builds the handlers.
@@ -117,7 +123,14 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 	if cfg.MaxPendingLogins <= 0 {
 		cfg.MaxPendingLogins = 5
 	}
+	var admin *adminToken
+	if cfg.AdminTokenFile != "" {
+		if admin, err = newAdminToken(cfg.AdminTokenFile, d.Logger); err != nil {
+			return nil, err
+		}
+	}
 	return &Handlers{
+		adminToken:     admin,
 		cfg:            cfg,
 		d:              d,
 		sessionCodec:   session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -90,7 +91,7 @@ func (h *Handlers) endSessionByHandle(c echo.Context) error {
 	if found == nil {
 		return problem.New(http.StatusNotFound, problem.NotFound, "no such session", nil)
 	}
-	ended, err := h.endListed(ctx, []session.Listed{*found})
+	ended, _, err := h.endListed(ctx, []session.Listed{*found})
 	if err != nil {
 		return storeProblem(err)
 	}
@@ -104,41 +105,53 @@ func (h *Handlers) endSessionByHandle(c echo.Context) error {
 }
 
 // endEverywhere ends every session of cur's subject at its provider (POST
-// /bff/logout?everywhere=1), under each of ownSubjectKeys: the listed sessions are
-// deleted and their refresh tokens revoked (endListed), then the whole subject index is
-// drained (sessions beyond the listing's bound end too, without revocation). It returns
-// the id hashes it ended, also those ended before a failure.
+// /bff/logout?everywhere=1), under each of ownSubjectKeys (endSubject). It returns the
+// id hashes it ended, also those ended before a failure.
 func (h *Handlers) endEverywhere(ctx context.Context, cur *current) ([]string, error) {
+	ended, _, err := h.endSubject(ctx, h.ownSubjectKeys(cur))
+	return ended, err
+}
+
+// endSubject ends every session indexed under keys: the listed sessions are deleted and
+// their refresh tokens revoked (endListed), then the whole subject index is drained
+// (sessions beyond the listing's bound end too, without revocation). It returns the id
+// hashes it ended, also those ended before a failure, and what the revocations did.
+func (h *Handlers) endSubject(ctx context.Context, keys []string) ([]string, revokeStats, error) {
 	var ended []string
-	for _, key := range h.ownSubjectKeys(cur) {
+	var stats revokeStats
+	for _, key := range keys {
 		l, err := h.d.Store.ListBySubject(ctx, key)
 		if err != nil {
-			return ended, err
+			return ended, stats, err
 		}
-		done, err := h.endListed(ctx, l.Sessions)
+		done, rs, err := h.endListed(ctx, l.Sessions)
 		ended = append(ended, done...)
+		stats.add(rs)
 		if err != nil {
-			return ended, err
+			return ended, stats, err
 		}
 		rest, err := h.d.Store.DeleteBySubject(ctx, key)
 		ended = append(ended, rest...)
 		if err != nil {
-			return ended, err
+			return ended, stats, err
 		}
 	}
-	return ended, nil
+	return ended, stats, nil
 }
 
-// ownSubjectKeys are the subject index keys of cur's user: its provider's, and, for the
-// default provider of a provider list, also the bare subject under which the sessions
-// made before the list existed are indexed (they belong to the default provider, as
-// back-channel logout also has it).
+// ownSubjectKeys are the subject index keys of cur's user (subjectKeys of its provider).
 func (h *Handlers) ownSubjectKeys(cur *current) []string {
-	sub := cur.rec.Subject
+	return h.subjectKeys(h.providerName(cur.rec), cur.rec.Subject)
+}
+
+// subjectKeys are the subject index keys of sub at the provider named name: its
+// provider's, and, for the default provider of a provider list, also the bare subject
+// under which the sessions made before the list existed are indexed (they belong to the
+// default provider, as back-channel logout also has it).
+func (h *Handlers) subjectKeys(name, sub string) []string {
 	if h.names == nil {
 		return []string{session.SubjectKey("", sub)}
 	}
-	name := h.providerName(cur.rec)
 	keys := []string{session.SubjectKey(name, sub)}
 	if name == h.d.DefaultIdP {
 		keys = append(keys, session.SubjectKey("", sub))
@@ -161,11 +174,21 @@ func (h *Handlers) listOwn(ctx context.Context, cur *current) (session.Listing, 
 	return all, nil
 }
 
+// revokeStats counts what endListed's revocations did: refresh tokens the provider
+// accepted to revoke, and those whose revocation failed (the session ended anyway).
+type revokeStats struct {
+	Revoked, Failed int
+}
+
+func (s *revokeStats) add(o revokeStats) {
+	s.Revoked, s.Failed = s.Revoked+o.Revoked, s.Failed+o.Failed
+}
+
 // endListed deletes the listed sessions, then revokes their refresh tokens (RFC 7009,
-// best effort, at most revokeConcurrency at once), returning the id hashes it deleted.
-// The delete comes first and does not end with the request: a slow provider or a client
-// that gives up must not leave the sessions alive.
-func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string, error) {
+// best effort, at most revokeConcurrency at once), returning the id hashes it deleted
+// and what the revocations did. The delete comes first and does not end with the
+// request: a slow provider or a client that gives up must not leave the sessions alive.
+func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string, revokeStats, error) {
 	hashes := make([]string, 0, len(ls))
 	for _, s := range ls {
 		hashes = append(hashes, s.IDHash)
@@ -174,10 +197,11 @@ func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string
 	defer cancel()
 	ended, err := h.d.Store.DeleteByIDHashes(dctx, hashes)
 	if err != nil {
-		return ended, err
+		return ended, revokeStats{}, err
 	}
 	sem := make(chan struct{}, revokeConcurrency)
 	var wg sync.WaitGroup
+	var revoked, failed atomic.Int64
 	for _, s := range ls {
 		if s.Record.RefreshToken == "" {
 			continue
@@ -185,25 +209,41 @@ func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			h.revoke(ctx, s.Record)
+			switch h.revoke(ctx, s.Record) {
+			case revokeDone:
+				revoked.Add(1)
+			case revokeFailed:
+				failed.Add(1)
+			}
 		})
 	}
 	wg.Wait()
-	return ended, nil
+	return ended, revokeStats{Revoked: int(revoked.Load()), Failed: int(failed.Load())}, nil
 }
+
+// What revoke did with a session's refresh token.
+type revokeOutcome uint8
+
+const (
+	revokeSkipped revokeOutcome = iota // no token, or its provider is no longer configured
+	revokeDone
+	revokeFailed
+)
 
 // revoke revokes rec's refresh token at the session's own provider (best effort: the session ends
 // either way; the log line names no token).
-func (h *Handlers) revoke(ctx context.Context, rec *session.Record) {
+func (h *Handlers) revoke(ctx context.Context, rec *session.Record) revokeOutcome {
 	p, ok := h.provider(rec.Provider)
 	if !ok || rec.RefreshToken == "" { // its provider is no longer configured: nothing to ask
-		return
+		return revokeSkipped
 	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := p.Revoke(rctx, rec.RefreshToken); err != nil {
 		h.d.Logger.Warn("refresh token revocation failed", "err", err)
+		return revokeFailed
 	}
+	return revokeDone
 }
 
 // maxDevice bounds Record.Device.

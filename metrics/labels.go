@@ -33,6 +33,8 @@ const (
 	EndedExpiredStream = "expired_stream" // a live stream's session was found gone (idle/absolute expiry)
 	// EndedProviderRemoved: the session's identity provider is no longer configured.
 	EndedProviderRemoved = "provider_removed"
+	// EndedAdmin: the admin kill-switch ended every session of a subject.
+	EndedAdmin = "admin"
 )
 
 // Session store operations (bff_store_operation_duration_seconds{op},
@@ -60,7 +62,7 @@ const (
 // by InstrumentStore here. Every other outcome set is its producer's, passed in with
 // WithLabels.
 var (
-	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream, EndedProviderRemoved}
+	endReasons = []string{EndedLogout, EndedBackchannel, EndedInvalidGrant, EndedExpiredStream, EndedProviderRemoved, EndedAdmin}
 	storeOps   = []string{OpGet, OpPeek, OpTouch, OpSave, OpDelete, OpOnce, OpLoginPut, OpLoginTake, OpLock,
 		OpWaitUnlock, OpRenew, OpRelease, OpPublish, OpPing, OpList}
 	builtinRoutes = []string{RouteLogin, RouteCallback, RouteUser, RouteLogout,

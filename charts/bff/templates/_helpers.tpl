@@ -60,6 +60,7 @@ Where the pod sees its configuration and its secrets.
 */}}
 {{- define "bff.configDir" -}}/etc/bff{{- end }}
 {{- define "bff.secretDir" -}}/var/run/secrets/tokenward{{- end }}
+{{- define "bff.adminTokenDir" -}}/var/run/secrets/tokenward-admin{{- end }}
 
 {{/*
 bff.embedded: "true" when the configuration uses the in-process session store (no store,
@@ -128,6 +129,9 @@ listeners and the secret files. Secrets themselves are never in it.
 {{- $server := get $cfg "server" | default dict }}
 {{- $_ := set $server "listen" (printf ":%d" (int .Values.ports.http)) }}
 {{- $_ := set $server "adminListen" (printf ":%d" (int .Values.ports.admin)) }}
+{{- with .Values.adminToken.existingSecret }}
+{{- $_ := set $server "adminTokenFile" (printf "%s/%s" (include "bff.adminTokenDir" $) $.Values.adminToken.key) }}
+{{- end }}
 {{- $_ := set $cfg "server" $server }}
 {{- $oidc := get $cfg "oidc" | default dict }}
 {{- if eq (include "bff.clientAuthByKey" .) "true" }}

@@ -199,6 +199,7 @@ func TestConfigMapIsAValidConfigurationReadingTheMountedSecret(t *testing.T) {
 				{key: "oidc.clientCertFile", file: cfg.OIDC.ClientCertFile, required: r.Name == "entra-certificate.yaml"},
 				{key: "session.keysFile", file: cfg.Session.KeysFile, required: true},
 				{key: "session.redisURLFile", file: cfg.Session.RedisURLFile, required: !cfg.Embedded()},
+				{key: "server.adminTokenFile", file: cfg.Server.AdminTokenFile, required: r.Name == "standalone.yaml"},
 			}
 			for _, f := range files {
 				switch {

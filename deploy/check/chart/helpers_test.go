@@ -197,6 +197,9 @@ func loadConfig(t *testing.T, objs []manifest.Object) config.Config {
 	if raw.Session.RedisURLFile != "" {
 		set["session.redisURLFile"] = write(t, filepath.Join(dir, "redis-url"), "redis://:"+testsecret.Hex(t)+"@redis:6379/0")
 	}
+	if raw.Server.AdminTokenFile != "" {
+		set["server.adminTokenFile"] = write(t, filepath.Join(dir, "admin-token"), testsecret.Hex(t)+"\n")
+	}
 	cfg, err := config.Load(config.Source{File: file, Set: set})
 	if err == nil {
 		err = config.Validate(cfg)

@@ -15,7 +15,7 @@ import (
 // Keys of the BFF's configuration that the chart sets itself (from `ports` and the
 // secret mount), and the secrets, which must never be chart values of the ConfigMap.
 var (
-	chartOwnedKeys = []string{"server.listen", "server.adminListen", "oidc.clientSecretFile", "oidc.clientKeyFile", "oidc.clientCertFile", "session.keysFile", "session.redisURLFile"}
+	chartOwnedKeys = []string{"server.listen", "server.adminListen", "server.adminTokenFile", "oidc.clientSecretFile", "oidc.clientKeyFile", "oidc.clientCertFile", "session.keysFile", "session.redisURLFile"}
 	secretKeys     = []string{"oidc.clientSecret", "oidc.clientKey", "session.keys", "session.redisURL", "oidc.providers[].clientSecret", "oidc.providers[].clientKey"}
 )
 
