@@ -201,7 +201,7 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 		names = append(names, r.Name)
 	}
 	s.metrics = metrics.New(metrics.WithRoutes(names...), metrics.WithLabels(metrics.Labels{
-		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(),
+		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(), UserInfo: idp.UserInfoOutcomes(),
 		Backchannel: handler.BackchannelOutcomes(), Rejected: handler.RejectedReasons(),
 	}))
 	s.observe = s.metrics.ObserveHTTP
@@ -350,6 +350,7 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 		MaxTokenAge: cfg.OIDC.MaxTokenAge, ClientKeyID: cfg.OIDC.ClientKeyID,
 		ClientAssertionAudience: cfg.OIDC.ClientAssertionAudience,
 		DPoP:                    cfg.OIDC.DPoP, DPoPAlgorithm: cfg.OIDC.DPoPAlgorithm,
+		UserInfo: cfg.OIDC.UserInfo,
 	}
 	if cfg.OIDC.ClientKey != "" {
 		key, err := config.ParsePrivateKey(cfg.OIDC.ClientKey)
@@ -368,12 +369,13 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 	return ic, nil
 }
 
-func newProvider(cfg config.Config, o options, log *slog.Logger) (*idp.Provider, error) {
+func newProvider(cfg config.Config, o options, log *slog.Logger, observeUserInfo func(string)) (*idp.Provider, error) {
 	ic, err := idpConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bff: %w", err)
 	}
 	ic.HTTPClient, ic.Now, ic.Logger = o.httpClient, o.now, log
+	ic.ObserveUserInfo = observeUserInfo
 	p, err := idp.New(ic)
 	if err != nil {
 		return nil, fmt.Errorf("bff: oidc: %w", err)
@@ -394,7 +396,7 @@ func (s *Server) buildProviders(o options) error {
 	for _, n := range s.cfg.OIDC.IdPs() {
 		pc := s.cfg
 		pc.OIDC = n.OIDC
-		p, err := newProvider(pc, o, s.log.With("provider", n.Name))
+		p, err := newProvider(pc, o, s.log.With("provider", n.Name), s.metrics.UserInfo)
 		if err != nil {
 			if n.Name != "" {
 				return fmt.Errorf("bff: provider %q: %w", n.Name, err)

@@ -33,6 +33,7 @@ type Metrics struct {
 	upstream      *prometheus.HistogramVec // route
 	logins        *prometheus.CounterVec   // outcome
 	refreshes     *prometheus.CounterVec   // outcome
+	userInfo      *prometheus.CounterVec   // outcome
 	created       prometheus.Counter
 	ended         *prometheus.CounterVec   // reason
 	backchannel   *prometheus.CounterVec   // outcome
@@ -40,7 +41,7 @@ type Metrics struct {
 	storeDuration *prometheus.HistogramVec // op
 	storeErrors   *prometheus.CounterVec   // op
 
-	loginSet, refreshSet, endSet, backchannelSet, rejectSet, opSet labelSet
+	loginSet, refreshSet, userInfoSet, endSet, backchannelSet, rejectSet, opSet labelSet
 
 	liveStreams atomic.Pointer[func() float64]
 
@@ -62,6 +63,7 @@ type options struct {
 type Labels struct {
 	Login       []string // bff_logins_total{outcome}: handler.LoginOutcomes
 	Refresh     []string // bff_refreshes_total{outcome}: refresh.Outcomes
+	UserInfo    []string // bff_userinfo_total{outcome}: idp.UserInfoOutcomes
 	Backchannel []string // bff_backchannel_logouts_total{outcome}: handler.BackchannelOutcomes
 	Rejected    []string // bff_session_rejected_total{reason}: handler.RejectedReasons
 }
@@ -93,6 +95,7 @@ func New(opts ...Option) *Metrics {
 		routes:         newLabelSet(builtinRoutes, validUTF8(o.routes)),
 		loginSet:       newLabelSet(o.labels.Login),
 		refreshSet:     newLabelSet(o.labels.Refresh),
+		userInfoSet:    newLabelSet(o.labels.UserInfo),
 		endSet:         newLabelSet(endReasons),
 		backchannelSet: newLabelSet(o.labels.Backchannel),
 		rejectSet:      newLabelSet(o.labels.Rejected),
@@ -127,6 +130,8 @@ func (m *Metrics) newHTTPInstruments() {
 func (m *Metrics) newSessionInstruments() {
 	m.logins = m.counterVec("bff_logins_total", "Login attempts, by outcome.", "outcome")
 	m.refreshes = m.counterVec("bff_refreshes_total", "Access-token refreshes, by outcome.", "outcome")
+	m.userInfo = m.counterVec("bff_userinfo_total",
+		"UserInfo fetches after a login or a refresh (oidc.userInfo), by outcome.", "outcome")
 	m.created = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bff_sessions_created_total", Help: "Sessions created by a successful login.",
 	})
@@ -136,6 +141,7 @@ func (m *Metrics) newSessionInstruments() {
 		"Back-channel logout requests, by outcome.", "outcome")
 	initSeries(m.logins, m.loginSet)
 	initSeries(m.refreshes, m.refreshSet)
+	initSeries(m.userInfo, m.userInfoSet)
 	initSeries(m.ended, m.endSet)
 	initSeries(m.backchannel, m.backchannelSet)
 	m.rejected = m.counterVec("bff_session_rejected_total",

@@ -167,6 +167,7 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		m.ObserveUpstream(raw, time.Millisecond)
 		m.Login(raw)
 		m.Refresh(raw)
+		m.UserInfo(raw)
 		m.SessionEnded(raw, 1)
 		m.BackchannelLogout(raw)
 		m.SessionRejected(raw)
@@ -182,6 +183,7 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		{name: "bff_upstream_duration_seconds", max: 1},
 		{name: "bff_logins_total", max: len(testLabels.Login) + 1},
 		{name: "bff_refreshes_total", max: len(testLabels.Refresh) + 1},
+		{name: "bff_userinfo_total", max: len(testLabels.UserInfo) + 1},
 		{name: "bff_sessions_ended_total", max: len(endReasons) + 1},
 		{name: "bff_backchannel_logouts_total", max: len(testLabels.Backchannel) + 1},
 		{name: "bff_session_rejected_total", max: len(testLabels.Rejected) + 1},
@@ -210,6 +212,7 @@ func TestFixedSeriesExistAtZero(t *testing.T) {
 	}{
 		{name: "bff_logins_total", want: len(testLabels.Login) + 1},
 		{name: "bff_refreshes_total", want: len(testLabels.Refresh) + 1},
+		{name: "bff_userinfo_total", want: len(testLabels.UserInfo) + 1},
 		{name: "bff_sessions_ended_total", want: len(endReasons) + 1},
 		{name: "bff_backchannel_logouts_total", want: len(testLabels.Backchannel) + 1},
 		{name: "bff_session_rejected_total", want: len(testLabels.Rejected) + 1},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -471,7 +470,8 @@ func (r *Refresher) exchange(ctx context.Context, id string, rec *session.Record
 	if toks.IDToken != "" {
 		next.IDToken = toks.IDToken
 	}
-	next.Claims = currentClaims(rec.Claims, ident)
+	// The UserInfo claims (oidc.userInfo) over those; a failed fetch fails no refresh.
+	next.Claims = idp.WithUserInfo(ctx, p, toks, rec.Subject, currentClaims(rec.Claims, ident))
 	next.Refreshed++
 	next.RefreshFailures, next.RefreshRetryAt = 0, time.Time{}
 	next.RefreshPendingSince, next.RefreshPendingOwner = time.Time{}, ""
@@ -482,20 +482,14 @@ func (r *Refresher) exchange(ctx context.Context, id string, rec *session.Record
 }
 
 // currentClaims is what /bff/user shows after a refresh: the login's profile claims with
-// those a refreshed (and verified, same-subject) ID token carries laid over them. A claim
-// the new token leaves out is kept: many providers issue lean ID tokens on refresh, and
-// an absent claim is no statement that it changed. The login's map is never written to
-// (cached copies of the record share it).
+// those a refreshed (and verified, same-subject) ID token carries laid over them (see
+// idp.MergeClaims: a claim the new token leaves out is kept, as many providers issue lean
+// ID tokens on refresh).
 func currentClaims(old map[string]any, ident *idp.Identity) map[string]any {
-	if ident == nil || len(ident.Claims) == 0 {
+	if ident == nil {
 		return old
 	}
-	merged := maps.Clone(old)
-	if merged == nil {
-		merged = make(map[string]any, len(ident.Claims))
-	}
-	maps.Copy(merged, ident.Claims)
-	return merged
+	return idp.MergeClaims(old, ident.Claims)
 }
 
 // store saves the refreshed record. Update, not Save: a logout that ended the session while
