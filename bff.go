@@ -77,7 +77,7 @@ type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	store   session.Store
-	idp     *idp.Provider // the default provider (the one, without oidc.providers)
+	idp     countedIdP // the default provider (the one, without oidc.providers)
 	// idps are every provider by name, in configured order (one, named "", without
 	// oidc.providers).
 	idps     []namedIdP
@@ -200,7 +200,7 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 	for _, r := range s.cfg.Routes {
 		names = append(names, r.Name)
 	}
-	s.metrics = metrics.New(metrics.WithRoutes(names...), metrics.WithLabels(metrics.Labels{
+	s.metrics = metrics.New(metrics.WithRoutes(names...), metrics.WithProviders(s.cfg.OIDC.ProviderNames()...), metrics.WithLabels(metrics.Labels{
 		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(), UserInfo: idp.UserInfoOutcomes(),
 		Backchannel: handler.BackchannelOutcomes(), Rejected: handler.RejectedReasons(),
 	}))
@@ -386,7 +386,7 @@ func newProvider(cfg config.Config, o options, log *slog.Logger, observeUserInfo
 // namedIdP is one configured provider and its relying party.
 type namedIdP struct {
 	name, issuer string
-	p            *idp.Provider
+	p            countedIdP
 }
 
 // buildProviders makes the relying party of every configured provider (each from the
@@ -396,16 +396,19 @@ func (s *Server) buildProviders(o options) error {
 	for _, n := range s.cfg.OIDC.IdPs() {
 		pc := s.cfg
 		pc.OIDC = n.OIDC
-		p, err := newProvider(pc, o, s.log.With("provider", n.Name), s.metrics.UserInfo)
+		name := n.Name
+		p, err := newProvider(pc, o, s.log.With("provider", n.Name), func(outcome string) { s.metrics.UserInfo(name, outcome) })
 		if err != nil {
 			if n.Name != "" {
 				return fmt.Errorf("bff: provider %q: %w", n.Name, err)
 			}
 			return err
 		}
-		s.idps = append(s.idps, namedIdP{name: n.Name, issuer: n.OIDC.Issuer, p: p})
+		c := countedIdP{Provider: p, name: n.Name, m: s.metrics}
+		s.idps = append(s.idps, namedIdP{name: n.Name, issuer: n.OIDC.Issuer, p: c})
+		s.metrics.SetProviderReady(n.Name, p.Ready)
 		if n.Name == def {
-			s.idp = p
+			s.idp = c
 		}
 	}
 	return nil

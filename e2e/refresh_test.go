@@ -13,6 +13,7 @@ import (
 	"github.com/tokenward/bff/internal/logbuf"
 	"github.com/tokenward/bff/internal/testenv"
 	"github.com/tokenward/bff/refresh"
+	"github.com/tokenward/bff/spa-demo/demoop"
 )
 
 func bearerOf(h http.Header) string { return strings.TrimPrefix(h.Get("Authorization"), "Bearer ") }
@@ -208,15 +209,16 @@ func TestIdPOutageUsesTheStillValidToken(t *testing.T) {
 func TestUpstream401ForcesOneRefreshAndRetry(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	e.Login(t, nil, "alice", "/")
-	forceRefresh(t, e)
+	forceRefresh(t, e, e.OP)
 	if n := len(e.Upstream.Seen()); n != 2 {
 		t.Fatalf("upstream saw %d requests; want 2", n)
 	}
 }
 
-// forceRefresh has the upstream refuse the session's current token: the BFF refreshes
-// (once, checked at the OP) and retries with the new token, which the upstream takes.
-func forceRefresh(t *testing.T, e *testenv.Env) {
+// forceRefresh has the upstream refuse the current token of e.Client's session: the BFF
+// refreshes (once, checked at op, the session's provider) and retries with the new token,
+// which the upstream takes.
+func forceRefresh(t *testing.T, e *testenv.Env, op *demoop.OP) {
 	t.Helper()
 	var mu sync.Mutex
 	first := ""
@@ -231,11 +233,11 @@ func forceRefresh(t *testing.T, e *testenv.Env) {
 		}
 		return 0
 	}
-	before := e.OP.Stats().RefreshGrants
+	before := op.Stats().RefreshGrants
 	if r := e.Do(t, nil, http.MethodGet, "/api/x", nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("API call: %d %s", r.StatusCode, testenv.ReadAll(t, r))
 	}
-	if n := e.OP.Stats().RefreshGrants - before; n != 1 {
+	if n := op.Stats().RefreshGrants - before; n != 1 {
 		t.Fatalf("%d refresh grants, want 1", n)
 	}
 }

@@ -24,11 +24,11 @@ func TestUserInfoClaimsFollowTheProvider(t *testing.T) {
 	}
 
 	e.OP.SetUserinfoClaims(aliceSub, map[string]any{"given_name": "Alicia"})
-	forceRefresh(t, e)
+	forceRefresh(t, e, e.OP)
 	if got := givenName(t, e); got != "Alicia" {
 		t.Fatalf("given_name after the refresh %q, want the provider's new Alicia", got)
 	}
-	if v := testenv.MetricValue(t, e.Scrape(t), `bff_userinfo_total{outcome="ok"}`); v != "2" {
+	if v := testenv.MetricValue(t, e.Scrape(t), `bff_userinfo_total{outcome="ok",provider="default"}`); v != "2" {
 		t.Fatalf("bff_userinfo_total{outcome=ok} = %s, want 2 (login and refresh)", v)
 	}
 }

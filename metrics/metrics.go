@@ -33,7 +33,8 @@ type Metrics struct {
 	upstream      *prometheus.HistogramVec // route
 	logins        *prometheus.CounterVec   // outcome
 	refreshes     *prometheus.CounterVec   // outcome
-	userInfo      *prometheus.CounterVec   // outcome
+	userInfo      *prometheus.CounterVec   // provider, outcome
+	tokenRequests *prometheus.CounterVec   // provider, grant, outcome
 	created       prometheus.Counter
 	ended         *prometheus.CounterVec   // reason
 	backchannel   *prometheus.CounterVec   // outcome
@@ -42,6 +43,7 @@ type Metrics struct {
 	storeErrors   *prometheus.CounterVec   // op
 
 	loginSet, refreshSet, userInfoSet, endSet, backchannelSet, rejectSet, opSet labelSet
+	providerSet, grantSet, tokenOutcomeSet                                      labelSet
 
 	liveStreams atomic.Pointer[func() float64]
 
@@ -52,9 +54,10 @@ type Metrics struct {
 type Option func(*options)
 
 type options struct {
-	routes  []string
-	version string
-	labels  Labels
+	routes    []string
+	providers []string
+	version   string
+	labels    Labels
 }
 
 // Labels are the outcome and reason sets whose producers own them: each package that
@@ -91,15 +94,18 @@ func New(opts ...Option) *Metrics {
 		opt(&o)
 	}
 	m := &Metrics{
-		reg:            prometheus.NewRegistry(),
-		routes:         newLabelSet(builtinRoutes, validUTF8(o.routes)),
-		loginSet:       newLabelSet(o.labels.Login),
-		refreshSet:     newLabelSet(o.labels.Refresh),
-		userInfoSet:    newLabelSet(o.labels.UserInfo),
-		endSet:         newLabelSet(endReasons),
-		backchannelSet: newLabelSet(o.labels.Backchannel),
-		rejectSet:      newLabelSet(o.labels.Rejected),
-		opSet:          newLabelSet(storeOps),
+		reg:             prometheus.NewRegistry(),
+		routes:          newLabelSet(builtinRoutes, validUTF8(o.routes)),
+		loginSet:        newLabelSet(o.labels.Login),
+		refreshSet:      newLabelSet(o.labels.Refresh),
+		userInfoSet:     newLabelSet(o.labels.UserInfo),
+		endSet:          newLabelSet(endReasons),
+		backchannelSet:  newLabelSet(o.labels.Backchannel),
+		rejectSet:       newLabelSet(o.labels.Rejected),
+		opSet:           newLabelSet(storeOps),
+		providerSet:     newLabelSet([]string{DefaultProvider}, validUTF8(o.providers)),
+		grantSet:        newLabelSet(grants),
+		tokenOutcomeSet: newLabelSet(tokenOutcomes),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -110,6 +116,7 @@ func New(opts ...Option) *Metrics {
 	m.newHTTPInstruments()
 	m.newSessionInstruments()
 	m.newStoreInstruments()
+	m.newIdPInstruments()
 	m.own(m.created) // the one instrument not made by counterVec or histogramVec
 	m.own(buildInfo(o.version))
 	m.own(m.liveStreamsGauge())
@@ -130,8 +137,6 @@ func (m *Metrics) newHTTPInstruments() {
 func (m *Metrics) newSessionInstruments() {
 	m.logins = m.counterVec("bff_logins_total", "Login attempts, by outcome.", "outcome")
 	m.refreshes = m.counterVec("bff_refreshes_total", "Access-token refreshes, by outcome.", "outcome")
-	m.userInfo = m.counterVec("bff_userinfo_total",
-		"UserInfo fetches after a login or a refresh (oidc.userInfo), by outcome.", "outcome")
 	m.created = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bff_sessions_created_total", Help: "Sessions created by a successful login.",
 	})
@@ -141,7 +146,6 @@ func (m *Metrics) newSessionInstruments() {
 		"Back-channel logout requests, by outcome.", "outcome")
 	initSeries(m.logins, m.loginSet)
 	initSeries(m.refreshes, m.refreshSet)
-	initSeries(m.userInfo, m.userInfoSet)
 	initSeries(m.ended, m.endSet)
 	initSeries(m.backchannel, m.backchannelSet)
 	m.rejected = m.counterVec("bff_session_rejected_total",

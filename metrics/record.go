@@ -42,15 +42,6 @@ func (m *Metrics) Refresh(outcome string) {
 	m.refreshes.WithLabelValues(m.refreshSet.value(outcome)).Inc()
 }
 
-// UserInfo counts a UserInfo fetch's outcome (one of Labels.UserInfo). It fits
-// idp.Config.ObserveUserInfo.
-func (m *Metrics) UserInfo(outcome string) {
-	if m == nil {
-		return
-	}
-	m.userInfo.WithLabelValues(m.userInfoSet.value(outcome)).Inc()
-}
-
 // SessionCreated counts a session created by a successful login.
 func (m *Metrics) SessionCreated() {
 	if m == nil {
