@@ -216,7 +216,8 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL) error {
 	cfg := s.cfg
 	ref, err := refresh.New(refresh.Config{
-		Store: s.store, IdP: s.idp, IdPs: s.refreshIdPs(), Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
+		Store: s.store, IdP: s.idp, IdPs: s.refreshIdPs(), DefaultIssuer: s.defaultIssuer(),
+		Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
 		ForcedCooldown: cfg.OIDC.ForcedRefreshCooldown, Observe: s.refreshed,
 	})
 	if err != nil {
@@ -426,6 +427,17 @@ func (s *Server) refreshIdPs() map[string]refresh.TokenRefresher {
 		m[n.name] = n.p
 	}
 	return m
+}
+
+// defaultIssuer is the default provider's issuer with oidc.providers ("" without: the one
+// provider's records name none, and are all its own).
+func (s *Server) defaultIssuer() string {
+	for _, n := range s.idps {
+		if n.name != "" && n.name == s.cfg.OIDC.DefaultIdP() {
+			return n.issuer
+		}
+	}
+	return ""
 }
 
 // handlerIdPs are the handlers' named providers (nil without oidc.providers).

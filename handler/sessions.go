@@ -195,7 +195,7 @@ func (h *Handlers) endListed(ctx context.Context, ls []session.Listed) ([]string
 // either way; the log line names no token).
 func (h *Handlers) revoke(ctx context.Context, rec *session.Record) {
 	p, ok := h.provider(rec.Provider)
-	if !ok || rec.RefreshToken == "" { // its provider is no longer configured: nothing to ask
+	if !ok || !h.ownProvider(rec) || rec.RefreshToken == "" { // not (or no longer) its provider: nothing to ask
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -64,6 +64,11 @@ type Config struct {
 	// ends (its refresh token belongs to a provider no longer configured).
 	IdP  TokenRefresher
 	IdPs map[string]TokenRefresher
+	// DefaultIssuer, set with IdPs, is the issuer of the provider IdPs[""] stands for: a
+	// record that names no provider (made before oidc.providers existed) is refreshed there
+	// only when its ID token names this issuer, else it ends (the operator made another
+	// provider the default: its refresh token must not be sent there).
+	DefaultIssuer string
 	// Skew: a token expiring within Skew is refreshed before use, or within half its
 	// lifetime when that is shorter (see Refresher.skew). Default 30s.
 	Skew time.Duration
@@ -569,12 +574,18 @@ func storeOrContext(what string, err error) error {
 // the hot path). A record of a provider no longer configured ends: its refresh token
 // cannot be redeemed anywhere else, and must not be sent to another provider.
 func (r *Refresher) idpOf(ctx context.Context, id string, rec *session.Record) (TokenRefresher, error) {
-	if p, ok := r.cfg.IdPs[rec.Provider]; ok {
+	if p, ok := r.cfg.IdPs[rec.Provider]; ok && r.ownProvider(rec) {
 		return p, nil
 	}
-	r.cfg.Logger.Warn("session of a provider that is no longer configured ended", "provider", rec.Provider)
+	r.cfg.Logger.Warn("session ended: its provider is no longer configured, or did not issue its tokens", "provider", rec.Provider)
 	r.end(ctx, id)
 	return nil, sessionEnded(ErrUnknownProvider)
+}
+
+// ownProvider: a record that names no provider is the default's only when its ID token
+// names the default's issuer (Config.DefaultIssuer); a named one is its provider's.
+func (r *Refresher) ownProvider(rec *session.Record) bool {
+	return rec.Provider != "" || r.cfg.DefaultIssuer == "" || idp.StoredIDTokenOf(rec.IDToken, r.cfg.DefaultIssuer)
 }
 
 // ErrUnknownProvider: the session's provider (Record.Provider) is not configured (any more).
