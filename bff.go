@@ -77,7 +77,7 @@ type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	store   session.Store
-	idp     *idp.Provider // the default provider (the one, without oidc.providers)
+	idp     countedIdP // the default provider (the one, without oidc.providers)
 	// idps are every provider by name, in configured order (one, named "", without
 	// oidc.providers).
 	idps     []namedIdP
@@ -200,8 +200,8 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 	for _, r := range s.cfg.Routes {
 		names = append(names, r.Name)
 	}
-	s.metrics = metrics.New(metrics.WithRoutes(names...), metrics.WithLabels(metrics.Labels{
-		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(),
+	s.metrics = metrics.New(metrics.WithRoutes(names...), metrics.WithProviders(s.cfg.OIDC.ProviderNames()...), metrics.WithLabels(metrics.Labels{
+		Login: handler.LoginOutcomes(), Refresh: refresh.Outcomes(), UserInfo: idp.UserInfoOutcomes(),
 		Backchannel: handler.BackchannelOutcomes(), Rejected: handler.RejectedReasons(),
 	}))
 	s.observe = s.metrics.ObserveHTTP
@@ -216,7 +216,8 @@ func (s *Server) buildTelemetry(ctx context.Context) error {
 func (s *Server) buildHandlers(o options, keys *session.KeyRing, public *url.URL) error {
 	cfg := s.cfg
 	ref, err := refresh.New(refresh.Config{
-		Store: s.store, IdP: s.idp, IdPs: s.refreshIdPs(), Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
+		Store: s.store, IdP: s.idp, IdPs: s.refreshIdPs(), DefaultIssuer: s.defaultIssuer(),
+		Skew: cfg.OIDC.RefreshSkew, Now: o.now, Logger: s.log,
 		ForcedCooldown: cfg.OIDC.ForcedRefreshCooldown, Observe: s.refreshed,
 	})
 	if err != nil {
@@ -350,6 +351,7 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 		MaxTokenAge: cfg.OIDC.MaxTokenAge, ClientKeyID: cfg.OIDC.ClientKeyID,
 		ClientAssertionAudience: cfg.OIDC.ClientAssertionAudience,
 		DPoP:                    cfg.OIDC.DPoP, DPoPAlgorithm: cfg.OIDC.DPoPAlgorithm,
+		UserInfo: cfg.OIDC.UserInfo,
 	}
 	if cfg.OIDC.ClientKey != "" {
 		key, err := config.ParsePrivateKey(cfg.OIDC.ClientKey)
@@ -368,12 +370,13 @@ func idpConfig(cfg config.Config) (idp.Config, error) {
 	return ic, nil
 }
 
-func newProvider(cfg config.Config, o options, log *slog.Logger) (*idp.Provider, error) {
+func newProvider(cfg config.Config, o options, log *slog.Logger, observeUserInfo func(string)) (*idp.Provider, error) {
 	ic, err := idpConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bff: %w", err)
 	}
 	ic.HTTPClient, ic.Now, ic.Logger = o.httpClient, o.now, log
+	ic.ObserveUserInfo = observeUserInfo
 	p, err := idp.New(ic)
 	if err != nil {
 		return nil, fmt.Errorf("bff: oidc: %w", err)
@@ -384,7 +387,7 @@ func newProvider(cfg config.Config, o options, log *slog.Logger) (*idp.Provider,
 // namedIdP is one configured provider and its relying party.
 type namedIdP struct {
 	name, issuer string
-	p            *idp.Provider
+	p            countedIdP
 }
 
 // buildProviders makes the relying party of every configured provider (each from the
@@ -394,16 +397,19 @@ func (s *Server) buildProviders(o options) error {
 	for _, n := range s.cfg.OIDC.IdPs() {
 		pc := s.cfg
 		pc.OIDC = n.OIDC
-		p, err := newProvider(pc, o, s.log.With("provider", n.Name))
+		name := n.Name
+		p, err := newProvider(pc, o, s.log.With("provider", n.Name), func(outcome string) { s.metrics.UserInfo(name, outcome) })
 		if err != nil {
 			if n.Name != "" {
 				return fmt.Errorf("bff: provider %q: %w", n.Name, err)
 			}
 			return err
 		}
-		s.idps = append(s.idps, namedIdP{name: n.Name, issuer: n.OIDC.Issuer, p: p})
+		c := countedIdP{Provider: p, name: n.Name, m: s.metrics}
+		s.idps = append(s.idps, namedIdP{name: n.Name, issuer: n.OIDC.Issuer, p: c})
+		s.metrics.SetProviderReady(n.Name, p.Ready)
 		if n.Name == def {
-			s.idp = p
+			s.idp = c
 		}
 	}
 	return nil
@@ -421,6 +427,17 @@ func (s *Server) refreshIdPs() map[string]refresh.TokenRefresher {
 		m[n.name] = n.p
 	}
 	return m
+}
+
+// defaultIssuer is the default provider's issuer with oidc.providers ("" without: the one
+// provider's records name none, and are all its own).
+func (s *Server) defaultIssuer() string {
+	for _, n := range s.idps {
+		if n.name != "" && n.name == s.cfg.OIDC.DefaultIdP() {
+			return n.issuer
+		}
+	}
+	return ""
 }
 
 // handlerIdPs are the handlers' named providers (nil without oidc.providers).

@@ -130,6 +130,12 @@ type OIDC struct {
 	// it (its dpop_signing_alg_values_supported). RS256 is refused: a key is made at each
 	// login, and an RSA key's CPU cost is one an anonymous visitor would control.
 	DPoPAlgorithm string `yaml:"dpopAlgorithm"`
+	// UserInfo fetches the IdP's UserInfo endpoint (OIDC Core §5.3) with the new access
+	// token after the login and after every refresh, and lays its claims over the ID
+	// token's in the session (what /bff/user shows). A failed or mismatched answer never
+	// fails the login or the refresh: the claims stay as they were. The discovery document
+	// must name a userinfo_endpoint. Not with dpop. Default false.
+	UserInfo bool `yaml:"userInfo"`
 	// Providers, when set, configures several OpenID providers at once (see
 	// docs/configuration.md, "Several providers"): each entry names one registration;
 	// the keys it leaves unset are inherited from this block. Without it this block is
@@ -167,6 +173,7 @@ type Provider struct {
 	PushedAuthorization     *bool    `yaml:"pushedAuthorization"`
 	DPoP                    *bool    `yaml:"dpop"`
 	DPoPAlgorithm           string   `yaml:"dpopAlgorithm"`
+	UserInfo                *bool    `yaml:"userInfo"`
 }
 
 // Session configures the session store and the cookies.

@@ -80,6 +80,7 @@ func (o OIDC) inherit(p Provider) OIDC {
 	flag(&r.PushedAuthorization, p.PushedAuthorization)
 	flag(&r.DPoP, p.DPoP)
 	str(&r.DPoPAlgorithm, p.DPoPAlgorithm)
+	flag(&r.UserInfo, p.UserInfo)
 	return r
 }
 

@@ -45,6 +45,11 @@ func validateRegistration(o OIDC, ps *problems) {
 	case !slices.Contains(dpopAlgorithms, o.DPoPAlgorithm):
 		ps.add("oidc.dpopAlgorithm", "%q %s", o.DPoPAlgorithm, oneOf(dpopAlgorithms...))
 	}
+	if o.UserInfo && o.DPoP {
+		// A DPoP-bound access token needs a proof at the UserInfo endpoint too, which the
+		// BFF does not send there (yet): every fetch would fail.
+		ps.add("oidc.userInfo", "is not supported together with oidc.dpop: turn one of them off")
+	}
 	validateScopes(o.Scopes, ps)
 	validateAuthParams(o.AuthParams, ps)
 }

@@ -104,6 +104,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "a client key unused by client_secret_basic", mutate: func(c *Config) { c.OIDC.ClientKey = testClientKeyPEM }, wantPath: "oidc.clientKey", wantInMsg: "private_key_jwt"},
 		{name: "dpop algorithm RS256 refused (a key per login)", mutate: func(c *Config) { c.OIDC.DPoP, c.OIDC.DPoPAlgorithm = true, "RS256" }, wantPath: "oidc.dpopAlgorithm", wantInMsg: "use ES256"},
 		{name: "dpop algorithm unknown", mutate: func(c *Config) { c.OIDC.DPoPAlgorithm = "PS256" }, wantPath: "oidc.dpopAlgorithm", wantInMsg: "ES256, EdDSA"},
+		{name: "userInfo with dpop (no proof at the UserInfo endpoint)", mutate: func(c *Config) { c.OIDC.UserInfo, c.OIDC.DPoP = true, true }, wantPath: "oidc.userInfo", wantInMsg: "oidc.dpop"},
 		{name: "token endpoint auth empty", mutate: func(c *Config) { c.OIDC.TokenEndpointAuth = "" }, wantPath: "oidc.tokenEndpointAuth", wantInMsg: "must be one of"},
 		{name: "refresh skew zero", mutate: func(c *Config) { c.OIDC.RefreshSkew = 0 }, wantPath: "oidc.refreshSkew", wantInMsg: "positive"},
 		{name: "forced refresh cooldown zero", mutate: func(c *Config) { c.OIDC.ForcedRefreshCooldown = 0 }, wantPath: "oidc.forcedRefreshCooldown", wantInMsg: "positive"},

@@ -223,3 +223,30 @@ func TestIdentityHeadersNameTheProvider(t *testing.T) {
 		t.Fatalf("upstream users %q, want a:%s and b:%s", users, ua.Sub, ua.Sub)
 	}
 }
+
+// TestIdPMetricsCountEachProvider: with two providers, each one's token-endpoint
+// counters move on their own (a login at each, a refresh at b only), and each has its
+// readiness gauge.
+func TestIdPMetricsCountEachProvider(t *testing.T) {
+	e, b := testenv.StartTwoProviders(t, testenv.Options{})
+	if r := e.LoginAt(t, e.NewClient(t), "a", "alice"); r.StatusCode != http.StatusFound {
+		t.Fatalf("login at a: %d", r.StatusCode)
+	}
+	if r := e.LoginAt(t, e.Client, "b", "bob"); r.StatusCode != http.StatusFound {
+		t.Fatalf("login at b: %d", r.StatusCode)
+	}
+	forceRefresh(t, e, b.OP) // e.Client's session: b's
+	text := e.Scrape(t)
+	for series, want := range map[string]string{
+		`bff_idp_token_requests_total{grant="authorization_code",outcome="ok",provider="a"}`: "1",
+		`bff_idp_token_requests_total{grant="authorization_code",outcome="ok",provider="b"}`: "1",
+		`bff_idp_token_requests_total{grant="refresh_token",outcome="ok",provider="a"}`:      "0",
+		`bff_idp_token_requests_total{grant="refresh_token",outcome="ok",provider="b"}`:      "1",
+		`bff_idp_ready{provider="a"}`: "1",
+		`bff_idp_ready{provider="b"}`: "1",
+	} {
+		if got := testenv.MetricValue(t, text, series); got != want {
+			t.Errorf("%s = %s, want %s", series, got, want)
+		}
+	}
+}

@@ -72,6 +72,8 @@ func (h *Handlers) completeLogin(c echo.Context) (string, error) {
 		}
 		return LoginIdPError, exchangePage(err)
 	}
+	// The UserInfo claims (oidc.userInfo) over the ID token's; a failed fetch fails no login.
+	ident.Claims = idp.WithUserInfo(r.Context(), p, toks, ident.Subject, ident.Claims)
 	if err := h.endPreviousSession(c, ls.Previous); err != nil {
 		return LoginStoreError, err
 	}

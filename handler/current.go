@@ -63,15 +63,17 @@ func (h *Handlers) lookup(r *http.Request) (*current, cookieState, error) {
 		return nil, c.state, storeProblem(err)
 	}
 	cur := &current{id: c.id, rec: rec, hash: session.IDHash(c.id), staleCookie: c.stale}
-	if _, ok := h.provider(rec.Provider); !ok {
+	if !h.ownProvider(rec) {
 		return nil, cookieBad, h.endOrphan(r, cur)
 	}
 	noteSession(r, cur.hash)
 	return cur, cookieLive, nil
 }
 
-// endOrphan ends a session whose provider (Record.Provider) is no longer configured: its
-// tokens cannot be refreshed, revoked or logged out anywhere, and must not be sent on.
+// endOrphan ends a session whose provider (Record.Provider) is no longer configured, or
+// a record made before oidc.providers whose issuer is not the default provider's
+// (ownProvider): its tokens cannot be refreshed, revoked or logged out anywhere, and must
+// not be sent on.
 // The request then has no session (its cookie is cleared); the end is logged once, with
 // the provider's name (a configuration value, not a secret).
 func (h *Handlers) endOrphan(r *http.Request, cur *current) error {
@@ -80,7 +82,7 @@ func (h *Handlers) endOrphan(r *http.Request, cur *current) error {
 	}
 	h.d.Metrics.SessionEnded(metrics.EndedProviderRemoved, 1)
 	h.d.OnEnd([]string{cur.hash})
-	h.d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "session of a provider that is no longer configured ended",
+	h.d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "session ended: its provider is no longer configured, or did not issue its tokens",
 		slog.String("provider", cur.rec.Provider), slog.String("request_id", r.Header.Get(HeaderRequestID)))
 	return nil
 }

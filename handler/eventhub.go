@@ -12,11 +12,17 @@ import (
 // stream is its handler's goroutine and nothing else: the hub only sets a flag and does a
 // non-blocking send on the stream's wake channel, so a slow client never holds it up.
 
-// Default bounds of the hub (Config.MaxEventStreams, maxEventStreamsPerSession).
+// Default bounds of the hub (Config.MaxEventStreams, maxEventStreamsPerSession,
+// MaxEventStreamsPerSubject).
 const (
 	DefaultMaxEventStreams = 10000
 	// maxEventStreamsPerSession: tabs of one browser session; one more gets 429.
 	maxEventStreamsPerSession = 16
+	// MaxEventStreamsPerSubject: streams of one user (provider and subject) on one replica,
+	// across all their sessions (4 full browsers' worth); one more gets 429. Without it one
+	// account could log in again and again and hold server.maxEventStreams alone, starving
+	// every other user of the replica.
+	MaxEventStreamsPerSubject = 64
 )
 
 // What a stream is woken for (eventSub.flags).
@@ -37,9 +43,11 @@ type eventSub struct {
 type eventHub struct {
 	mu         sync.Mutex
 	subs       map[string]map[*eventSub]struct{}
+	bySubject  map[string]int // open streams per subject key (subjectKey)
 	total      int
 	max        int
 	perSession int
+	perSubject int
 	closed     bool // shutting down: no new stream
 }
 
@@ -47,7 +55,8 @@ func newEventHub(max int) *eventHub {
 	if max <= 0 {
 		max = DefaultMaxEventStreams
 	}
-	return &eventHub{subs: make(map[string]map[*eventSub]struct{}), max: max, perSession: maxEventStreamsPerSession}
+	return &eventHub{subs: make(map[string]map[*eventSub]struct{}), bySubject: make(map[string]int),
+		max: max, perSession: maxEventStreamsPerSession, perSubject: MaxEventStreamsPerSubject}
 }
 
 // Why subscribe refused a stream.
@@ -56,12 +65,18 @@ type hubRefusal uint8
 const (
 	hubOK hubRefusal = iota
 	hubSessionFull
+	hubSubjectFull
 	hubReplicaFull
 	hubClosed
 )
 
-// subscribe opens a stream for the session idHash, within the bounds.
-func (h *eventHub) subscribe(idHash string) (*eventSub, hubRefusal) {
+// subjectKey names a user for the per-subject bound: the same sub at two providers is two
+// users. In memory only.
+func subjectKey(provider, sub string) string { return provider + "\x00" + sub }
+
+// subscribe opens a stream for the session idHash of the user subject (subjectKey),
+// within the bounds.
+func (h *eventHub) subscribe(idHash, subject string) (*eventSub, hubRefusal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
@@ -71,6 +86,8 @@ func (h *eventHub) subscribe(idHash string) (*eventSub, hubRefusal) {
 		return nil, hubReplicaFull
 	case len(h.subs[idHash]) >= h.perSession:
 		return nil, hubSessionFull
+	case h.bySubject[subject] >= h.perSubject:
+		return nil, hubSubjectFull
 	}
 	s := &eventSub{wake: make(chan struct{}, 1)}
 	set := h.subs[idHash]
@@ -79,12 +96,13 @@ func (h *eventHub) subscribe(idHash string) (*eventSub, hubRefusal) {
 		h.subs[idHash] = set
 	}
 	set[s] = struct{}{}
+	h.bySubject[subject]++
 	h.total++
 	return s, hubOK
 }
 
-// unsubscribe closes the stream s of idHash.
-func (h *eventHub) unsubscribe(idHash string, s *eventSub) {
+// unsubscribe closes the stream s of idHash and subject.
+func (h *eventHub) unsubscribe(idHash, subject string, s *eventSub) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.subs[idHash]
@@ -93,6 +111,9 @@ func (h *eventHub) unsubscribe(idHash string, s *eventSub) {
 	}
 	delete(set, s)
 	h.total--
+	if h.bySubject[subject]--; h.bySubject[subject] <= 0 {
+		delete(h.bySubject, subject)
+	}
 	if len(set) == 0 {
 		delete(h.subs, idHash)
 	}

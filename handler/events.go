@@ -65,6 +65,14 @@ type sessionEventsInfo struct {
 	IdleTimeout          int64     `json:"idleTimeoutSeconds"`
 }
 
+// tooManyStreams is the 429 of a stream beyond a session's or a user's bound; the client
+// may try again after a heartbeat (a tab may have closed meanwhile).
+func tooManyStreams(detail string) error {
+	p := problem.New(http.StatusTooManyRequests, problem.TooManyRequests, detail, nil)
+	p.RetryAfter = eventsHeartbeat
+	return p
+}
+
 // sessionEvents serves GET /bff/session/events.
 func (h *Handlers) sessionEvents(c echo.Context) error {
 	r := c.Request()
@@ -75,20 +83,20 @@ func (h *Handlers) sessionEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sub, refused := h.events.subscribe(hash)
+	subject := subjectKey(h.providerName(rec), rec.Subject)
+	sub, refused := h.events.subscribe(hash, subject)
 	switch refused {
 	case hubSessionFull:
-		p := problem.New(http.StatusTooManyRequests, problem.TooManyRequests,
-			fmt.Sprintf("this session already has %d event streams open", h.events.perSession), nil)
-		p.RetryAfter = eventsHeartbeat
-		return p
+		return tooManyStreams(fmt.Sprintf("this session already has %d event streams open", h.events.perSession))
+	case hubSubjectFull:
+		return tooManyStreams(fmt.Sprintf("this user already has %d event streams open on this server", h.events.perSubject))
 	case hubReplicaFull, hubClosed:
 		p := problem.New(http.StatusServiceUnavailable, problem.TooManyRequests,
 			"this server cannot open another event stream now", nil)
 		p.RetryAfter = storeRetryAfter + time.Duration(rand.IntN(eventsRetrySpread))*time.Millisecond
 		return p
 	}
-	defer h.events.unsubscribe(hash, sub)
+	defer h.events.unsubscribe(hash, subject, sub)
 	st := &eventStream{h: h, c: c, rc: http.NewResponseController(c.Response()), hash: hash,
 		ends: ends, access: rec.AccessExpiry, absolute: rec.AbsoluteExpiry}
 	hd := c.Response().Header()

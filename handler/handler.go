@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenward/bff/csrf"
 	"github.com/tokenward/bff/dpop"
+	"github.com/tokenward/bff/idp"
 	"github.com/tokenward/bff/ratelimit"
 	"github.com/tokenward/bff/session"
 )
@@ -90,6 +91,9 @@ type Handlers struct {
 	issuers map[string]string
 	// names lists the named providers in configured order (nil without a list).
 	names []string
+	// defaultIssuer is the default provider's issuer with a list ("" without): a record
+	// that names no provider (made before the list existed) must come from it.
+	defaultIssuer string
 	// events are the replica's open session event streams (GET /bff/session/events).
 	events *eventHub
 	// adminToken checks the admin kill-switch's bearer secret; nil: the switch is off.
@@ -138,6 +142,7 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 		idps:           idps,
 		issuers:        issuers,
 		names:          names,
+		defaultIssuer:  defaultIssuer(d),
 		events:         newEventHub(cfg.MaxEventStreams),
 	}, nil
 }
@@ -165,6 +170,28 @@ func providerSet(d *Deps) (map[string]Provider, map[string]string, []string, err
 	}
 	idps[""], d.IdP = def, def
 	return idps, issuers, names, nil
+}
+
+// defaultIssuer is the issuer of d's default provider among IdPs, "" without IdPs.
+func defaultIssuer(d Deps) string {
+	for _, np := range d.IdPs {
+		if np.Name == d.DefaultIdP {
+			return np.Issuer
+		}
+	}
+	return ""
+}
+
+// ownProvider reports whether rec may be served by the provider it is assigned to. With
+// oidc.providers, a record that names none was made before the list existed and is
+// assigned to the default provider: only if its ID token names that provider's issuer
+// (the operator may have made another provider the default since), else its tokens would
+// go to a provider that never issued them.
+func (h *Handlers) ownProvider(rec *session.Record) bool {
+	if _, ok := h.provider(rec.Provider); !ok {
+		return false
+	}
+	return rec.Provider != "" || h.defaultIssuer == "" || idp.StoredIDTokenOf(rec.IDToken, h.defaultIssuer)
 }
 
 // provider is the provider of name: without oidc.providers only "" names one (Deps.IdP);

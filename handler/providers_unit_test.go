@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -112,5 +113,51 @@ func TestBackchannelOfTheDefaultReachesUnnamedRecords(t *testing.T) {
 	}
 	if c := post("?idp=zz"); c != http.StatusBadRequest {
 		t.Fatalf("unknown idp: %d", c)
+	}
+}
+
+// idTokenOf is an ID token of iss as a record stores it (verified when it was stored; only
+// its iss matters here).
+func idTokenOf(iss string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(`{"iss":"`+iss+`","sub":"alice"}`)) + ".sig"
+}
+
+// TestUnnamedRecordOfAnotherIssuerEnds: a record made before oidc.providers (Provider "")
+// is the default provider's only when its ID token names the default's issuer; one from
+// another issuer (the operator made another provider the default) ends at its next use,
+// counted provider_removed, and its refresh token is never revoked at (sent to) the
+// default; one without a readable ID token ends too.
+func TestUnnamedRecordOfAnotherIssuerEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name, idToken string
+		live          bool
+	}{
+		{name: "the default's issuer", idToken: idTokenOf("https://a.example"), live: true},
+		{name: "another issuer", idToken: idTokenOf("https://old-idp.example")},
+		{name: "no ID token", idToken: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, _ := newProvidersUnit(t)
+			id, ck := u.session(t, func(r *session.Record) { r.IDToken = tc.idToken })
+			r := httptest.NewRequest(http.MethodPost, "https://app.example/bff/logout", nil)
+			r.Header.Set("X-CSRF", "1")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			r.AddCookie(ck)
+			w := u.serve(r)
+			_, err := u.store.Get(context.Background(), id)
+			if tc.live {
+				if w.Code != http.StatusOK || len(u.idp.revoked) != 1 {
+					t.Fatalf("logout of the default's record: %d, revoked %d", w.Code, len(u.idp.revoked))
+				}
+				return
+			}
+			if w.Code == http.StatusInternalServerError || err == nil || len(u.idp.revoked) != 0 {
+				t.Fatalf("logout: %d, record kept %v, revoked at the default %d: want it ended, nothing sent", w.Code, err == nil, len(u.idp.revoked))
+			}
+			if u.rec.count("ended:provider_removed") != 1 {
+				t.Fatalf("counted provider_removed %d times, want 1", u.rec.count("ended:provider_removed"))
+			}
+		})
 	}
 }

@@ -234,7 +234,7 @@ const (
 // either way; the log line names no token).
 func (h *Handlers) revoke(ctx context.Context, rec *session.Record) revokeOutcome {
 	p, ok := h.provider(rec.Provider)
-	if !ok || rec.RefreshToken == "" { // its provider is no longer configured: nothing to ask
+	if !ok || !h.ownProvider(rec) || rec.RefreshToken == "" { // not (or no longer) its provider: nothing to ask
 		return revokeSkipped
 	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -104,6 +104,11 @@ type Config struct {
 	// or EdDSA; RS256 is refused (a key is made at each login). See docs/tokens.md, "DPoP".
 	DPoP          bool
 	DPoPAlgorithm string
+	// UserInfo makes UserInfo fetch the provider's UserInfo endpoint (which discovery
+	// then requires); off, UserInfo returns no claims.
+	UserInfo bool
+	// ObserveUserInfo is told every UserInfo fetch's outcome (UserInfoOutcomes). Default: nothing.
+	ObserveUserInfo func(outcome string)
 	// Now is the clock used for every token time check. Default time.Now.
 	Now func() time.Time
 	// Logger receives discovery and key-set events, never a token or secret. Default: discard.
@@ -141,6 +146,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ObserveUserInfo == nil {
+		c.ObserveUserInfo = func(string) {}
 	}
 	return c
 }

@@ -27,6 +27,7 @@ type metadata struct {
 	JWKSURI                 string   `json:"jwks_uri"`
 	EndSessionEndpoint      string   `json:"end_session_endpoint"`
 	RevocationEndpoint      string   `json:"revocation_endpoint"`
+	UserInfoEndpoint        string   `json:"userinfo_endpoint"`
 	IDTokenSigningAlgs      []string `json:"id_token_signing_alg_values_supported"`
 	CodeChallengeMethods    []string `json:"code_challenge_methods_supported"`
 	IssParameterSupported   bool     `json:"authorization_response_iss_parameter_supported"`
@@ -143,6 +144,10 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 	if err := p.checkDPoP(meta); err != nil {
 		return nil, err
 	}
+	if p.cfg.UserInfo && meta.UserInfoEndpoint == "" {
+		return nil, fmt.Errorf("discovery: %w: the provider's discovery document names no userinfo_endpoint: "+
+			"turn oidc.userInfo off for this provider", ErrMisconfigured)
+	}
 	algs, err := signingAlgs(meta.IDTokenSigningAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w: %w", ErrUnavailable, err)
@@ -230,6 +235,7 @@ func (p *Provider) checkMetadata(meta metadata) error {
 		"end_session_endpoint":                  meta.EndSessionEndpoint,
 		"revocation_endpoint":                   meta.RevocationEndpoint,
 		"pushed_authorization_request_endpoint": meta.PAREndpoint,
+		"userinfo_endpoint":                     meta.UserInfoEndpoint,
 	}
 	for name, v := range required {
 		if err := p.cfg.checkURL(v, p.cfg.AllowInsecureIssuer); err != nil {

@@ -76,6 +76,7 @@ type testOP struct {
 	token     http.HandlerFunc     // overrides the token endpoint when set
 	revoke    http.HandlerFunc     // overrides the revocation endpoint when set
 	jwks      http.HandlerFunc     // overrides the JWKS endpoint when set
+	userinfo  http.HandlerFunc     // serves GET /userinfo (404 when unset)
 	tokenReqs []recordedReq        // every token request
 	revReqs   []recordedReq        // every revocation request
 	extraResp map[string]any       // merged into the default token response
@@ -183,6 +184,16 @@ func (op *testOP) mux() *http.ServeMux {
 			return
 		}
 		writeJSON(w, http.StatusOK, op.tokenResponse())
+	})
+	m.HandleFunc("GET /userinfo", func(w http.ResponseWriter, r *http.Request) {
+		op.mu.Lock()
+		h := op.userinfo
+		op.mu.Unlock()
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h(w, r)
 	})
 	m.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
 		op.hits["revoke"].Add(1)

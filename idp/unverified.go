@@ -31,3 +31,13 @@ func UnverifiedIssuer(raw string) (string, error) {
 	}
 	return c.Issuer, nil
 }
+
+// StoredIDTokenOf reports whether idToken, an ID token the BFF verified when it stored it
+// (a session record is sealed: nobody else wrote it), was issued by issuer. It tells a
+// record made before oidc.providers existed (it names no provider) from the default
+// provider's: only a record whose ID token names that provider's issuer may be refreshed,
+// revoked or logged out there. No ID token, or an unreadable one, is no match.
+func StoredIDTokenOf(idToken, issuer string) bool {
+	iss, err := UnverifiedIssuer(idToken)
+	return err == nil && iss == issuer
+}

@@ -61,6 +61,7 @@ func hasLabels(s *dto.Metric, want map[string]string) bool {
 var testLabels = Labels{
 	Login:       []string{"started", "ok", "denied", "bad_state", "idp_error", "invalid_token", "store_error", "silent_no_session"},
 	Refresh:     []string{"ok", "invalid_grant", "transient", "coalesced", "store_error", "cooldown", "backoff", "ended"},
+	UserInfo:    []string{"ok", "sub_mismatch", "unsupported", "error"},
 	Backchannel: []string{"ok", "invalid", "replay", "error"},
 	Rejected:    []string{"cookie_invalid", "cookie_duplicate", "record_forged", "record_unknown_key", "record_malformed"},
 }

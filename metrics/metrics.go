@@ -33,6 +33,8 @@ type Metrics struct {
 	upstream      *prometheus.HistogramVec // route
 	logins        *prometheus.CounterVec   // outcome
 	refreshes     *prometheus.CounterVec   // outcome
+	userInfo      *prometheus.CounterVec   // provider, outcome
+	tokenRequests *prometheus.CounterVec   // provider, grant, outcome
 	created       prometheus.Counter
 	ended         *prometheus.CounterVec   // reason
 	backchannel   *prometheus.CounterVec   // outcome
@@ -40,7 +42,8 @@ type Metrics struct {
 	storeDuration *prometheus.HistogramVec // op
 	storeErrors   *prometheus.CounterVec   // op
 
-	loginSet, refreshSet, endSet, backchannelSet, rejectSet, opSet labelSet
+	loginSet, refreshSet, userInfoSet, endSet, backchannelSet, rejectSet, opSet labelSet
+	providerSet, grantSet, tokenOutcomeSet                                      labelSet
 
 	liveStreams atomic.Pointer[func() float64]
 
@@ -51,9 +54,10 @@ type Metrics struct {
 type Option func(*options)
 
 type options struct {
-	routes  []string
-	version string
-	labels  Labels
+	routes    []string
+	providers []string
+	version   string
+	labels    Labels
 }
 
 // Labels are the outcome and reason sets whose producers own them: each package that
@@ -62,6 +66,7 @@ type options struct {
 type Labels struct {
 	Login       []string // bff_logins_total{outcome}: handler.LoginOutcomes
 	Refresh     []string // bff_refreshes_total{outcome}: refresh.Outcomes
+	UserInfo    []string // bff_userinfo_total{outcome}: idp.UserInfoOutcomes
 	Backchannel []string // bff_backchannel_logouts_total{outcome}: handler.BackchannelOutcomes
 	Rejected    []string // bff_session_rejected_total{reason}: handler.RejectedReasons
 }
@@ -89,14 +94,18 @@ func New(opts ...Option) *Metrics {
 		opt(&o)
 	}
 	m := &Metrics{
-		reg:            prometheus.NewRegistry(),
-		routes:         newLabelSet(builtinRoutes, validUTF8(o.routes)),
-		loginSet:       newLabelSet(o.labels.Login),
-		refreshSet:     newLabelSet(o.labels.Refresh),
-		endSet:         newLabelSet(endReasons),
-		backchannelSet: newLabelSet(o.labels.Backchannel),
-		rejectSet:      newLabelSet(o.labels.Rejected),
-		opSet:          newLabelSet(storeOps),
+		reg:             prometheus.NewRegistry(),
+		routes:          newLabelSet(builtinRoutes, validUTF8(o.routes)),
+		loginSet:        newLabelSet(o.labels.Login),
+		refreshSet:      newLabelSet(o.labels.Refresh),
+		userInfoSet:     newLabelSet(o.labels.UserInfo),
+		endSet:          newLabelSet(endReasons),
+		backchannelSet:  newLabelSet(o.labels.Backchannel),
+		rejectSet:       newLabelSet(o.labels.Rejected),
+		opSet:           newLabelSet(storeOps),
+		providerSet:     newLabelSet([]string{DefaultProvider}, validUTF8(o.providers)),
+		grantSet:        newLabelSet(grants),
+		tokenOutcomeSet: newLabelSet(tokenOutcomes),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -107,6 +116,7 @@ func New(opts ...Option) *Metrics {
 	m.newHTTPInstruments()
 	m.newSessionInstruments()
 	m.newStoreInstruments()
+	m.newIdPInstruments()
 	m.own(m.created) // the one instrument not made by counterVec or histogramVec
 	m.own(buildInfo(o.version))
 	m.own(m.liveStreamsGauge())

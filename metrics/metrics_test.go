@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,7 +23,7 @@ var allNames = []string{
 	"bff_sessions_created_total", "bff_sessions_ended_total",
 	"bff_store_operation_duration_seconds", "bff_store_errors_total",
 	"bff_backchannel_logouts_total", "bff_live_streams", "bff_build_info",
-	"bff_session_rejected_total",
+	"bff_session_rejected_total", "bff_idp_token_requests_total", "bff_userinfo_total", "bff_idp_ready",
 }
 
 // exercise records one of everything, so every family has a series.
@@ -36,6 +37,9 @@ func exercise(m *Metrics) {
 	m.BackchannelLogout("ok")
 	m.SessionRejected("record_forged")
 	m.ObserveStore(OpGet, time.Millisecond, false)
+	m.TokenRequest("", GrantCode, TokenOK)
+	m.UserInfo("", "ok")
+	m.SetProviderReady("", func() error { return nil })
 }
 
 func TestHandlerExposesEveryName(t *testing.T) {
@@ -167,6 +171,8 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		m.ObserveUpstream(raw, time.Millisecond)
 		m.Login(raw)
 		m.Refresh(raw)
+		m.UserInfo(raw, raw)
+		m.TokenRequest(raw, raw, raw)
 		m.SessionEnded(raw, 1)
 		m.BackchannelLogout(raw)
 		m.SessionRejected(raw)
@@ -182,6 +188,8 @@ func TestRandomPathsMethodsAndOutcomesCannotExplodeSeries(t *testing.T) {
 		{name: "bff_upstream_duration_seconds", max: 1},
 		{name: "bff_logins_total", max: len(testLabels.Login) + 1},
 		{name: "bff_refreshes_total", max: len(testLabels.Refresh) + 1},
+		{name: "bff_userinfo_total", max: 2 * (len(testLabels.UserInfo) + 1)}, // default and other
+		{name: "bff_idp_token_requests_total", max: 2 * (len(grants) + 1) * (len(tokenOutcomes) + 1)},
 		{name: "bff_sessions_ended_total", max: len(endReasons) + 1},
 		{name: "bff_backchannel_logouts_total", max: len(testLabels.Backchannel) + 1},
 		{name: "bff_session_rejected_total", max: len(testLabels.Rejected) + 1},
@@ -210,6 +218,8 @@ func TestFixedSeriesExistAtZero(t *testing.T) {
 	}{
 		{name: "bff_logins_total", want: len(testLabels.Login) + 1},
 		{name: "bff_refreshes_total", want: len(testLabels.Refresh) + 1},
+		{name: "bff_userinfo_total", want: 2 * (len(testLabels.UserInfo) + 1)},
+		{name: "bff_idp_token_requests_total", want: 2 * len(grants) * len(tokenOutcomes)},
 		{name: "bff_sessions_ended_total", want: len(endReasons) + 1},
 		{name: "bff_backchannel_logouts_total", want: len(testLabels.Backchannel) + 1},
 		{name: "bff_session_rejected_total", want: len(testLabels.Rejected) + 1},
@@ -370,4 +380,48 @@ func TestProducersLabelSetsComeFromWithLabels(t *testing.T) {
 	if got := testutil.CollectAndCount(m.Registry(), "bff_refreshes_total"); got != 2 {
 		t.Errorf("bff_refreshes_total has %d series, want 2 (x and other)", got)
 	}
+}
+
+// TestProviderLabelNamesOnlyConfiguredProviders: each configured provider's counters
+// move on their own; the provider of a configuration without oidc.providers ("") is
+// "default", and a name outside the configuration is "other" (bounded cardinality).
+func TestProviderLabelNamesOnlyConfiguredProviders(t *testing.T) {
+	m := New(WithLabels(testLabels), WithProviders("corp", "social"))
+	m.TokenRequest("corp", GrantRefresh, TokenOK)
+	m.TokenRequest("social", GrantCode, TokenRefused)
+	m.TokenRequest("", GrantCode, TokenOK)
+	m.TokenRequest("evil-idp", GrantCode, TokenOK)
+	m.UserInfo("social", "sub_mismatch")
+	for _, tc := range []struct {
+		c    prometheus.Collector
+		want float64
+	}{
+		{m.tokenRequests.WithLabelValues("corp", GrantRefresh, TokenOK), 1},
+		{m.tokenRequests.WithLabelValues("social", GrantRefresh, TokenOK), 0},
+		{m.tokenRequests.WithLabelValues("social", GrantCode, TokenRefused), 1},
+		{m.tokenRequests.WithLabelValues(DefaultProvider, GrantCode, TokenOK), 1},
+		{m.tokenRequests.WithLabelValues("other", GrantCode, TokenOK), 1},
+		{m.userInfo.WithLabelValues("social", "sub_mismatch"), 1},
+		{m.userInfo.WithLabelValues("corp", "sub_mismatch"), 0},
+	} {
+		if got := testutil.ToFloat64(tc.c); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.c.(prometheus.Metric).Desc(), got, tc.want)
+		}
+	}
+	ready := errors.New("not yet")
+	m.SetProviderReady("corp", func() error { return nil })
+	m.SetProviderReady("social", func() error { return ready })
+	text := gather(t, m)
+	for _, want := range []string{`bff_idp_ready{provider="corp"} 1`, `bff_idp_ready{provider="social"} 0`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func gather(t *testing.T, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
 }

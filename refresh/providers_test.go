@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"encoding/base64"
 	"errors"
 	"testing"
 
@@ -43,5 +44,40 @@ func TestRefreshGoesToTheSessionsProvider(t *testing.T) {
 	}
 	if _, err := st.Get(t.Context(), id); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("the session of a removed provider survived: %v", err)
+	}
+}
+
+// TestUnnamedRecordOfAnotherIssuerIsNotRefreshed: with oidc.providers, a record made
+// before the list (Provider "") is refreshed at the default only when its ID token names
+// the default's issuer; one of another issuer ends, its refresh token sent nowhere.
+func TestUnnamedRecordOfAnotherIssuerIsNotRefreshed(t *testing.T) {
+	st := newStore(t)
+	a := &fakeIdP{}
+	r, err := New(Config{Store: st, IdPs: map[string]TokenRefresher{"": a, "a": a}, DefaultIssuer: "https://a.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	idToken := func(iss string) string { return enc([]byte(`{}`)) + "." + enc([]byte(`{"iss":"`+iss+`"}`)) + ".sig" }
+
+	id, rec := providerSession(t, st, "")
+	rec.IDToken = idToken("https://a.example")
+	if err := st.Save(t.Context(), id, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Fresh(t.Context(), id, rec, false); err != nil || a.calls.Load() != 1 {
+		t.Fatalf("the default's unnamed session: %v, %d calls", err, a.calls.Load())
+	}
+	id, rec = providerSession(t, st, "")
+	rec.IDToken = idToken("https://old-idp.example")
+	if err := st.Save(t.Context(), id, rec); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Fresh(t.Context(), id, rec, false)
+	if !errors.Is(err, ErrSessionEnded) || a.calls.Load() != 1 {
+		t.Fatalf("another issuer's unnamed session: %v, %d calls (want ended, no call)", err, a.calls.Load())
+	}
+	if _, err := st.Get(t.Context(), id); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("the session survived: %v", err)
 	}
 }

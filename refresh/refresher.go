@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -65,6 +64,11 @@ type Config struct {
 	// ends (its refresh token belongs to a provider no longer configured).
 	IdP  TokenRefresher
 	IdPs map[string]TokenRefresher
+	// DefaultIssuer, set with IdPs, is the issuer of the provider IdPs[""] stands for: a
+	// record that names no provider (made before oidc.providers existed) is refreshed there
+	// only when its ID token names this issuer, else it ends (the operator made another
+	// provider the default: its refresh token must not be sent there).
+	DefaultIssuer string
 	// Skew: a token expiring within Skew is refreshed before use, or within half its
 	// lifetime when that is shorter (see Refresher.skew). Default 30s.
 	Skew time.Duration
@@ -471,7 +475,8 @@ func (r *Refresher) exchange(ctx context.Context, id string, rec *session.Record
 	if toks.IDToken != "" {
 		next.IDToken = toks.IDToken
 	}
-	next.Claims = currentClaims(rec.Claims, ident)
+	// The UserInfo claims (oidc.userInfo) over those; a failed fetch fails no refresh.
+	next.Claims = idp.WithUserInfo(ctx, p, toks, rec.Subject, currentClaims(rec.Claims, ident))
 	next.Refreshed++
 	next.RefreshFailures, next.RefreshRetryAt = 0, time.Time{}
 	next.RefreshPendingSince, next.RefreshPendingOwner = time.Time{}, ""
@@ -482,20 +487,14 @@ func (r *Refresher) exchange(ctx context.Context, id string, rec *session.Record
 }
 
 // currentClaims is what /bff/user shows after a refresh: the login's profile claims with
-// those a refreshed (and verified, same-subject) ID token carries laid over them. A claim
-// the new token leaves out is kept: many providers issue lean ID tokens on refresh, and
-// an absent claim is no statement that it changed. The login's map is never written to
-// (cached copies of the record share it).
+// those a refreshed (and verified, same-subject) ID token carries laid over them (see
+// idp.MergeClaims: a claim the new token leaves out is kept, as many providers issue lean
+// ID tokens on refresh).
 func currentClaims(old map[string]any, ident *idp.Identity) map[string]any {
-	if ident == nil || len(ident.Claims) == 0 {
+	if ident == nil {
 		return old
 	}
-	merged := maps.Clone(old)
-	if merged == nil {
-		merged = make(map[string]any, len(ident.Claims))
-	}
-	maps.Copy(merged, ident.Claims)
-	return merged
+	return idp.MergeClaims(old, ident.Claims)
 }
 
 // store saves the refreshed record. Update, not Save: a logout that ended the session while
@@ -575,12 +574,18 @@ func storeOrContext(what string, err error) error {
 // the hot path). A record of a provider no longer configured ends: its refresh token
 // cannot be redeemed anywhere else, and must not be sent to another provider.
 func (r *Refresher) idpOf(ctx context.Context, id string, rec *session.Record) (TokenRefresher, error) {
-	if p, ok := r.cfg.IdPs[rec.Provider]; ok {
+	if p, ok := r.cfg.IdPs[rec.Provider]; ok && r.ownProvider(rec) {
 		return p, nil
 	}
-	r.cfg.Logger.Warn("session of a provider that is no longer configured ended", "provider", rec.Provider)
+	r.cfg.Logger.Warn("session ended: its provider is no longer configured, or did not issue its tokens", "provider", rec.Provider)
 	r.end(ctx, id)
 	return nil, sessionEnded(ErrUnknownProvider)
+}
+
+// ownProvider: a record that names no provider is the default's only when its ID token
+// names the default's issuer (Config.DefaultIssuer); a named one is its provider's.
+func (r *Refresher) ownProvider(rec *session.Record) bool {
+	return rec.Provider != "" || r.cfg.DefaultIssuer == "" || idp.StoredIDTokenOf(rec.IDToken, r.cfg.DefaultIssuer)
 }
 
 // ErrUnknownProvider: the session's provider (Record.Provider) is not configured (any more).

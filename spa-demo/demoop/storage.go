@@ -99,6 +99,8 @@ type storage struct {
 	accessTokens  map[string]*accessToken  // by id (the JWT's jti)
 	refreshTokens map[string]*refreshToken // by sha256(token)
 	sessions      map[string]*opSession    // by sha256(cookie value)
+	// userinfoExtra are claims the userinfo endpoint adds for a subject (SetUserinfoClaims).
+	userinfoExtra map[string]map[string]any
 	lastGC        time.Time
 }
 

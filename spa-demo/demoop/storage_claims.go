@@ -3,6 +3,7 @@ package demoop
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -97,7 +98,31 @@ func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, t
 		return fmt.Errorf("user: %w", errNotFound)
 	}
 	setUserinfo(info, u, at.scopes)
+	for k, v := range s.userinfoClaims(g.subject) {
+		info.AppendClaims(k, v)
+	}
 	return nil
+}
+
+// SetUserinfoClaims makes the userinfo endpoint answer claims for sub on top of the
+// user's own, from now on (nil: none), while ID tokens stay as they were: a provider whose
+// profile changed at the provider, or that keeps its ID tokens lean. Tests use it to see a
+// relying party pick up a changed claim. A claim the library fills itself (sub, name,
+// email, preferred_username while their scope is granted) is not replaced.
+func (o *OP) SetUserinfoClaims(sub string, claims map[string]any) {
+	o.store.mu.Lock()
+	defer o.store.mu.Unlock()
+	if o.store.userinfoExtra == nil {
+		o.store.userinfoExtra = map[string]map[string]any{}
+	}
+	o.store.userinfoExtra[sub] = maps.Clone(claims)
+}
+
+// userinfoClaims is a copy of sub's SetUserinfoClaims.
+func (s *storage) userinfoClaims(sub string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.userinfoExtra[sub])
 }
 
 // SetIntrospectionFromToken implements op.OPStorage (RFC 7662): only the client the token
