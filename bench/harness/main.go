@@ -137,6 +137,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
+	b.reportLogins(ctx)
 	if err := b.sanity(ctx); err != nil {
 		return err
 	}

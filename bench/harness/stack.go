@@ -218,7 +218,7 @@ func loginMany(ctx context.Context, bffURL string, n int) ([]string, error) {
 	}
 	cookies := make([]string, n)
 	errs := make(chan error, n)
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, loginParallel)
 	var wg sync.WaitGroup
 	for i := range cookies {
 		wg.Add(1)
