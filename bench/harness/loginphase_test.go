@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -86,5 +90,41 @@ func TestLoginPhaseReport(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoginManyRetriesAFailedLogin: a login that fails is tried again (a browser signs in
+// again after a 503) and counted; one that fails every attempt fails the phase.
+func TestLoginManyRetriesAFailedLogin(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	flaky := func(context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls%4 == 1 { // the 1st, 5th, 9th ... call fails
+			return "", errTest
+		}
+		return fmt.Sprintf("cookie-%d", calls), nil
+	}
+	cookies, retried, err := loginMany(context.Background(), 10, flaky)
+	if err != nil || len(cookies) != 10 || retried == 0 || calls != 10+retried {
+		t.Fatalf("cookies %v, retried %d, calls %d, err %v", cookies, retried, calls, err)
+	}
+	for _, c := range cookies {
+		if c == "" {
+			t.Fatalf("a session without a cookie: %v", cookies)
+		}
+	}
+	broken := func(context.Context) (string, error) { return "", errTest }
+	if _, retried, err := loginMany(context.Background(), 2, broken); !errors.Is(err, errTest) || retried != 2*(loginAttempts-1) {
+		t.Fatalf("always failing: retried %d, err %v", retried, err)
+	}
+	var out bytes.Buffer
+	p := newLoginPhase("bff", 10, 2, time.Second, cpuSnapshot{}, cpuSnapshot{})
+	p.retried = 3
+	p.print(&out)
+	if !strings.Contains(out.String(), "= 10.0 logins/s (3 failed attempts retried)\n") {
+		t.Fatalf("report:\n%s", out.String())
 	}
 }
