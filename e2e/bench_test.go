@@ -141,6 +141,7 @@ var (
 	embeddedStore = func(c *config.Config) { c.Session.Store, c.Session.RedisURL = "", "" }
 	redisStore    = func(c *config.Config) { c.Session.Store, c.Session.RedisURL = "redis", testenv.RedisURL() }
 	noCache       = func(c *config.Config) { c.Session.CacheTTL = 0 }
+	compact       = func(c *config.Config) { c.Session.RecordFormat = "compact" }
 )
 
 // bffTarget starts a whole stack (OP, BFF) configured by settings, routes /api/ to
@@ -203,7 +204,8 @@ func benchRequest(tb testing.TB, origin string, cookies []*http.Cookie) *http.Re
 
 // benchTargets runs fn for every target of the comparison, each as a sub-benchmark. The
 // bff targets run with the default session cache (one session's repeated calls are served
-// from it) and, as -nocache, without it (every call reads the store).
+// from it) and, as -nocache, without it (every call reads the store); on Redis also with
+// the compact record format (-compact; the default writes JSON).
 func benchTargets(b *testing.B, fn func(b *testing.B, bt benchTarget)) {
 	up := newBenchUpstream(b)
 	b.Run("plain-reverseproxy", func(b *testing.B) { fn(b, plainTarget(b, up.URL)) })
@@ -212,6 +214,8 @@ func benchTargets(b *testing.B, fn func(b *testing.B, bt benchTarget)) {
 	if testenv.RedisURL() != "" {
 		b.Run("bff-redis", func(b *testing.B) { fn(b, bffTarget(b, up.URL, redisStore)) })
 		b.Run("bff-redis-nocache", func(b *testing.B) { fn(b, bffTarget(b, up.URL, redisStore, noCache)) })
+		b.Run("bff-redis-compact", func(b *testing.B) { fn(b, bffTarget(b, up.URL, redisStore, compact)) })
+		b.Run("bff-redis-nocache-compact", func(b *testing.B) { fn(b, bffTarget(b, up.URL, redisStore, noCache, compact)) })
 	}
 }
 

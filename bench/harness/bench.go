@@ -19,11 +19,15 @@ type bench struct {
 	rdb        *redis.Client
 	keysBefore map[string]bool
 	op         *opServer
-	bffs       []*bffInstance // "bff", and "bff-alt" with -bff-alt
-	plainProc  *proc
-	plainAddr  string
-	targets    []Target
-	logs       []*os.File
+	// clientSecret is the bench client's secret at the OP (the reference token flow).
+	clientSecret string
+	bffs         []*bffInstance // "bff", and "bff-alt" with -bff-alt
+	plainProc    *proc
+	plainAddr    string
+	targets      []Target
+	logs         []*os.File
+
+	logins []loginPhase // each BFF's login phase
 
 	// Redis calls during the windows of each BFF, and the requests sent in them.
 	storeCalls map[string]map[string]uint64
@@ -71,6 +75,7 @@ func (b *bench) startBFFs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.clientSecret = secret
 	if b.op, err = startOP(publicURLs, secret, b.o.tokenLifetime); err != nil {
 		return err
 	}
@@ -101,11 +106,7 @@ func (b *bench) startBFF(ctx context.Context, bi *bffInstance, secret string) er
 	if err := waitHTTP(ctx, "http://"+bi.admin+"/readyz", readyTimeout, bi.proc); err != nil {
 		return err
 	}
-	if bi.cookies, err = loginMany(ctx, "http://"+bi.addr, b.o.sessions); err != nil {
-		return fmt.Errorf("%s: %w", bi.name, err)
-	}
-	bi.cookie = bi.cookies[0]
-	return nil
+	return b.loginAll(ctx, bi)
 }
 
 // logFile creates a log file in the work directory, closed by teardown.

@@ -12,7 +12,11 @@
 //     end), write a BFF config (store redis, route /api/ → -upstream, a fresh session
 //     key), start -bff as a subprocess and wait for /readyz; start -plainproxy.
 //     -proxy-cpus pins both proxies with taskset (run the harness itself pinned elsewhere).
-//  3. Log in as a browser would (/bff/login → OP form → callback) and keep the cookie.
+//  3. Log -sessions users in as browsers would (/bff/login → OP form → callback, 8 at a
+//     time, a failed login tried again) and keep their cookies; report the login phase
+//     (logins/s, logins per CPU-second of the BFF, the harness's and the machine's CPU:
+//     loginphase.go) and the Redis bytes per session against a reference token set the
+//     harness gets from the same OP by its own code flow (sessionbytes.go, tokenref.go).
 //  4. Check that the three targets answer the same body (direct GET /items/42, plain and
 //     bff GET /api/items/42, every request with the same Cookie, X-CSRF and Accept).
 //  5. Run -rounds interleaved rounds (direct, plain, bff, then plain, bff, direct, ...: the
@@ -137,6 +141,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
+	b.reportLogins(ctx)
 	if err := b.sanity(ctx); err != nil {
 		return err
 	}

@@ -79,10 +79,9 @@ func (r *rounds) print(w io.Writer) {
 		if len(r.res[t]) == 0 {
 			continue
 		}
-		var h Histogram
+		h := r.latency(t)
 		var fails uint64
 		for _, res := range r.res[t] {
-			h.Merge(&res.Latency)
 			fails += res.FailureCount()
 		}
 		tp := r.throughputs(t)
@@ -99,6 +98,29 @@ func (r *rounds) print(w io.Writer) {
 			fmt.Fprintf(w, "CPU per request %s/%s = %.2f (the proxies' own CPU, from /proc)\n", pair[0], pair[1], float64(a)/float64(b))
 		}
 	}
+	for _, pair := range [][2]string{{targetBFF, targetPlain}, {targetAlt, targetPlain}, {targetAlt, targetBFF}} {
+		r.printLatencyRatio(w, pair[0], pair[1])
+	}
+}
+
+// latency is target's latency over all its rounds.
+func (r *rounds) latency(target string) *Histogram {
+	var h Histogram
+	for _, res := range r.res[target] {
+		h.Merge(&res.Latency)
+	}
+	return &h
+}
+
+// printLatencyRatio prints num's p50 and p99 over den's, each over all rounds (a quantile
+// of one round's few thousand requests is too coarse to take per round).
+func (r *rounds) printLatencyRatio(w io.Writer, num, den string) {
+	a, b := r.latency(num), r.latency(den)
+	if a.Count() == 0 || b.Count() == 0 || b.Quantile(0.50) <= 0 || b.Quantile(0.99) <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "latency %s/%s = p50 %.2f, p99 %.2f (all rounds)\n", num, den,
+		float64(a.Quantile(0.50))/float64(b.Quantile(0.50)), float64(a.Quantile(0.99))/float64(b.Quantile(0.99)))
 }
 
 // cpuPerRequest is the median over rounds of target's proxy CPU per request; 0 unknown.

@@ -158,3 +158,31 @@ func TestRoundOrderRotatesSoNoTargetAlwaysFollowsTheSameOne(t *testing.T) {
 		t.Fatal("roundOrder modified its input")
 	}
 }
+
+// TestLatencyRatios: p50 and p99 of one target over another's, each over all rounds; a
+// target without results prints nothing.
+func TestLatencyRatios(t *testing.T) {
+	r := newRounds([]string{targetPlain, targetBFF})
+	for range 3 {
+		p, b := result(targetPlain, 1000), result(targetBFF, 900)
+		p.Latency, b.Latency = Histogram{}, Histogram{}
+		for i := range 100 {
+			d := time.Duration(1+i) * time.Millisecond
+			p.Latency.Record(d)
+			if i >= 90 { // the same middle, a tail twice as long
+				d *= 2
+			}
+			b.Latency.Record(d)
+		}
+		r.add(p)
+		r.add(b)
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	if !strings.Contains(out.String(), "latency bff/plain = p50 1.00, p99 2.00 (all rounds)\n") {
+		t.Fatalf("summary:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "latency bff-alt") {
+		t.Fatalf("a ratio for a target that did not run:\n%s", out.String())
+	}
+}

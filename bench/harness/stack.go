@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -211,32 +212,46 @@ func fetch(ctx context.Context, target string, headers [][2]string) ([]byte, err
 	return body, nil
 }
 
-// loginMany logs n sessions in (login, in parallel), returning their cookies.
-func loginMany(ctx context.Context, bffURL string, n int) ([]string, error) {
+// loginAttempts bounds the tries of one login: a browser whose sign-in failed (a 503 when
+// the shared bench Redis stalled past the BFF's operation timeout) signs in again, and one
+// such failure among 20,000 logins should not void a run.
+const loginAttempts = 3
+
+// loginMany logs n sessions in with login, loginParallel at a time, each tried up to
+// loginAttempts times; it returns their cookies and how many attempts failed and were
+// retried.
+func loginMany(ctx context.Context, n int, login func(context.Context) (string, error)) ([]string, int, error) {
 	if n < 1 {
 		n = 1
 	}
 	cookies := make([]string, n)
 	errs := make(chan error, n)
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, loginParallel)
+	var retried atomic.Int64
 	var wg sync.WaitGroup
 	for i := range cookies {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c, err := login(ctx, bffURL)
-			if err != nil {
-				errs <- fmt.Errorf("session %d: %w", i, err)
-				return
+			var err error
+			for attempt := range loginAttempts {
+				if attempt > 0 {
+					retried.Add(1)
+				}
+				if cookies[i], err = login(ctx); err == nil || ctx.Err() != nil {
+					break
+				}
 			}
-			cookies[i] = c
+			if err != nil {
+				errs <- fmt.Errorf("session %d (%d attempts): %w", i, loginAttempts, err)
+			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return nil, err
+		return nil, int(retried.Load()), err
 	}
-	return cookies, nil
+	return cookies, int(retried.Load()), nil
 }
