@@ -76,6 +76,9 @@ type Handlers struct {
 	cfg          Config
 	d            Deps
 	sessionCodec *session.CookieCodec
+	// sessionIDs remembers what sessionCodec opened session cookies to (one decode per
+	// cookie value, not per request).
+	sessionIDs *session.CookieMemo
 	// upstreamNonces are the upstreams' latest DPoP-Nonce values (RFC 9449 §9), by
 	// origin, shared by every session's DPoP credential in this replica.
 	upstreamNonces *dpop.Nonces
@@ -117,10 +120,12 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 	if cfg.MaxPendingLogins <= 0 {
 		cfg.MaxPendingLogins = 5
 	}
+	codec := session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout)
 	return &Handlers{
 		cfg:            cfg,
 		d:              d,
-		sessionCodec:   session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
+		sessionCodec:   codec,
+		sessionIDs:     session.NewCookieMemo(codec, 0),
 		upstreamNonces: &dpop.Nonces{},
 		idps:           idps,
 		issuers:        issuers,

@@ -426,3 +426,7 @@ func (d *decoder) token() string {
 	d.fail()
 	return ""
 }
+
+// bytesOf is s's bytes without a copy, for callers that only read them (a string's bytes
+// must never be written).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

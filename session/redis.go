@@ -235,7 +235,8 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	if !ok { // getScript's -1: the value is over MaxSealedRecord and was not sent
 		return nil, fmt.Errorf("session: get: %w: %w: larger than %d bytes", ErrNotFound, ErrUnreadable, MaxSealedRecord)
 	}
-	rec, err := openRecord(s.keys, idHash, []byte(sealed))
+	// The reply's bytes are only read (AES-GCM opens into a fresh plaintext): no copy.
+	rec, err := openRecord(s.keys, idHash, bytesOf(sealed))
 	if err != nil {
 		return nil, fmt.Errorf("session: get: %w: %w", ErrNotFound, err)
 	}
@@ -243,7 +244,7 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 		// The stored expiry field disagreed with the sealed one: trust the sealed one.
 		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
 	}
-	if !s.keys.sealedByNewest([]byte(sealed)) {
+	if !s.keys.sealedByNewest(bytesOf(sealed)) {
 		// Key rotation: re-seal with the newest key on use, so the old key can be
 		// retired. Once per session; a failure only means trying again next time. Update,
 		// not Save: a logout between this read and the write must not be undone.
@@ -270,7 +271,7 @@ func (s *redisStore) Peek(ctx context.Context, idHash string) (*Record, time.Tim
 		return nil, time.Time{}, fmt.Errorf("session: peek: %w: %w: larger than %d bytes", ErrNotFound, ErrUnreadable, MaxSealedRecord)
 	}
 	sealed, _ := pair[0].(string)
-	rec, err := openRecord(s.keys, idHash, []byte(sealed))
+	rec, err := openRecord(s.keys, idHash, bytesOf(sealed))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("session: peek: %w: %w", ErrNotFound, err)
 	}
