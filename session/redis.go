@@ -420,13 +420,16 @@ func (s *redisStore) Once(ctx context.Context, key string, ttl time.Duration) (b
 	return fresh, nil
 }
 
-// Ping implements Store.
+// Ping implements Store. It also loads the request path's scripts into the server's
+// script cache when it lacks them (see loadScripts), so the first read after a start or
+// a Redis restart is one round trip (EVALSHA), not three (EVALSHA, NOSCRIPT, EVAL).
 func (s *redisStore) Ping(ctx context.Context) error {
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	if err := s.client.Ping(octx).Err(); err != nil {
 		return s.fail(ctx, "ping", err)
 	}
+	s.loadScripts(octx)
 	return nil
 }
 
