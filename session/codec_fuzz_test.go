@@ -32,29 +32,35 @@ func FuzzDecodeCompact(f *testing.F) {
 	}
 	// an empty record but for 2^62 claims (its last two bytes: no claims, no rest)
 	f.Add(append(empty[1:len(empty)-2:len(empty)-2], 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0))
-	f.Fuzz(func(t *testing.T, plain []byte) {
-		plain = append([]byte{compactVersion}, plain...) // the JSON branch is encoding/json's
-		rec, err := decodeRecord(plain)
-		if err != nil {
-			if !errors.Is(err, ErrUnreadable) {
-				t.Fatalf("refused with %v, want ErrUnreadable", err)
-			}
-			return
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, v := range []byte{compactVersion, compactVersion2} {
+			fuzzDecodeCompact(t, append([]byte{v}, body...)) // the JSON branch is encoding/json's
 		}
-		if _, err := decodeRecord(plain[:len(plain)-1]); err == nil {
-			t.Fatal("a record less its last byte was accepted")
-		}
-		if _, err := decodeRecord(append(plain[:len(plain):len(plain)], 0)); err == nil {
-			t.Fatal("a record with a byte after it was accepted")
-		}
-		again, err := encodeRecord(rec, RecordCompact)
-		if err != nil {
-			return // a claim or rest value that JSON cannot write back (e.g. a huge number): not the decoder's concern
-		}
-		back, err := decodeRecord(again)
-		if err != nil {
-			t.Fatalf("a re-encoded record does not decode: %v", err)
-		}
-		sameRecord(t, rec, back)
 	})
+}
+
+func fuzzDecodeCompact(t *testing.T, plain []byte) {
+	t.Helper()
+	rec, err := decodeRecord(plain)
+	if err != nil {
+		if !errors.Is(err, ErrUnreadable) {
+			t.Fatalf("refused with %v, want ErrUnreadable", err)
+		}
+		return
+	}
+	if _, err := decodeRecord(plain[:len(plain)-1]); err == nil {
+		t.Fatal("a record less its last byte was accepted")
+	}
+	if _, err := decodeRecord(append(plain[:len(plain):len(plain)], 0)); err == nil {
+		t.Fatal("a record with a byte after it was accepted")
+	}
+	again, err := encodeRecord(rec, RecordCompact)
+	if err != nil {
+		return // a claim or rest value that JSON cannot write back (e.g. a huge number): not the decoder's concern
+	}
+	back, err := decodeRecord(again)
+	if err != nil {
+		t.Fatalf("a re-encoded record does not decode: %v", err)
+	}
+	sameRecord(t, rec, back)
 }
