@@ -307,6 +307,39 @@ func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
 	return n == 1, nil
 }
 
+// TouchMany implements Store: touchScript for each id hash, in one pipeline.
+func (s *redisStore) TouchMany(ctx context.Context, idHashes []string) ([]bool, error) {
+	if len(idHashes) == 0 {
+		return nil, nil
+	}
+	now := s.now().UnixMilli()
+	calls := make([]scriptCall, len(idHashes))
+	for i, h := range idHashes {
+		calls[i] = scriptCall{touchScript, s.recordKey(h), []any{now, s.idleArg, s.coverArg}}
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	cmds, err := runScriptsCmds(octx, s.client, calls)
+	if err != nil {
+		return nil, s.fail(ctx, "touch", err)
+	}
+	live := make([]bool, len(idHashes))
+	for i, c := range cmds {
+		cmd, ok := c.(*redis.Cmd)
+		if !ok || i >= len(live) {
+			continue
+		}
+		switch v := cmd.Val().(type) {
+		case []any: // live, and its coverage ends soon
+			s.extendCoverage(ctx, idHashes[i], v)
+			live[i] = true
+		case int64:
+			live[i] = v == 1
+		}
+	}
+	return live, nil
+}
+
 // Save implements Store: one pipeline of single-key scripts (record, sid index,
 // subject index). A record already past its absolute expiry is deleted instead.
 func (s *redisStore) Save(ctx context.Context, id string, rec *Record) error {
