@@ -84,7 +84,8 @@ const (
 // sessionCookieValue is one request's session cookie, read once.
 type sessionCookieValue struct {
 	id    string
-	stale bool // sealed with an older key than the newest: re-issue it (key rotation)
+	hash  string // session.IDHash(id)
+	stale bool   // sealed with an older key than the newest: re-issue it (key rotation)
 	state cookieState
 }
 
@@ -105,12 +106,11 @@ func (h *Handlers) readSessionCookie(r *http.Request) sessionCookieValue {
 	case len(cs[0].Value) > maxCookieValue:
 		return sessionCookieValue{state: cookieBad}
 	}
-	var id string
-	stale, err := h.sessionCodec.DecodeStale(h.cfg.CookieName, cs[0].Value, &id)
-	if err != nil || id == "" {
+	d, err := h.sessionIDs.DecodeID(h.cfg.CookieName, cs[0].Value)
+	if err != nil {
 		return sessionCookieValue{state: cookieBad}
 	}
-	return sessionCookieValue{id: id, stale: stale, state: cookieLive}
+	return sessionCookieValue{id: d.ID, hash: d.IDHash, stale: d.Stale, state: cookieLive}
 }
 
 // resealCookie re-issues cur's cookie with the newest key when it came sealed with an

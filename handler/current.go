@@ -62,7 +62,7 @@ func (h *Handlers) lookup(r *http.Request) (*current, cookieState, error) {
 	case err != nil:
 		return nil, c.state, storeProblem(err)
 	}
-	cur := &current{id: c.id, rec: rec, hash: session.IDHash(c.id), staleCookie: c.stale}
+	cur := &current{id: c.id, rec: rec, hash: c.hash, staleCookie: c.stale}
 	if !h.ownProvider(rec) {
 		return nil, cookieBad, h.endOrphan(r, cur)
 	}

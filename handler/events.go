@@ -148,7 +148,7 @@ func (h *Handlers) peekSession(c echo.Context) (string, *session.Record, time.Ti
 	ck := h.readSessionCookie(r)
 	state := ck.state
 	if state == cookieLive {
-		hash := session.IDHash(ck.id)
+		hash := ck.hash
 		rec, ends, err := h.d.Store.Peek(r.Context(), hash)
 		switch {
 		case err == nil:

@@ -81,6 +81,9 @@ type Handlers struct {
 	cfg          Config
 	d            Deps
 	sessionCodec *session.CookieCodec
+	// sessionIDs remembers what sessionCodec opened session cookies to (one decode per
+	// cookie value, not per request).
+	sessionIDs *session.CookieMemo
 	// upstreamNonces are the upstreams' latest DPoP-Nonce values (RFC 9449 §9), by
 	// origin, shared by every session's DPoP credential in this replica.
 	upstreamNonces *dpop.Nonces
@@ -133,11 +136,13 @@ func New(cfg Config, d Deps) (*Handlers, error) {
 			return nil, err
 		}
 	}
+	codec := session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout)
 	return &Handlers{
 		adminToken:     admin,
 		cfg:            cfg,
 		d:              d,
-		sessionCodec:   session.NewCookieCodec(d.Keys, cfg.AbsoluteTimeout),
+		sessionCodec:   codec,
+		sessionIDs:     session.NewCookieMemo(codec, 0),
 		upstreamNonces: &dpop.Nonces{},
 		idps:           idps,
 		issuers:        issuers,

@@ -12,7 +12,7 @@ import (
 // bff_store_operation_duration_seconds{op} and its failures counted in
 // bff_store_errors_total{op}. The operations:
 //
-//	Get → get, Peek → peek, Touch → touch, Save/Update → save,
+//	Get → get, Peek → peek, Touch/TouchMany → touch, Save/Update → save,
 //	Delete/DeleteBySID/DeleteBySubject/DeleteBySIDAndSubject/DeleteByIDHashes → delete,
 //	ListBySubject → list,
 //	Once → once, PutLogin → login_put, TakeLogin → login_take, Lock → lock,
@@ -73,6 +73,13 @@ func (s *instrumentedStore) Touch(ctx context.Context, idHash string) (bool, err
 	ok, err := s.next.Touch(ctx, idHash)
 	s.m.observeStore(OpTouch, start, err)
 	return ok, err
+}
+
+func (s *instrumentedStore) TouchMany(ctx context.Context, idHashes []string) ([]bool, error) {
+	start := time.Now()
+	live, err := s.next.TouchMany(ctx, idHashes)
+	s.m.observeStore(OpTouch, start, err)
+	return live, err
 }
 
 func (s *instrumentedStore) Peek(ctx context.Context, idHash string) (*session.Record, time.Time, error) {

@@ -387,11 +387,11 @@ func (c *Cached) dropAllLocked() {
 	c.touches = c.touches[:0]
 }
 
-// touchBatch bounds the touches in flight at once.
-const touchBatch = 16
+// touchBatch bounds the touches sent in one TouchMany (one round trip).
+const touchBatch = 64
 
-// flushTouches sends the queued write-behind touches, touchBatch at a time: each slides
-// its record's idle expiry in the store, or finds it gone and evicts the entry.
+// flushTouches sends the queued write-behind touches, touchBatch per round trip: each
+// slides its record's idle expiry in the store, or finds it gone and evicts the entry.
 func (c *Cached) flushTouches(ctx context.Context) {
 	c.mu.Lock()
 	hs := c.touches
@@ -399,36 +399,34 @@ func (c *Cached) flushTouches(ctx context.Context) {
 	c.mu.Unlock()
 	for len(hs) > 0 {
 		n := min(len(hs), touchBatch)
-		var wg sync.WaitGroup
-		for _, h := range hs[:n] {
-			wg.Go(func() { c.touch(ctx, h) })
-		}
-		wg.Wait()
+		c.touchMany(ctx, hs[:n])
 		hs = hs[n:]
 	}
 }
 
-func (c *Cached) touch(ctx context.Context, h string) {
+func (c *Cached) touchMany(ctx context.Context, hs []string) {
 	at := c.now()
 	tctx, cancel := context.WithTimeout(ctx, max(c.ttl, time.Second))
-	live, err := c.Store.Touch(tctx, h)
+	live, err := c.Store.TouchMany(tctx, hs)
 	cancel()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[h]
-	if !ok || !e.queued {
-		return // evicted or replaced meanwhile: the next read goes to the store
-	}
-	switch {
-	case err != nil:
-		e.queued = false // the next hit queues it again
-		c.entries[h] = e
-	case !live:
-		c.gen++
-		c.deleteLocked(h)
-	default:
-		e.queued, e.touched = false, at
-		c.entries[h] = e
+	for i, h := range hs {
+		e, ok := c.entries[h]
+		if !ok || !e.queued {
+			continue // evicted or replaced meanwhile: the next read goes to the store
+		}
+		switch {
+		case err != nil || i >= len(live):
+			e.queued = false // the next hit queues it again
+			c.entries[h] = e
+		case !live[i]:
+			c.gen++
+			c.deleteLocked(h)
+		default:
+			e.queued, e.touched = false, at
+			c.entries[h] = e
+		}
 	}
 }
 

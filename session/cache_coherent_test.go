@@ -273,3 +273,39 @@ func TestCachedDropsAnEntryItsTouchFindsGone(t *testing.T) {
 		t.Fatalf("after a touch found the record gone: %v, want ErrNotFound", err)
 	}
 }
+
+// TestCachedSendsItsTouchesInPipelines: the write-behind touches of many sessions go out
+// touchBatch per round trip (TouchMany), not one round trip each, and each slides its own
+// record: 100 sessions used through cache hits cost 2 TouchMany and stay alive.
+func TestCachedSendsItsTouchesInPipelines(t *testing.T) {
+	st, clock, advance := newSuiteEmbedded(t)
+	c, cs, as := newCoherentForTest(t, st, clock, suiteIdle)
+	ctx := t.Context()
+	subscribe(t, ctx, c, as)
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = mustID(t)
+		if err := c.Save(ctx, ids[i], sampleRecord(clock.Now(), "many")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 { // 3 x 200 units: past the idle timeout (500), alive only by the touches
+		advance(ms(200))
+		for _, id := range ids {
+			if _, err := c.Get(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.flushTouches(ctx)
+	}
+	if n, rounds, one := cs.touchMany.Load(), cs.touchRounds.Load(), cs.touches.Load(); n < 100 || rounds > n/touchBatch+3 || one != 0 {
+		t.Fatalf("%d touches in %d TouchMany and %d single Touch; want every session touched, %d per round trip", n, rounds, one, touchBatch)
+	}
+	if n := cs.gets.Load(); n != 0 {
+		t.Fatalf("%d store reads, want 0 (cache hits only)", n)
+	}
+	live, err := st.TouchMany(ctx, []string{IDHash(ids[0]), IDHash(ids[99])})
+	if err != nil || len(live) != 2 || !live[0] || !live[1] {
+		t.Fatalf("sessions used through cache hits: %v %v, want alive in the store", live, err)
+	}
+}

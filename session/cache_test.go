@@ -13,6 +13,19 @@ import (
 type countingStore struct {
 	Store
 	gets atomic.Int32
+	// touches counts Touch calls; touchRounds TouchMany calls, touchMany their id hashes.
+	touches, touchRounds, touchMany atomic.Int32
+}
+
+func (c *countingStore) Touch(ctx context.Context, idHash string) (bool, error) {
+	c.touches.Add(1)
+	return c.Store.Touch(ctx, idHash)
+}
+
+func (c *countingStore) TouchMany(ctx context.Context, idHashes []string) ([]bool, error) {
+	c.touchRounds.Add(1)
+	c.touchMany.Add(int32(len(idHashes)))
+	return c.Store.TouchMany(ctx, idHashes)
 }
 
 func (c *countingStore) Get(ctx context.Context, id string) (*Record, error) {

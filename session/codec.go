@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -39,8 +41,10 @@ func ParseRecordFormat(s string) (RecordFormat, error) {
 	return RecordJSON, fmt.Errorf("session: record format %q: want json or compact", s)
 }
 
-// compactVersion is the first plaintext byte of a compact record. A JSON record always
-// starts with '{', so one byte tells the two apart and old records need no migration.
+// compactVersion is the first plaintext byte of a compact record as Save writes it. A
+// JSON record always starts with '{', so one byte tells the formats apart and old records
+// need no migration; compactVersion2 records (written before Handle and Device moved out
+// of the JSON rest) are still read.
 //
 // Compact layout (after the version byte; str = uvarint length + bytes, time = 0 for the
 // zero time or 1 + varint Unix seconds + uvarint nanoseconds, tok = a str, or for a JWT
@@ -50,32 +54,46 @@ func ParseRecordFormat(s string) (RecordFormat, error) {
 //	str TokenType, time AccessExpiry, varint AccessLifetime, time Created,
 //	time AbsoluteExpiry, varint Refreshed, time ForcedRefreshAt, varint RefreshFailures,
 //	time RefreshRetryAt, time RefreshPendingSince, str RefreshPendingOwner,
-//	str LogoutHandle, str DPoPKey,
-//	uvarint n claims, n × (str key, 's' str value | 't' | 'f' | 'j' str JSON value),
+//	str LogoutHandle, str DPoPKey, str Handle, str Device (these two not in version 2),
+//	uvarint n claims, n × (str key, 's' str value | 't' | 'f' | 'n' 8-byte big-endian
+//	IEEE 754 number (not written by version 2) | 'j' str JSON value),
 //	str rest: a JSON object of every other field of Record (empty when they are all zero),
 //	and nothing after it
 //
 // "Every other field" is generic: a field added to Record with a json tag and no change
-// here travels in the JSON rest (TestEveryRecordFieldSurvivesSaveAndGet).
-const compactVersion byte = 0x02
+// here travels in the JSON rest (TestEveryRecordFieldSurvivesSaveAndGet). A real login's
+// record has an empty rest in version 3 (version 2 carried the session handle and device
+// there, a JSON decode on every read).
+const (
+	compactVersion  byte = 0x03
+	compactVersion2 byte = 0x02
+)
 
 // compactFields are the Record fields the binary part carries, by Go name; the JSON rest
-// leaves out their json keys (compactSkip, computed from the tags).
-var compactFields = []string{
-	"Subject", "Provider", "SID", "AccessToken", "RefreshToken", "IDToken", "TokenType",
-	"AccessExpiry", "AccessLifetime", "Created", "AbsoluteExpiry", "Refreshed",
-	"ForcedRefreshAt", "RefreshFailures", "RefreshRetryAt", "RefreshPendingSince",
-	"RefreshPendingOwner", "LogoutHandle", "DPoPKey", "Claims",
-}
+// leaves out their json keys (compactSkip, computed from the tags). compactFields2 are
+// those of version 2.
+var (
+	compactFields2 = []string{
+		"Subject", "Provider", "SID", "AccessToken", "RefreshToken", "IDToken", "TokenType",
+		"AccessExpiry", "AccessLifetime", "Created", "AbsoluteExpiry", "Refreshed",
+		"ForcedRefreshAt", "RefreshFailures", "RefreshRetryAt", "RefreshPendingSince",
+		"RefreshPendingOwner", "LogoutHandle", "DPoPKey", "Claims",
+	}
+	compactFields = append(slices.Clip(compactFields2), "Handle", "Device")
+)
 
-// compactSkip: the json keys of compactFields; compactIndex: their field indexes.
-var compactSkip, compactIndex = compactKeys()
+// compactSkip: the json keys of compactFields; compactIndex, compactIndex2: the field
+// indexes of compactFields and compactFields2.
+var (
+	compactSkip, compactIndex = compactKeys(compactFields)
+	_, compactIndex2          = compactKeys(compactFields2)
+)
 
-func compactKeys() (map[string]bool, [][]int) {
+func compactKeys(fields []string) (map[string]bool, [][]int) {
 	t := reflect.TypeFor[Record]()
 	skip := map[string]bool{}
 	var idx [][]int
-	for _, name := range compactFields {
+	for _, name := range fields {
 		f, ok := t.FieldByName(name)
 		if !ok {
 			panic("session: compact record field " + name + " is not in Record")
@@ -121,6 +139,8 @@ func encodeRecord(rec *Record, f RecordFormat) ([]byte, error) {
 	b = putStr(b, rec.RefreshPendingOwner)
 	b = putStr(b, rec.LogoutHandle)
 	b = putStr(b, rec.DPoPKey)
+	b = putStr(b, rec.Handle)
+	b = putStr(b, rec.Device)
 	b = binary.AppendUvarint(b, uint64(len(rec.Claims)))
 	for k, v := range rec.Claims {
 		b = putStr(b, k)
@@ -135,6 +155,11 @@ func encodeRecord(rec *Record, f RecordFormat) ([]byte, error) {
 				b[len(b)-1] = 't'
 			}
 			continue
+		case float64: // a JSON number, as encoding/json decodes claims (not NaN or ±Inf)
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				b = binary.BigEndian.AppendUint64(append(b, 'n'), math.Float64bits(v))
+				continue
+			}
 		}
 		j, err := json.Marshal(v)
 		if err != nil {
@@ -175,11 +200,13 @@ func compactRest(rec *Record) ([]byte, error) {
 }
 
 // decodeRecord decodes a plaintext of either format. It never panics, whatever the input,
-// and its errors never quote the plaintext.
+// and its errors never quote the plaintext. It takes plain over: a compact record's
+// strings share its bytes (one allocation, the AES-GCM plaintext, instead of one per
+// field), so the caller MUST NOT write to plain afterwards.
 func decodeRecord(plain []byte) (*Record, error) {
 	var rec Record
-	if len(plain) > 0 && plain[0] == compactVersion {
-		if err := decodeCompact(plain[1:], &rec); err != nil {
+	if len(plain) > 0 && (plain[0] == compactVersion || plain[0] == compactVersion2) {
+		if err := decodeCompact(plain[1:], plain[0], &rec); err != nil {
 			return nil, fmt.Errorf("%w: compact record: %w", ErrUnreadable, err)
 		}
 		return &rec, nil
@@ -193,7 +220,9 @@ func decodeRecord(plain []byte) (*Record, error) {
 
 var errCompact = errors.New("malformed")
 
-func decodeCompact(b []byte, rec *Record) error {
+// decodeCompact decodes the compact layout of version v (compactVersion or
+// compactVersion2) after its version byte.
+func decodeCompact(b []byte, v byte, rec *Record) error {
 	d := decoder{b: b}
 	rec.Subject = d.str()
 	rec.Provider = d.str()
@@ -214,6 +243,13 @@ func decodeCompact(b []byte, rec *Record) error {
 	rec.RefreshPendingOwner = d.str()
 	rec.LogoutHandle = d.str()
 	rec.DPoPKey = d.str()
+	fields := compactIndex
+	if v == compactVersion {
+		rec.Handle = d.str()
+		rec.Device = d.str()
+	} else {
+		fields = compactIndex2
+	}
 	if n := d.uvarint(); n > 0 && d.err == nil {
 		if n > uint64(len(d.b)) { // each claim takes at least one byte
 			return errCompact
@@ -226,6 +262,8 @@ func decodeCompact(b []byte, rec *Record) error {
 				rec.Claims[k] = d.str()
 			case 't', 'f':
 				rec.Claims[k] = tag == 't'
+			case 'n':
+				rec.Claims[k] = d.float()
 			case 'j':
 				var v any
 				if d.err == nil && json.Unmarshal(d.bytes(), &v) != nil {
@@ -254,23 +292,24 @@ func decodeCompact(b []byte, rec *Record) error {
 		if err := json.Unmarshal(rest, &more); err != nil {
 			return errCompact
 		}
-		restore(rec, &more)
+		restore(rec, &more, fields)
 	}
 	return nil
 }
 
-// restore copies into rec the fields of more that the binary part does not carry.
-func restore(rec, more *Record) {
+// restore copies into rec the fields of more that the binary part (the fields at the
+// indexes binary) does not carry.
+func restore(rec, more *Record, binary [][]int) {
 	dst, src := reflect.ValueOf(rec).Elem(), reflect.ValueOf(more).Elem()
 	for i := range dst.NumField() {
-		if !compactField(i) {
+		if !compactField(binary, i) {
 			dst.Field(i).Set(src.Field(i))
 		}
 	}
 }
 
-func compactField(i int) bool {
-	for _, ix := range compactIndex {
+func compactField(binary [][]int, i int) bool {
+	for _, ix := range binary {
 		if len(ix) == 1 && ix[0] == i {
 			return true
 		}
@@ -364,6 +403,21 @@ func (d *decoder) byte() byte {
 	return c
 }
 
+// float reads what binary.BigEndian.AppendUint64 wrote of a finite float64.
+func (d *decoder) float() float64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	f := math.Float64frombits(binary.BigEndian.Uint64(d.b))
+	if math.IsNaN(f) || math.IsInf(f, 0) { // no JSON number: never written
+		d.fail()
+		return 0
+	}
+	d.b = d.b[8:]
+	return f
+}
+
 // bytes is the next str, aliasing the input.
 func (d *decoder) bytes() []byte {
 	n := d.uvarint()
@@ -376,12 +430,13 @@ func (d *decoder) bytes() []byte {
 	return s
 }
 
+// str is the next str, sharing the input's bytes (decodeRecord's caller never writes them).
 func (d *decoder) str() string {
 	b := d.bytes()
 	if len(b) == 0 {
 		return ""
 	}
-	return string(b)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 func (d *decoder) time() time.Time {
@@ -426,3 +481,7 @@ func (d *decoder) token() string {
 	d.fail()
 	return ""
 }
+
+// bytesOf is s's bytes without a copy, for callers that only read them (a string's bytes
+// must never be written).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

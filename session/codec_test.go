@@ -2,9 +2,11 @@ package session
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -217,4 +219,66 @@ func TestTruncatedCompactRecordIsUnreadable(t *testing.T) {
 	if _, err := decodeRecord(huge); !errors.Is(err, ErrUnreadable) {
 		t.Fatalf("oversized length: %v", err)
 	}
+}
+
+// TestCompactVersion2RecordsStillOpen: a record the previous compact layout wrote
+// (testdata/record-compact-v2.hex, made by that commit's encodeRecord: the session handle,
+// the device and a route token in the JSON rest, a JSON claim) decodes to what was saved.
+func TestCompactVersion2RecordsStillOpen(t *testing.T) {
+	raw, err := os.ReadFile("testdata/record-compact-v2.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || plain[0] != compactVersion2 {
+		t.Fatalf("fixture: %v (version %#x)", err, plain[0])
+	}
+	now := time.Unix(1_900_000_000, 123456789).UTC()
+	want := &Record{
+		Subject: "248289761001", SID: "08a5019c", AccessToken: jwtLike("at", 500), RefreshToken: "8xLOxBtZp8",
+		IDToken: jwtLike("idt", 500), TokenType: "Bearer", AccessExpiry: now.Add(time.Hour), AccessLifetime: time.Hour,
+		Claims:  map[string]any{"groups": []any{"a", "b"}},
+		Created: now, AbsoluteExpiry: now.Add(12 * time.Hour), LogoutHandle: "lh-0123456789abcdef",
+		Handle: "hd-fixture", Device: "Firefox on Linux",
+		RouteTokens: map[string]RouteToken{"r": {AccessToken: "x", Expiry: now}},
+	}
+	got, err := decodeRecord(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, want, got)
+	// Written again, it is version 3 and the same record.
+	again, err := encodeRecord(got, RecordCompact)
+	if err != nil || again[0] != compactVersion {
+		t.Fatalf("re-encoded: %v (version %#x)", err, again[0])
+	}
+	back, err := decodeRecord(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, want, back)
+}
+
+// TestCompactRecordOfALoginHasNoJSON: the fields a real login's record carries (the
+// session handle, the device, string, boolean and number claims) are all in the binary
+// part: the JSON rest is empty, so reading it needs no JSON decode.
+func TestCompactRecordOfALoginHasNoJSON(t *testing.T) {
+	rec := realisticRecord(time.Now())
+	rec.Handle, rec.Device = NewSessionHandle(), "Firefox on Linux"
+	rec.Claims = map[string]any{"name": "Ada", "email_verified": true, "auth_time": float64(1_900_000_000), "score": -0.5}
+	plain, err := encodeRecord(rec, RecordCompact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain[len(plain)-1] != 0 { // the rest's length, the last byte when it is empty
+		t.Fatalf("the JSON rest is not empty")
+	}
+	if strings.Contains(string(plain), `"hd"`) || strings.Contains(string(plain), "auth_timej") {
+		t.Fatal("a field travelled as JSON")
+	}
+	got, err := decodeRecord(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, rec, got)
 }

@@ -137,6 +137,7 @@ func runStoreSuite(t *testing.T, newStore newStoreFunc) {
 		{"PublishEndedReachesEveryWatcher", testPublishEnded},
 		{"PublishRefreshedIsHeardAsRefreshed", testPublishRefreshed},
 		{"TouchSlidesAndSeesTheEnd", testTouch},
+		{"TouchManySlidesEachAndSeesTheEnd", testTouchMany},
 		{"PeekReadsWithoutSliding", testPeek},
 		{"PendingLoginIsTakenOnce", testLoginTakenOnce},
 		{"PendingLoginExpires", testLoginExpires},

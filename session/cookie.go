@@ -30,6 +30,9 @@ var ErrCookieInvalid = errors.New("session: cookie invalid")
 // A CookieCodec is immutable after NewCookieCodec and safe for concurrent use.
 type CookieCodec struct {
 	codecs []securecookie.Codec
+	// maxAge is the value's signed timestamp's age limit in seconds (0: none), as the
+	// codecs check it: a CookieMemo must not serve a value past it.
+	maxAge int64
 }
 
 // NewCookieCodec returns a codec over every key of ring. maxAge bounds the age of the
@@ -52,7 +55,7 @@ func NewCookieCodec(ring *KeyRing, maxAge time.Duration) *CookieCodec {
 		sc.MaxLength(MaxCookieValue)
 		sc.SetSerializer(securecookie.JSONEncoder{})
 	}
-	return &CookieCodec{codecs: codecs}
+	return &CookieCodec{codecs: codecs, maxAge: int64(ageSeconds(maxAge))}
 }
 
 // ageSeconds rounds maxAge up to whole seconds; <= 0 means no limit.

@@ -102,3 +102,32 @@ func testTouch(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("unknown: %v %v, want gone", ok, err)
 	}
 }
+
+// testTouchMany: TouchMany slides each record like Touch and reports each one's end, in
+// the order asked.
+func testTouchMany(t *testing.T, newStore newStoreFunc) {
+	st, clock, advance := newStore(t)
+	ctx := t.Context()
+	if live, err := st.TouchMany(ctx, nil); err != nil || len(live) != 0 {
+		t.Fatalf("no hashes: %v %v", live, err)
+	}
+	short := &Record{Subject: "s", AccessToken: "at", Created: clock.Now(), AbsoluteExpiry: clock.Now().Add(2 * suiteIdle)}
+	long := &Record{Subject: "s", AccessToken: "at", Created: clock.Now(), AbsoluteExpiry: clock.Now().Add(4 * suiteIdle)}
+	for id, rec := range map[string]*Record{"short": short, "long": long, "ended": long} {
+		if err := st.Save(ctx, id, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Delete(ctx, "ended"); err != nil {
+		t.Fatal(err)
+	}
+	hs := []string{IDHash("long"), IDHash("never"), IDHash("ended"), IDHash("short")}
+	for i := range 5 { // 5 x 0.6 idle = 3: "long" alive only because TouchMany slides it
+		advance(suiteIdle * 6 / 10)
+		live, err := st.TouchMany(ctx, hs)
+		want := []bool{true, false, false, i < 3} // "short" ends at 2 idle (after the 3rd step)
+		if err != nil || !slices.Equal(live, want) {
+			t.Fatalf("step %d: %v %v, want %v", i, live, err, want)
+		}
+	}
+}

@@ -27,7 +27,9 @@ func TestRedisBytesPerSession(t *testing.T) {
 	tokens := int64(len(rec.AccessToken) + len(rec.RefreshToken) + len(rec.IDToken))
 	var jsonRecord int64
 	for _, f := range []RecordFormat{RecordJSON, RecordCompact} {
-		prefix := "bffmem:" + rand.Text()[:12] + ":"
+		// A prefix as long as the default "bff:", so that the key name costs what it costs in
+		// production (Redis rounds each allocation up: a longer one adds 16 bytes or more).
+		prefix := rand.Text()[:3] + ":"
 		st, err := NewRedis(t.Context(), Options{URL: url, Keys: mustRing(t, newTestKey(t)), IdleTimeout: time.Hour, KeyPrefix: prefix, RecordFormat: f})
 		if err != nil {
 			t.Fatal(err)
@@ -61,9 +63,9 @@ func TestRedisBytesPerSession(t *testing.T) {
 		if f == RecordJSON {
 			jsonRecord = record
 		}
-		// Measured: json 1.63×, compact 1.31× the token bytes (docs/performance.md).
-		if f == RecordCompact && (float64(record) > 1.35*float64(tokens) || float64(record) > 0.85*float64(jsonRecord)) {
-			t.Errorf("compact record takes %d bytes in Redis (json %d), more than 1.35× its %d token bytes or 0.85× json", record, jsonRecord, tokens)
+		// Measured: json 1.62×, compact 1.297× the token bytes (docs/performance.md).
+		if f == RecordCompact && (float64(record) > 1.30*float64(tokens) || float64(record) > 0.85*float64(jsonRecord)) {
+			t.Errorf("compact record takes %d bytes in Redis (json %d), more than 1.30× its %d token bytes or 0.85× json", record, jsonRecord, tokens)
 		}
 	}
 }

@@ -235,7 +235,8 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 	if !ok { // getScript's -1: the value is over MaxSealedRecord and was not sent
 		return nil, fmt.Errorf("session: get: %w: %w: larger than %d bytes", ErrNotFound, ErrUnreadable, MaxSealedRecord)
 	}
-	rec, err := openRecord(s.keys, idHash, []byte(sealed))
+	// The reply's bytes are only read (AES-GCM opens into a fresh plaintext): no copy.
+	rec, err := openRecord(s.keys, idHash, bytesOf(sealed))
 	if err != nil {
 		return nil, fmt.Errorf("session: get: %w: %w", ErrNotFound, err)
 	}
@@ -243,7 +244,7 @@ func (s *redisStore) Get(ctx context.Context, id string) (*Record, error) {
 		// The stored expiry field disagreed with the sealed one: trust the sealed one.
 		return nil, fmt.Errorf("session: get: %w", ErrNotFound)
 	}
-	if !s.keys.sealedByNewest([]byte(sealed)) {
+	if !s.keys.sealedByNewest(bytesOf(sealed)) {
 		// Key rotation: re-seal with the newest key on use, so the old key can be
 		// retired. Once per session; a failure only means trying again next time. Update,
 		// not Save: a logout between this read and the write must not be undone.
@@ -270,7 +271,7 @@ func (s *redisStore) Peek(ctx context.Context, idHash string) (*Record, time.Tim
 		return nil, time.Time{}, fmt.Errorf("session: peek: %w: %w: larger than %d bytes", ErrNotFound, ErrUnreadable, MaxSealedRecord)
 	}
 	sealed, _ := pair[0].(string)
-	rec, err := openRecord(s.keys, idHash, []byte(sealed))
+	rec, err := openRecord(s.keys, idHash, bytesOf(sealed))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("session: peek: %w: %w", ErrNotFound, err)
 	}
@@ -304,6 +305,39 @@ func (s *redisStore) Touch(ctx context.Context, idHash string) (bool, error) {
 	}
 	n, _ := v.(int64)
 	return n == 1, nil
+}
+
+// TouchMany implements Store: touchScript for each id hash, in one pipeline.
+func (s *redisStore) TouchMany(ctx context.Context, idHashes []string) ([]bool, error) {
+	if len(idHashes) == 0 {
+		return nil, nil
+	}
+	now := s.now().UnixMilli()
+	calls := make([]scriptCall, len(idHashes))
+	for i, h := range idHashes {
+		calls[i] = scriptCall{touchScript, s.recordKey(h), []any{now, s.idleArg, s.coverArg}}
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	cmds, err := runScriptsCmds(octx, s.client, calls)
+	if err != nil {
+		return nil, s.fail(ctx, "touch", err)
+	}
+	live := make([]bool, len(idHashes))
+	for i, c := range cmds {
+		cmd, ok := c.(*redis.Cmd)
+		if !ok || i >= len(live) {
+			continue
+		}
+		switch v := cmd.Val().(type) {
+		case []any: // live, and its coverage ends soon
+			s.extendCoverage(ctx, idHashes[i], v)
+			live[i] = true
+		case int64:
+			live[i] = v == 1
+		}
+	}
+	return live, nil
 }
 
 // Save implements Store: one pipeline of single-key scripts (record, sid index,
@@ -419,13 +453,16 @@ func (s *redisStore) Once(ctx context.Context, key string, ttl time.Duration) (b
 	return fresh, nil
 }
 
-// Ping implements Store.
+// Ping implements Store. It also loads the request path's scripts into the server's
+// script cache when it lacks them (see loadScripts), so the first read after a start or
+// a Redis restart is one round trip (EVALSHA), not three (EVALSHA, NOSCRIPT, EVAL).
 func (s *redisStore) Ping(ctx context.Context) error {
 	octx, cancel := s.op(ctx)
 	defer cancel()
 	if err := s.client.Ping(octx).Err(); err != nil {
 		return s.fail(ctx, "ping", err)
 	}
+	s.loadScripts(octx)
 	return nil
 }
 

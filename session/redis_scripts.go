@@ -222,6 +222,31 @@ local function writeRecord(c, old)
 end
 `
 
+// hotScripts are the scripts of the request path: a proxied request's read, a session
+// event stream's peek and the cache's write-behind touch.
+var hotScripts = []*redis.Script{getScript, peekScript, touchScript}
+
+// loadScripts makes sure the server's script cache holds hotScripts (on Cluster, every
+// node's: go-redis sends SCRIPT EXISTS and SCRIPT LOAD to each shard): one SCRIPT EXISTS,
+// and a SCRIPT LOAD of each missing one (a start, a Redis restart or failover, SCRIPT
+// FLUSH). Best effort: runScript's EVAL fallback still covers a miss, so a failure (a
+// Redis ACL without SCRIPT, an unreachable node) changes nothing and is not reported.
+func (s *redisStore) loadScripts(ctx context.Context) {
+	hashes := make([]string, len(hotScripts))
+	for i, sc := range hotScripts {
+		hashes[i] = sc.Hash()
+	}
+	have, err := s.client.ScriptExists(ctx, hashes...).Result()
+	if err != nil || len(have) != len(hotScripts) {
+		return
+	}
+	for i, ok := range have {
+		if !ok {
+			_ = hotScripts[i].Load(ctx, s.client).Err()
+		}
+	}
+}
+
 // scriptCall is one single-key script invocation.
 type scriptCall struct {
 	script *redis.Script

@@ -30,3 +30,25 @@ func TestDeletionsAfterScriptCacheLoss(t *testing.T) {
 	}
 	expectNoKeys(t, rs, "deletions that had to load their script again")
 }
+
+// TestPingLoadsTheHotScripts: after the server lost its script cache, the next Ping (the
+// readiness check; the start) loads the request path's scripts again, so the next read is
+// one EVALSHA and not EVALSHA, NOSCRIPT, EVAL. Embedded only (SCRIPT FLUSH).
+func TestPingLoadsTheHotScripts(t *testing.T) {
+	st, _, _ := newSuiteEmbedded(t)
+	rs := st.(*redisStore)
+	ctx := t.Context()
+	hashes := []string{getScript.Hash(), peekScript.Hash(), touchScript.Hash()}
+	for range 2 { // the second round: loaded already, nothing to do
+		if err := rs.client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		have, err := rs.client.ScriptExists(ctx, hashes...).Result()
+		if err != nil || !slices.Equal(have, []bool{true, true, true}) {
+			t.Fatalf("after Ping the script cache holds %v, %v; want get, peek and touch", have, err)
+		}
+	}
+}

@@ -113,9 +113,10 @@ func sealRecordAs(r *KeyRing, idHash string, rec *Record, f RecordFormat) ([]byt
 }
 
 // openRecord opens a record sealed for idHash. Errors wrap ErrUnreadable (or
-// ErrInvalidKey for an empty ring) and never contain record contents.
+// ErrInvalidKey for an empty ring) and never contain record contents. sealed is only
+// read.
 func openRecord(r *KeyRing, idHash string, sealed []byte) (*Record, error) {
-	plain, err := r.open(sealed, []byte(idHash))
+	plain, err := r.open(sealed, bytesOf(idHash)) // open copies aad (sealAAD)
 	if err != nil {
 		return nil, err
 	}

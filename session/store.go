@@ -38,6 +38,10 @@ type Store interface {
 	// Get, without reading it, and reports whether it is still live. Live streams use it:
 	// an open stream is activity, and a stream whose session is gone is cut.
 	Touch(ctx context.Context, idHash string) (bool, error)
+	// TouchMany is Touch of each of idHashes in one round trip (one per node on Cluster):
+	// live[i] says whether idHashes[i] is still live. An error means none was reported
+	// (some may have been slid). The read cache's write-behind touches use it.
+	TouchMany(ctx context.Context, idHashes []string) (live []bool, err error)
 	// Peek returns the record stored under idHash (see IDHash) and the time its stored
 	// lifetime ends (the idle expiry, capped by the absolute expiry), WITHOUT sliding
 	// the idle expiry: what watches a session without being activity (the session
