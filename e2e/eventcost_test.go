@@ -59,12 +59,14 @@ func TestEventStreamCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	e := testenv.Start(t, testenv.Options{})
+	// One cookie per 16 streams (the per-session bound) and one user per 64 (the per-user
+	// bound, handler.MaxEventStreamsPerSubject): four sessions per user.
+	sessions := (eventCostStreams + 15) / 16
+	e := testenv.Start(t, testenv.Options{ExtraUsers: (sessions + 3) / 4})
 	job := eventCostJob{N: eventCostStreams, Addr: testenv.Serve(t, e.BFF)}
-	// One cookie per 16 streams: the per-session bound (handler/eventhub.go).
-	for i := 0; i < (eventCostStreams+15)/16; i++ {
+	for i := range sessions {
 		c := e.NewClient(t)
-		e.Login(t, c, "alice", "/")
+		e.Login(t, c, testenv.ExtraUser(i/4), "/")
 		job.Cookies = append(job.Cookies, e.SessionCookies(c))
 	}
 

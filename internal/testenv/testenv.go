@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -64,6 +65,10 @@ type Options struct {
 	// public half (private_key_jwt, kid its thumbprint) and no secret, and configures the
 	// BFF with oidc.tokenEndpointAuth private_key_jwt and this oidc.clientKey.
 	ClientKeyPEM string
+	// ExtraUsers adds that many accounts at the OP beside alice and bob: ExtraUser(i) for
+	// i in [0, ExtraUsers), each with its own subject (tests that need many users, e.g.
+	// more streams than one user may open).
+	ExtraUsers int
 }
 
 // Env is a running stack.
@@ -119,6 +124,7 @@ func (e *Env) startOP(t testing.TB, o Options) {
 		AccessTokenLifetime: o.AccessTokenLifetime,
 		OmitSID:             o.OmitSID,
 		RefreshGracePeriod:  o.RefreshGracePeriod,
+		Users:               users(o.ExtraUsers),
 	})
 	if err != nil {
 		t.Fatalf("demoop: %v", err)
@@ -309,8 +315,25 @@ func (e *Env) Authorize(t testing.TB, c *http.Client, user, returnTo string) *ur
 	return cb
 }
 
-// Password of a demo user.
+// users are the demo accounts plus n extra ones (ExtraUser).
+func users(n int) []demoop.User {
+	us := demoop.DefaultUsers()
+	for i := range n {
+		name := ExtraUser(i)
+		us = append(us, demoop.User{Username: name, Password: Password(name),
+			Subject: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Name: name})
+	}
+	return us
+}
+
+// ExtraUser is the name of the i-th account of Options.ExtraUsers.
+func ExtraUser(i int) string { return fmt.Sprintf("user-%d", i) }
+
+// Password of a demo user (or of an ExtraUser).
 func Password(user string) string {
+	if strings.HasPrefix(user, "user-") {
+		return "pw-" + user
+	}
 	for _, u := range demoop.DefaultUsers() {
 		if u.Username == user {
 			return u.Password
