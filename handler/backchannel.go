@@ -71,9 +71,10 @@ func (h *Handlers) backchannelLogout(c echo.Context) (string, error) {
 		return BackchannelReplay, problem.New(http.StatusBadRequest, problem.BadRequest, "logout_token replayed", errors.New("jti seen before"))
 	}
 	ended, err := h.endSessions(r.Context(), name, lt)
-	if err == nil && name != "" && name == h.d.DefaultIdP {
+	if err == nil && name != "" && name == h.d.DefaultIdP && h.legacyKeyIsOwn(lt.SID) && h.legacyKeyIsOwn(lt.Subject) {
 		// Records made before oidc.providers existed carry no provider name and belong
-		// to the default provider: its logout reaches them by the bare keys too.
+		// to the default provider: its logout reaches them by the bare keys too (unless a
+		// bare key could be another provider's, legacyKeyIsOwn).
 		var legacy []string
 		legacy, err = h.endSessions(r.Context(), "", lt)
 		ended = append(ended, legacy...)

@@ -29,3 +29,27 @@ func TestOwnSubjectKeysReachLegacySessionsOfTheDefaultProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyKeyNeverReachesAnotherProvider: a default-provider user whose sub is
+// "b:alice" (a username-style sub) must not reach provider b's alice, whose sessions are
+// indexed under the qualified key "b:alice": the bare key is left out for such a sub.
+func TestLegacyKeyNeverReachesAnotherProvider(t *testing.T) {
+	h := &Handlers{names: []string{"a", "b"}, d: Deps{DefaultIdP: "a"}}
+	for _, tc := range []struct {
+		sub  string
+		want []string
+	}{
+		{"b:alice", []string{"a:b:alice"}},
+		{"a:alice", []string{"a:a:alice"}},
+		{"bb:alice", []string{"a:bb:alice", "bb:alice"}}, // no provider "bb"
+		{"b", []string{"a:b", "b"}},
+		{"b|alice", []string{"a:b|alice", "b|alice"}},
+	} {
+		if got := h.subjectKeys("a", tc.sub); !slices.Equal(got, tc.want) {
+			t.Errorf("sub %q: keys %v, want %v", tc.sub, got, tc.want)
+		}
+		if other := session.SubjectKey("b", "alice"); tc.sub == "b:alice" && slices.Contains(h.subjectKeys("a", tc.sub), other) {
+			t.Errorf("sub %q reaches provider b's alice (%q)", tc.sub, other)
+		}
+	}
+}

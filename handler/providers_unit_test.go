@@ -116,6 +116,28 @@ func TestBackchannelOfTheDefaultReachesUnnamedRecords(t *testing.T) {
 	}
 }
 
+// TestBackchannelOfTheDefaultNeverReachesAnotherProviderByABareKey: the default
+// provider a names sub "b:alice" and sid "b:op-sid" (username-style values): its logout must
+// not end provider b's alice, whose index keys are exactly those strings.
+func TestBackchannelOfTheDefaultNeverReachesAnotherProviderByABareKey(t *testing.T) {
+	for _, tc := range []struct{ sub, sid string }{{"b:alice", "b:op-sid"}, {"b:alice", ""}, {"x", "b:op-sid"}} {
+		u, _ := newProvidersUnit(t)
+		u.idp.verify = func(string) (*idp.LogoutToken, error) {
+			return &idp.LogoutToken{Subject: tc.sub, SID: tc.sid, JTI: session.NewLogoutHandle()}, nil
+		}
+		atB, _ := u.session(t, func(r *session.Record) { r.Provider = "b"; r.Subject = "alice"; r.SID = "op-sid" })
+		r := httptest.NewRequest(http.MethodPost, "https://app.example/bff/backchannel-logout?idp=a",
+			strings.NewReader(url.Values{"logout_token": {"x.y.z"}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if c := u.serve(r).Code; c != http.StatusOK {
+			t.Fatalf("%+v: logout at a: %d", tc, c)
+		}
+		if _, err := u.store.Get(context.Background(), atB); err != nil {
+			t.Fatalf("%+v: a's logout ended b's alice", tc)
+		}
+	}
+}
+
 // idTokenOf is an ID token of iss as a record stores it (verified when it was stored; only
 // its iss matters here).
 func idTokenOf(iss string) string {

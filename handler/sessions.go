@@ -153,10 +153,25 @@ func (h *Handlers) subjectKeys(name, sub string) []string {
 		return []string{session.SubjectKey("", sub)}
 	}
 	keys := []string{session.SubjectKey(name, sub)}
-	if name == h.d.DefaultIdP {
+	if name == h.d.DefaultIdP && h.legacyKeyIsOwn(sub) {
 		keys = append(keys, session.SubjectKey("", sub))
 	}
 	return keys
+}
+
+// legacyKeyIsOwn reports whether value (a default-provider sub or sid), used bare as the
+// index key of the sessions made before oidc.providers existed, cannot also be another
+// provider's qualified key "<name>:<rest>": a default provider whose subs can be chosen by
+// users (usernames) would otherwise let "b:alice" list, end or log out provider b's
+// alice. Such a value's pre-list sessions are not reached by these paths; they end at
+// their own logout or expiry.
+func (h *Handlers) legacyKeyIsOwn(value string) bool {
+	for _, n := range h.names {
+		if len(value) > len(n) && value[len(n)] == ':' && value[:len(n)] == n {
+			return false
+		}
+	}
+	return true
 }
 
 // listOwn lists the sessions of cur's user under every key of ownSubjectKeys, newest first.
